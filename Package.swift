@@ -1,0 +1,57 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "keygate",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "keygate", targets: ["keygate"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        .target(name: "KeygateCore", resources: [.copy("Resources/catalog.json")]),
+        .target(name: "KeygateProviders", dependencies: ["KeygateCore"]),
+        .target(name: "KeygateVault", dependencies: [
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .target(name: "KeygateStore", dependencies: [
+            "KeygateCore",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        .target(name: "KeygateServer", dependencies: [
+            "KeygateCore", "KeygateProviders", "KeygateVault", "KeygateStore",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        .executableTarget(name: "keygate", dependencies: [
+            "KeygateServer", "KeygateStore", "KeygateVault", "KeygateCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .target(name: "KeygateFakeUpstream", dependencies: [
+            .product(name: "Hummingbird", package: "hummingbird"),
+        ]),
+        .executableTarget(name: "keygate-fake-upstream", dependencies: [
+            "KeygateFakeUpstream",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "KeygateTests", dependencies: [
+            "KeygateServer", "KeygateStore", "KeygateVault", "KeygateCore", "KeygateProviders", "KeygateFakeUpstream",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ]),
+    ]
+)

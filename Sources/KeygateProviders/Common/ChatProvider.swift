@@ -1,0 +1,40 @@
+import KeygateCore
+
+/// One wire format: how to turn the canonical (OpenAI chat) request into the provider's request, and the
+/// provider's answers (body, stream, usage, errors) back into the canonical form.
+/// Adapters are pure: they never perform I/O and never see the database.
+public protocol ChatProvider: Sendable {
+    func makeRequest(_ request: ChatCompletionRequest, for resolved: ResolvedModel, credential: String) throws(GatewayError) -> UpstreamRequest
+    /// Usage from a complete non-streaming response body, if the provider reported it.
+    func usage(fromResponseBody body: [UInt8]) -> TokenUsage?
+    /// A fresh relay for one streamed response.
+    func makeStreamRelay(clientWantsUsage: Bool) -> any StreamRelay
+    /// The error the caller sees for a non-2xx provider answer. `credential` is scrubbed from any text kept.
+    func error(for failure: UpstreamFailure, provider: ProviderSpec, credential: String) -> GatewayError
+}
+
+/// Translates a provider's stream into the client's SSE stream, one upstream chunk at a time, and
+/// remembers the usage it saw.
+public protocol StreamRelay {
+    /// Bytes to send to the client for this upstream chunk; `nil` means "send the chunk unchanged".
+    /// Incomplete events are held back until the rest of them arrives.
+    mutating func relay(_ chunk: [UInt8]) -> [UInt8]?
+    /// Called once when the upstream ends; returns any bytes still to send.
+    mutating func finish() -> [UInt8]
+    /// Usage the provider reported in the stream, if any.
+    var usage: TokenUsage? { get }
+    /// The provider ended the stream properly (`[DONE]` or its own end event).
+    var completed: Bool { get }
+    /// UTF-8 bytes of generated text seen so far, for an estimate when no usage arrives.
+    var generatedTextBytes: Int { get }
+}
+
+/// The adapter for a wire format, or nil if this build cannot call it yet.
+public enum ChatProviders {
+    public static func adapter(for format: WireFormat) -> (any ChatProvider)? {
+        switch format {
+        case .openAIChat: return OpenAICompatibleProvider()
+        default: return nil
+        }
+    }
+}

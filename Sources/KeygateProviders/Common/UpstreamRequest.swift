@@ -1,0 +1,28 @@
+/// An HTTP request to a provider, built by an adapter and sent by the server's upstream client.
+public struct UpstreamRequest: Sendable {
+    public var method: String
+    public var url: String
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+
+    public init(method: String, url: String, headers: [(name: String, value: String)], body: [UInt8]) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+    }
+}
+
+/// What came back from a provider when it did not answer 2xx.
+public struct UpstreamFailure: Sendable {
+    public var status: Int
+    public var body: [UInt8]
+    /// `retry-after`, or `retry-after-ms` turned into whole seconds.
+    public var retryAfter: String?
+
+    public init(status: Int, body: [UInt8], retryAfter: String?) {
+        self.status = status
+        self.body = body
+        self.retryAfter = retryAfter
+    }
+}

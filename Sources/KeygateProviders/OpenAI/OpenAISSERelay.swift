@@ -1,0 +1,184 @@
+import Foundation
+import KeygateCore
+
+/// Relays an OpenAI-style SSE stream (`data: {chunk}\n\n` … `data: [DONE]\n\n`) event by event.
+///
+/// Keygate always asks the provider for the final usage chunk; when the client did not ask for it, this relay
+/// drops that chunk (or, if a provider put usage on a chunk with content, clears the field) so the client sees
+/// exactly what it asked for. Events are forwarded as soon as they are complete: only a partial event at the
+/// end of a chunk is held back.
+struct OpenAISSERelay: StreamRelay {
+    let forwardUsageChunk: Bool
+    private(set) var usage: TokenUsage?
+    private(set) var completed = false
+    private(set) var generatedTextBytes = 0
+
+    /// Bytes of an event not yet complete.
+    private var pending: [UInt8] = []
+    /// Where scanning resumes inside `pending`, and where the current line started.
+    private var scanIndex = 0
+    private var lineStart = 0
+
+    init(forwardUsageChunk: Bool) {
+        self.forwardUsageChunk = forwardUsageChunk
+    }
+
+    mutating func relay(_ chunk: [UInt8]) -> [UInt8]? {
+        var unchanged = pending.isEmpty
+        pending.append(contentsOf: chunk)
+        var out: [UInt8] = []
+        out.reserveCapacity(pending.count)
+        var eventStart = 0
+        var i = scanIndex
+        while i < pending.count {
+            if pending[i] == UInt8(ascii: "\n") {
+                let lineEnd = (i > lineStart && pending[i - 1] == UInt8(ascii: "\r")) ? i - 1 : i
+                if lineEnd == lineStart {
+                    // A blank line: the event [eventStart, i] is complete.
+                    switch handle(event: pending[eventStart..<lineStart]) {
+                    case .keep: out.append(contentsOf: pending[eventStart...i])
+                    case .drop: unchanged = false
+                    case .replace(let bytes):
+                        out.append(contentsOf: bytes)
+                        unchanged = false
+                    }
+                    eventStart = i + 1
+                }
+                lineStart = i + 1
+            }
+            i += 1
+        }
+        if eventStart < pending.count { unchanged = false }
+        pending.removeFirst(eventStart)
+        scanIndex = pending.count
+        lineStart -= eventStart
+        return unchanged ? nil : out
+    }
+
+    mutating func finish() -> [UInt8] {
+        guard !pending.isEmpty else { return [] }
+        // A last event without its blank line: still count it, then pass it on.
+        let rest = pending
+        pending = []
+        scanIndex = 0
+        lineStart = 0
+        switch handle(event: rest[...]) {
+        case .keep: return rest
+        case .drop: return []
+        case .replace(let bytes): return bytes
+        }
+    }
+
+    enum Decision { case keep, drop, replace([UInt8]) }
+
+    private mutating func handle(event: ArraySlice<UInt8>) -> Decision {
+        guard let payload = SSE.dataPayload(of: event) else { return .keep }
+        if payload.elementsEqual("[DONE]".utf8) {
+            completed = true
+            return .keep
+        }
+        generatedTextBytes += JSONScan.stringValueBytes(in: payload, keys: Self.textKeys)
+        guard JSONScan.hasObjectValue(in: payload, key: "usage") else { return .keep }
+        guard let chunk = try? JSONDecoder().decode(UsageChunk.self, from: Data(payload)) else { return .keep }
+        if let reported = chunk.usage?.tokenUsage { usage = reported }
+        if forwardUsageChunk { return .keep }
+        if chunk.choices?.isEmpty ?? true { return .drop }
+        // Usage riding on a content chunk: keep the content, hide the usage.
+        guard var json = try? JSONValue.decode(payload), let data = try? { json["usage"] = .null; return try json.encoded() }() else {
+            return .keep
+        }
+        return .replace(Array("data: ".utf8) + Array(data) + Array("\n\n".utf8))
+    }
+
+    static let textKeys: [[UInt8]] = ["content", "arguments", "reasoning_content", "refusal"].map { Array("\"\($0)\"".utf8) }
+
+    struct UsageChunk: Decodable {
+        var usage: OpenAIUsage?
+        var choices: [IgnoredValue]?
+    }
+    struct IgnoredValue: Decodable { init(from decoder: Decoder) throws {} }
+}
+
+/// Server-sent events framing helpers.
+enum SSE {
+    /// The joined `data:` lines of one event, or nil if it has none (a comment or `event:`-only block).
+    static func dataPayload(of event: ArraySlice<UInt8>) -> [UInt8]? {
+        var payload: [UInt8]?
+        var lineStart = event.startIndex
+        var index = event.startIndex
+        while index <= event.endIndex {
+            if index == event.endIndex || event[index] == UInt8(ascii: "\n") {
+                var line = event[lineStart..<index]
+                if line.last == UInt8(ascii: "\r") { line = line.dropLast() }
+                if line.starts(with: "data:".utf8) {
+                    var value = line.dropFirst(5)
+                    if value.first == UInt8(ascii: " ") { value = value.dropFirst() }
+                    if payload == nil { payload = Array(value) } else { payload!.append(UInt8(ascii: "\n")); payload!.append(contentsOf: value) }
+                }
+                lineStart = index + 1
+            }
+            index += 1
+        }
+        return payload
+    }
+}
+
+/// Byte-level looks into JSON text, cheaper than decoding every stream chunk.
+enum JSONScan {
+    /// True when `"key"` is followed by `:` and an object (`{`), i.e. not `null`.
+    static func hasObjectValue(in json: [UInt8], key: String) -> Bool {
+        let needle = Array("\"\(key)\"".utf8)
+        var index = 0
+        while let found = firstIndex(of: needle, in: json, from: index) {
+            var j = found + needle.count
+            while j < json.count, json[j] == UInt8(ascii: " ") { j += 1 }
+            if j < json.count, json[j] == UInt8(ascii: ":") {
+                j += 1
+                while j < json.count, json[j] == UInt8(ascii: " ") { j += 1 }
+                if j < json.count, json[j] == UInt8(ascii: "{") { return true }
+            }
+            index = found + 1
+        }
+        return false
+    }
+
+    /// Total length of the string values of the given quoted keys (escapes counted as written).
+    static func stringValueBytes(in json: [UInt8], keys: [[UInt8]]) -> Int {
+        var total = 0
+        for needle in keys {
+            var index = 0
+            while let found = firstIndex(of: needle, in: json, from: index) {
+                var j = found + needle.count
+                while j < json.count, json[j] == UInt8(ascii: " ") { j += 1 }
+                guard j < json.count, json[j] == UInt8(ascii: ":") else { index = found + 1; continue }
+                j += 1
+                while j < json.count, json[j] == UInt8(ascii: " ") { j += 1 }
+                guard j < json.count, json[j] == UInt8(ascii: "\"") else { index = j; continue }
+                j += 1
+                let start = j
+                while j < json.count, json[j] != UInt8(ascii: "\"") {
+                    j += json[j] == UInt8(ascii: "\\") ? 2 : 1
+                }
+                total += min(j, json.count) - start
+                index = j
+            }
+        }
+        return total
+    }
+
+    static func firstIndex(of needle: [UInt8], in haystack: [UInt8], from start: Int) -> Int? {
+        guard !needle.isEmpty, haystack.count >= needle.count else { return nil }
+        var i = start
+        let last = haystack.count - needle.count
+        let first = needle[0]
+        while i <= last {
+            if haystack[i] == first {
+                var k = 1
+                while k < needle.count, haystack[i + k] == needle[k] { k += 1 }
+                if k == needle.count { return i }
+            }
+            i += 1
+        }
+        return nil
+    }
+}

@@ -1,0 +1,55 @@
+import GRDB
+
+/// Versioned schema changes, applied in order at start-up. Never edit a shipped migration: add a new one.
+enum SQLiteMigrations {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("001_organizations_api_keys_usage") { db in
+            try db.execute(sql: """
+                CREATE TABLE organizations (
+                  id TEXT PRIMARY KEY,
+                  slug TEXT NOT NULL UNIQUE,
+                  name TEXT NOT NULL,
+                  created_at INTEGER NOT NULL
+                );
+                CREATE TABLE api_keys (
+                  id TEXT PRIMARY KEY,
+                  organization_id TEXT NOT NULL REFERENCES organizations(id),
+                  name TEXT NOT NULL,
+                  lookup_id TEXT NOT NULL UNIQUE,
+                  key_hash BLOB NOT NULL,
+                  preview TEXT NOT NULL,
+                  is_admin INTEGER NOT NULL DEFAULT 0,
+                  created_at INTEGER NOT NULL,
+                  revoked_at INTEGER
+                );
+                CREATE INDEX api_keys_by_org ON api_keys(organization_id);
+                CREATE TABLE usage_records (
+                  request_id TEXT PRIMARY KEY,
+                  organization_id TEXT NOT NULL REFERENCES organizations(id),
+                  api_key_id TEXT NOT NULL REFERENCES api_keys(id),
+                  model TEXT NOT NULL,
+                  provider TEXT NOT NULL,
+                  byok INTEGER NOT NULL,
+                  billing TEXT NOT NULL,
+                  input_tokens INTEGER NOT NULL,
+                  output_tokens INTEGER NOT NULL,
+                  cached_input_tokens INTEGER NOT NULL,
+                  reasoning_tokens INTEGER NOT NULL,
+                  tokens_estimated INTEGER NOT NULL,
+                  cost_usd_picos INTEGER NOT NULL,
+                  credits_charged_micros INTEGER NOT NULL DEFAULT 0,
+                  fee_credits_micros INTEGER NOT NULL DEFAULT 0,
+                  latency_ms INTEGER NOT NULL,
+                  ttft_ms INTEGER,
+                  stream INTEGER NOT NULL,
+                  status INTEGER NOT NULL,
+                  error_code TEXT,
+                  created_at INTEGER NOT NULL
+                );
+                CREATE INDEX usage_by_org_time ON usage_records(organization_id, created_at);
+                """)
+        }
+        return migrator
+    }
+}

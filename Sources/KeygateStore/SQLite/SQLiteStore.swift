@@ -1,0 +1,165 @@
+import Foundation
+import GRDB
+import KeygateCore
+
+/// The embedded default: one SQLite file in WAL mode through a GRDB pool (many readers, one writer).
+/// The CLI and a running server may open the same file at once; writers wait on each other (busy timeout)
+/// instead of failing.
+public final class SQLiteStore: Store {
+    let pool: DatabasePool
+    public let path: String
+
+    public init(path: String) throws {
+        self.path = path
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+        } catch {
+            throw StoreError.unavailable("cannot open SQLite database \(path): \(Self.reason(error))")
+        }
+    }
+
+    static func reason(_ error: Error) -> String {
+        if let db = error as? DatabaseError { return db.message ?? "\(db.resultCode)" }
+        return "\(error)"
+    }
+
+    public func migrate() async throws {
+        do {
+            try SQLiteMigrations.migrator.migrate(pool)
+        } catch {
+            throw StoreError.unavailable("cannot prepare SQLite database \(path): \(Self.reason(error))")
+        }
+    }
+
+    public func checkReachable() async throws {
+        _ = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
+    }
+
+    public func close() async throws {
+        try pool.close()
+    }
+
+    // MARK: Organisations
+
+    public func createOrganization(slug: String, name: String) async throws -> Organization {
+        guard Organization.isValidSlug(slug) else {
+            throw StoreError.invalid("invalid organisation slug '\(slug)': use 2–63 characters of a-z, 0-9 and '-', starting and ending with a letter or digit")
+        }
+        let org = Organization(id: Identifiers.make("org"), slug: slug, name: name, createdAt: Clock.nowMs())
+        do {
+            try await pool.write { db in
+                try db.execute(sql: "INSERT INTO organizations (id, slug, name, created_at) VALUES (?, ?, ?, ?)",
+                               arguments: [org.id, org.slug, org.name, org.createdAt])
+            }
+        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
+            throw StoreError.duplicate("organisation '\(slug)'")
+        }
+        return org
+    }
+
+    public func organization(slug: String) async throws -> Organization? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT id, slug, name, created_at FROM organizations WHERE slug = ?", arguments: [slug])
+                .map { Self.organization(from: $0) }
+        }
+    }
+
+    public func organizations() async throws -> [Organization] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT id, slug, name, created_at FROM organizations ORDER BY slug").map { Self.organization(from: $0) }
+        }
+    }
+
+    static func organization(from row: Row, prefix: String = "") -> Organization {
+        Organization(id: row[prefix + "id"], slug: row[prefix + "slug"], name: row[prefix + "name"], createdAt: row[prefix + "created_at"])
+    }
+
+    // MARK: API keys
+
+    public func createAPIKey(_ key: NewAPIKey) async throws -> APIKeyRecord {
+        let record = APIKeyRecord(id: Identifiers.make("key"), organizationID: key.organizationID, name: key.name,
+                                  lookupID: key.lookupID, hash: key.hash, preview: key.preview, isAdmin: key.isAdmin,
+                                  createdAt: Clock.nowMs(), revokedAt: nil)
+        try await pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO api_keys (id, organization_id, name, lookup_id, key_hash, preview, is_admin, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [record.id, record.organizationID, record.name, record.lookupID, Data(record.hash),
+                                 record.preview, record.isAdmin, record.createdAt])
+        }
+        return record
+    }
+
+    public func apiKey(lookupID: String) async throws -> AuthenticatedKey? {
+        try await pool.read { db in
+            guard let row = try Row.fetchOne(db, sql: """
+                SELECT k.*, o.id AS o_id, o.slug AS o_slug, o.name AS o_name, o.created_at AS o_created_at
+                FROM api_keys k JOIN organizations o ON o.id = k.organization_id
+                WHERE k.lookup_id = ?
+                """, arguments: [lookupID]) else { return nil }
+            return AuthenticatedKey(key: Self.apiKey(from: row), organization: Self.organization(from: row, prefix: "o_"))
+        }
+    }
+
+    public func apiKeys(organizationID: String) async throws -> [APIKeyRecord] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM api_keys WHERE organization_id = ? ORDER BY created_at, id",
+                             arguments: [organizationID]).map(Self.apiKey(from:))
+        }
+    }
+
+    public func revokeAPIKey(id: String, organizationID: String) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND organization_id = ? AND revoked_at IS NULL",
+                           arguments: [Clock.nowMs(), id, organizationID])
+            return db.changesCount == 1
+        }
+    }
+
+    static func apiKey(from row: Row) -> APIKeyRecord {
+        let hash: Data = row["key_hash"]
+        return APIKeyRecord(id: row["id"], organizationID: row["organization_id"], name: row["name"], lookupID: row["lookup_id"],
+                            hash: Array(hash), preview: row["preview"], isAdmin: row["is_admin"],
+                            createdAt: row["created_at"], revokedAt: row["revoked_at"])
+    }
+
+    // MARK: Usage
+
+    public func recordUsage(_ r: UsageRecord) async throws {
+        try await pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO usage_records (request_id, organization_id, api_key_id, model, provider, byok, billing,
+                  input_tokens, output_tokens, cached_input_tokens, reasoning_tokens, tokens_estimated,
+                  cost_usd_picos, credits_charged_micros, fee_credits_micros, latency_ms, ttft_ms, stream, status, error_code, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [r.requestID, r.organizationID, r.apiKeyID, r.model, r.provider, r.byok, r.billing.rawValue,
+                                 r.inputTokens, r.outputTokens, r.cachedInputTokens, r.reasoningTokens, r.tokensEstimated,
+                                 r.costUSD.value, r.creditsCharged.value, r.feeCredits.value, r.latencyMs, r.timeToFirstTokenMs,
+                                 r.stream, r.status, r.errorCode, r.createdAt])
+        }
+    }
+
+    public func usageRecords(organizationID: String, limit: Int) async throws -> [UsageRecord] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM usage_records WHERE organization_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?",
+                             arguments: [organizationID, limit]).map { row in
+                UsageRecord(
+                    requestID: row["request_id"], organizationID: row["organization_id"], apiKeyID: row["api_key_id"],
+                    model: row["model"], provider: row["provider"], byok: row["byok"],
+                    billing: BillingPath(rawValue: row["billing"]) ?? .credits,
+                    usage: TokenUsage(inputTokens: row["input_tokens"], outputTokens: row["output_tokens"],
+                                      cachedInputTokens: row["cached_input_tokens"], reasoningTokens: row["reasoning_tokens"],
+                                      estimated: row["tokens_estimated"]),
+                    costUSD: PicoUSD(row["cost_usd_picos"]), creditsCharged: MicroCredits(row["credits_charged_micros"]),
+                    feeCredits: MicroCredits(row["fee_credits_micros"]), latencyMs: row["latency_ms"],
+                    timeToFirstTokenMs: row["ttft_ms"], stream: row["stream"], status: row["status"],
+                    errorCode: row["error_code"], createdAt: row["created_at"])
+            }
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import KeygateCore
+
+/// Everything Keygate keeps. Callers see only this protocol, so the SQLite implementation can be joined by a
+/// PostgreSQL one without touching them.
+///
+/// Invariants every implementation keeps:
+/// - no secret is stored in plaintext (API keys arrive here already hashed);
+/// - each method is one transaction: it happens entirely or not at all;
+/// - times are Unix epoch milliseconds.
+public protocol Store: Sendable {
+    /// Brings the schema up to date (versioned migrations). Safe to call on every start.
+    func migrate() async throws
+    /// Throws unless the database answers a trivial query: backs `/readyz`.
+    func checkReachable() async throws
+    func close() async throws
+
+    // Organisations
+    func createOrganization(slug: String, name: String) async throws -> Organization
+    func organization(slug: String) async throws -> Organization?
+    func organizations() async throws -> [Organization]
+
+    // Keygate API keys
+    func createAPIKey(_ key: NewAPIKey) async throws -> APIKeyRecord
+    /// The key with this lookup id, with its organisation, revoked or not.
+    func apiKey(lookupID: String) async throws -> AuthenticatedKey?
+    func apiKeys(organizationID: String) async throws -> [APIKeyRecord]
+    /// Returns false if no such active key exists in that organisation.
+    func revokeAPIKey(id: String, organizationID: String) async throws -> Bool
+
+    // Usage
+    func recordUsage(_ record: UsageRecord) async throws
+    func usageRecords(organizationID: String, limit: Int) async throws -> [UsageRecord]
+}
+
+public enum StoreError: Error, CustomStringConvertible, Equatable {
+    case duplicate(String)
+    case notFound(String)
+    case invalid(String)
+    case unavailable(String)
+
+    public var description: String {
+        switch self {
+        case .duplicate(let what): return "\(what) already exists"
+        case .notFound(let what): return "\(what) not found"
+        case .invalid(let why): return why
+        case .unavailable(let why): return why
+        }
+    }
+}
