@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "keygate",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "keygate", targets: ["keygate"]),
     ],
@@ -35,10 +35,15 @@ let package = Package(
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         .executableTarget(name: "keygate", dependencies: [
-            "KeygateServer", "KeygateStore", "KeygateVault", "KeygateCore",
+            "KeygateServer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "KeygateFakeUpstream", dependencies: [
             .product(name: "Hummingbird", package: "hummingbird"),

@@ -3,16 +3,18 @@
 /// Invariant: `message` never contains a secret. Constructors take only what is safe to show (provider ids,
 /// parameter names, masked previews); upstream text passes through `SecretScrubber` first.
 public struct GatewayError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var status: Int
+    public var statusCode: Int
     public var type: String
     public var code: String?
     public var message: String
     public var param: String?
     /// Seconds (or an HTTP date) to put in `retry-after`, for 429 and 503.
     public var retryAfter: String?
+    /// How the request was to be paid, when routing got that far (for `x-keygate-billing`).
+    public var billing: BillingPath?
 
     public init(status: Int, type: String, code: String?, message: String, param: String? = nil, retryAfter: String? = nil) {
-        self.status = status
+        self.statusCode = status
         self.type = type
         self.code = code
         self.message = message
@@ -20,7 +22,7 @@ public struct GatewayError: Error, Sendable, Equatable, CustomStringConvertible 
         self.retryAfter = retryAfter
     }
 
-    public var description: String { "\(status) \(code ?? type): \(message)" }
+    public var description: String { "\(statusCode) \(code ?? type): \(message)" }
 
     // MARK: The caller's side
 
@@ -114,5 +116,13 @@ extension GatewayError {
     public static func platformQuotaExhausted(provider: String) -> GatewayError {
         GatewayError(status: 503, type: "api_error", code: "upstream_quota_exhausted",
                      message: "Provider '\(provider)' reports the platform account is out of quota. This is not a problem with your request; the operator must top up the provider account. Retry later.")
+    }
+}
+
+extension GatewayError {
+    public func billed(_ billing: BillingPath) -> GatewayError {
+        var copy = self
+        copy.billing = billing
+        return copy
     }
 }

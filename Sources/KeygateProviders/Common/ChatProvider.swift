@@ -15,7 +15,7 @@ public protocol ChatProvider: Sendable {
 
 /// Translates a provider's stream into the client's SSE stream, one upstream chunk at a time, and
 /// remembers the usage it saw.
-public protocol StreamRelay {
+public protocol StreamRelay: Sendable {
     /// Bytes to send to the client for this upstream chunk; `nil` means "send the chunk unchanged".
     /// Incomplete events are held back until the rest of them arrives.
     mutating func relay(_ chunk: [UInt8]) -> [UInt8]?

@@ -9,7 +9,8 @@ public struct UsageRecord: Sendable, Hashable {
     public var model: String
     public var provider: String
     public var byok: Bool
-    public var billing: BillingPath
+    /// Who paid; nil when the request was rejected before routing.
+    public var billing: BillingPath?
     public var inputTokens: Int64
     public var outputTokens: Int64
     public var cachedInputTokens: Int64
@@ -31,7 +32,7 @@ public struct UsageRecord: Sendable, Hashable {
     public var createdAt: Int64
 
     public init(requestID: String, organizationID: String, apiKeyID: String, model: String, provider: String,
-                byok: Bool, billing: BillingPath, usage: TokenUsage, costUSD: PicoUSD,
+                byok: Bool, billing: BillingPath?, usage: TokenUsage, costUSD: PicoUSD,
                 creditsCharged: MicroCredits = .zero, feeCredits: MicroCredits = .zero,
                 latencyMs: Int64, timeToFirstTokenMs: Int64?, stream: Bool, status: Int, errorCode: String?, createdAt: Int64) {
         self.requestID = requestID

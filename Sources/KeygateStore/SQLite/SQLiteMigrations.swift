@@ -31,7 +31,7 @@ enum SQLiteMigrations {
                   model TEXT NOT NULL,
                   provider TEXT NOT NULL,
                   byok INTEGER NOT NULL,
-                  billing TEXT NOT NULL,
+                  billing TEXT,
                   input_tokens INTEGER NOT NULL,
                   output_tokens INTEGER NOT NULL,
                   cached_input_tokens INTEGER NOT NULL,

@@ -137,7 +137,7 @@ public final class SQLiteStore: Store {
                   input_tokens, output_tokens, cached_input_tokens, reasoning_tokens, tokens_estimated,
                   cost_usd_picos, credits_charged_micros, fee_credits_micros, latency_ms, ttft_ms, stream, status, error_code, created_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [r.requestID, r.organizationID, r.apiKeyID, r.model, r.provider, r.byok, r.billing.rawValue,
+                """, arguments: [r.requestID, r.organizationID, r.apiKeyID, r.model, r.provider, r.byok, r.billing?.rawValue,
                                  r.inputTokens, r.outputTokens, r.cachedInputTokens, r.reasoningTokens, r.tokensEstimated,
                                  r.costUSD.value, r.creditsCharged.value, r.feeCredits.value, r.latencyMs, r.timeToFirstTokenMs,
                                  r.stream, r.status, r.errorCode, r.createdAt])
@@ -151,7 +151,7 @@ public final class SQLiteStore: Store {
                 UsageRecord(
                     requestID: row["request_id"], organizationID: row["organization_id"], apiKeyID: row["api_key_id"],
                     model: row["model"], provider: row["provider"], byok: row["byok"],
-                    billing: BillingPath(rawValue: row["billing"]) ?? .credits,
+                    billing: (row["billing"] as String?).flatMap(BillingPath.init(rawValue:)),
                     usage: TokenUsage(inputTokens: row["input_tokens"], outputTokens: row["output_tokens"],
                                       cachedInputTokens: row["cached_input_tokens"], reasoningTokens: row["reasoning_tokens"],
                                       estimated: row["tokens_estimated"]),

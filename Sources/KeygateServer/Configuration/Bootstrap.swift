@@ -1,0 +1,85 @@
+import Foundation
+import KeygateCore
+import KeygateStore
+import KeygateVault
+import Logging
+
+/// Turns a configuration into the opened pieces the gateway runs on, failing with one clear line when
+/// something cannot work (unwritable directory, bad database URL, bad master key, bad catalog).
+public enum Bootstrap {
+    /// Creates the data directory when the embedded database or the development master key will live there.
+    public static func prepareDataDirectory(_ config: GatewayConfiguration) throws {
+        let needsDirectory = config.databaseURL == nil
+            || (config.environment["KEYGATE_MASTER_KEY"] ?? "").isEmpty && (config.environment["KEYGATE_MASTER_KEY_FILE"] ?? "").isEmpty
+        guard needsDirectory else { return }
+        let fm = FileManager.default
+        var isDirectory: ObjCBool = false
+        if fm.fileExists(atPath: config.dataDirectory, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else {
+                throw StartupError("KEYGATE_DATA_DIR \(config.dataDirectory) exists but is not a directory")
+            }
+        } else {
+            do {
+                try fm.createDirectory(atPath: config.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            } catch {
+                throw StartupError("cannot create KEYGATE_DATA_DIR \(config.dataDirectory): permission denied or invalid path")
+            }
+        }
+        guard fm.isWritableFile(atPath: config.dataDirectory) else {
+            throw StartupError("KEYGATE_DATA_DIR \(config.dataDirectory) is not writable by this user")
+        }
+    }
+
+    /// Opens and migrates the store.
+    public static func openStore(_ config: GatewayConfiguration) async throws -> any Store {
+        try prepareDataDirectory(config)
+        let path = try config.sqlitePath()
+        let directory = (path as NSString).deletingLastPathComponent
+        if !FileManager.default.isWritableFile(atPath: directory) {
+            throw StartupError("cannot create the SQLite database \(path): directory \(directory) is missing or not writable")
+        }
+        do {
+            let store = try SQLiteStore(path: path)
+            try await store.migrate()
+            return store
+        } catch let error as StoreError {
+            throw StartupError(error.description)
+        }
+    }
+
+    public static func loadMasterKey(_ config: GatewayConfiguration) throws -> MasterKey {
+        try prepareDataDirectory(config)
+        do {
+            return try MasterKey.load(environment: config.environment, dataDirectory: config.dataDirectory)
+        } catch let error as MasterKeyError {
+            throw StartupError(error.description)
+        }
+    }
+
+    public static func loadCatalog(_ config: GatewayConfiguration) throws -> Catalog {
+        do {
+            let catalog = try config.catalogPath.map { try CatalogLoader.load(path: $0) } ?? CatalogLoader.builtIn()
+            return try CatalogLoader.applyingBaseURLOverrides(catalog, environment: config.environment)
+        } catch let error as CatalogError {
+            throw StartupError(error.description)
+        }
+    }
+
+    /// Everything `keygate serve` needs, opened in the order that gives the most useful first error.
+    public static func gateway(_ baseConfig: GatewayConfiguration, logger: Logger) async throws -> Gateway {
+        var config = baseConfig
+        let catalog = try loadCatalog(config)
+        try config.readProviderSettings(for: catalog)
+        let masterKey = try loadMasterKey(config)
+        let store = try await openStore(config)
+        switch masterKey.origin {
+        case .generatedDevelopmentFile(let path):
+            logger.warning("No master key configured: created a development master key at \(path). Production must set KEYGATE_MASTER_KEY (or KEYGATE_MASTER_KEY_FILE) to base64 of 32 random bytes and keep it out of the data directory.")
+        case .existingDevelopmentFile(let path):
+            logger.warning("Using the development master key at \(path). Production must set KEYGATE_MASTER_KEY (or KEYGATE_MASTER_KEY_FILE).")
+        case .environment, .file:
+            logger.info("Master key loaded", metadata: ["fingerprint": "\(masterKey.fingerprint)"])
+        }
+        return Gateway(configuration: config, catalog: catalog, store: store, masterKey: masterKey, logger: logger)
+    }
+}

@@ -1,0 +1,121 @@
+import Foundation
+import KeygateCore
+
+/// Everything `keygate serve` and the admin CLI read from the environment (SPEC §11).
+///
+/// Invariant: platform provider keys live only here, in memory; `description` never prints them.
+public struct GatewayConfiguration: Sendable, CustomStringConvertible {
+    public var host: String = "127.0.0.1"
+    public var port: Int = 8080
+    public var dataDirectory: String = "./.keygate"
+    /// `sqlite:///abs/path.db`; nil means `keygate.db` in the data directory.
+    public var databaseURL: String?
+    /// Path of a catalog file replacing the built-in one.
+    public var catalogPath: String?
+    /// Platform keys by provider id (`KEYGATE_PROVIDER_<ID>_API_KEY`).
+    public var platformKeys: [String: String] = [:]
+    public var defaultTimeouts = UpstreamTimeouts()
+    /// Per-provider overrides of `defaultTimeouts`.
+    public var providerTimeouts: [String: UpstreamTimeouts] = [:]
+    /// Largest request body accepted on `/v1` (`KEYGATE_MAX_BODY_BYTES`, default 20 MiB: room for images).
+    public var maxBodyBytes: Int = 20 * 1024 * 1024
+    /// Connections AsyncHTTPClient may open per upstream host (`KEYGATE_UPSTREAM_MAX_CONNECTIONS`).
+    public var maxConnectionsPerHost: Int = 1024
+    /// `KEYGATE_LOG_LEVEL`: trace, debug, info, notice, warning, error, critical.
+    public var logLevel: String = "info"
+    /// The raw environment, for the master key loader.
+    public var environment: [String: String] = [:]
+
+    public init() {}
+
+    /// Reads the configuration. Throws `StartupError` naming the variable that is wrong.
+    public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws -> GatewayConfiguration {
+        var config = GatewayConfiguration()
+        config.environment = env
+        if let dir = env["KEYGATE_DATA_DIR"], !dir.isEmpty { config.dataDirectory = dir }
+        if let url = env["KEYGATE_DATABASE_URL"], !url.isEmpty { config.databaseURL = url }
+        if let path = env["KEYGATE_CATALOG"], !path.isEmpty { config.catalogPath = path }
+        if let level = env["KEYGATE_LOG_LEVEL"], !level.isEmpty { config.logLevel = level }
+        if let text = env["KEYGATE_MAX_BODY_BYTES"] {
+            guard let value = Int(text), value > 0 else { throw StartupError("KEYGATE_MAX_BODY_BYTES must be a positive number of bytes, got '\(text)'") }
+            config.maxBodyBytes = value
+        }
+        if let text = env["KEYGATE_UPSTREAM_MAX_CONNECTIONS"] {
+            guard let value = Int(text), value > 0 else { throw StartupError("KEYGATE_UPSTREAM_MAX_CONNECTIONS must be a positive integer, got '\(text)'") }
+            config.maxConnectionsPerHost = value
+        }
+        config.defaultTimeouts = try UpstreamTimeouts.read(env, prefix: "KEYGATE_UPSTREAM_", base: UpstreamTimeouts())
+        return config
+    }
+
+    /// Reads the per-provider settings once the catalog (and so the provider ids) is known.
+    public mutating func readProviderSettings(for catalog: Catalog) throws {
+        for provider in catalog.providers {
+            let prefix = "KEYGATE_PROVIDER_\(provider.environmentName)_"
+            if let key = environment[prefix + "API_KEY"], !key.isEmpty {
+                platformKeys[provider.id] = key.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            let timeouts = try UpstreamTimeouts.read(environment, prefix: prefix, base: defaultTimeouts)
+            if timeouts != defaultTimeouts { providerTimeouts[provider.id] = timeouts }
+        }
+    }
+
+    public func timeouts(for providerID: String) -> UpstreamTimeouts {
+        providerTimeouts[providerID] ?? defaultTimeouts
+    }
+
+    /// Path of the SQLite file, from `KEYGATE_DATABASE_URL` or the data directory.
+    public func sqlitePath() throws -> String {
+        guard let url = databaseURL else {
+            return (dataDirectory as NSString).appendingPathComponent("keygate.db")
+        }
+        if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
+            throw StartupError("KEYGATE_DATABASE_URL names PostgreSQL, which this version does not support yet; use sqlite:///absolute/path.db or leave it unset for the embedded database")
+        }
+        guard url.hasPrefix("sqlite://") else {
+            throw StartupError("KEYGATE_DATABASE_URL must look like sqlite:///absolute/path.db (got a URL with another scheme)")
+        }
+        let path = String(url.dropFirst("sqlite://".count))
+        guard path.hasPrefix("/"), path.count > 1, !path.hasSuffix("/") else {
+            throw StartupError("KEYGATE_DATABASE_URL must name an absolute file path: sqlite:///absolute/path.db")
+        }
+        return path
+    }
+
+    public var description: String {
+        "GatewayConfiguration(host: \(host), port: \(port), dataDirectory: \(dataDirectory), platformKeys: \(platformKeys.keys.sorted()))"
+    }
+}
+
+/// How long Keygate waits on a provider.
+public struct UpstreamTimeouts: Sendable, Equatable {
+    /// Establishing the TCP/TLS connection.
+    public var connect: Duration = .seconds(10)
+    /// From sending the request to the response head (for a non-streaming call: the whole generation).
+    public var firstByte: Duration = .seconds(600)
+    /// Longest silence between two chunks of a response body.
+    public var idle: Duration = .seconds(300)
+
+    public init() {}
+
+    static func read(_ env: [String: String], prefix: String, base: UpstreamTimeouts) throws -> UpstreamTimeouts {
+        var result = base
+        func seconds(_ name: String) throws -> Duration? {
+            guard let text = env[prefix + name] else { return nil }
+            guard let value = Double(text), value > 0, value.isFinite else {
+                throw StartupError("\(prefix + name) must be a positive number of seconds, got '\(text)'")
+            }
+            return .milliseconds(Int64((value * 1000).rounded(.up)))
+        }
+        if let v = try seconds("CONNECT_TIMEOUT") { result.connect = v }
+        if let v = try seconds("FIRST_BYTE_TIMEOUT") { result.firstByte = v }
+        if let v = try seconds("IDLE_TIMEOUT") { result.idle = v }
+        return result
+    }
+}
+
+/// A reason `keygate` cannot start, printed as one line.
+public struct StartupError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

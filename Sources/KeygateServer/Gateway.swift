@@ -1,0 +1,29 @@
+import KeygateCore
+import KeygateStore
+import KeygateVault
+import Logging
+
+/// The running gateway's shared, read-mostly state: passed to every route.
+public struct Gateway: Sendable {
+    public let configuration: GatewayConfiguration
+    public let catalog: Catalog
+    public let store: any Store
+    public let masterKey: MasterKey
+    public let logger: Logger
+    public let upstream: UpstreamClients
+
+    public init(configuration: GatewayConfiguration, catalog: Catalog, store: any Store, masterKey: MasterKey, logger: Logger) {
+        self.configuration = configuration
+        self.catalog = catalog
+        self.store = store
+        self.masterKey = masterKey
+        self.logger = logger
+        self.upstream = UpstreamClients(configuration: configuration)
+    }
+
+    /// Stops outgoing connections and closes the database.
+    public func shutdown() async {
+        await upstream.shutdown()
+        try? await store.close()
+    }
+}

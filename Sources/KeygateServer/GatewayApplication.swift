@@ -1,0 +1,34 @@
+import Hummingbird
+import KeygateCore
+import Logging
+import NIOCore
+
+/// Builds the Hummingbird application: routes, middleware, server settings.
+public enum GatewayApplication {
+    public static func router(for gateway: Gateway) -> Router<GatewayRequestContext> {
+        let router = Router(context: GatewayRequestContext.self)
+        router.add(middleware: APIErrorMiddleware(bodyLimit: gateway.configuration.maxBodyBytes))
+
+        let health = HealthRoutes(store: gateway.store)
+        router.get("/healthz", use: health.health)
+        router.get("/readyz", use: health.ready)
+
+        let models = ModelsRoute(catalog: gateway.catalog)
+        let chat = ChatCompletionsRoute(gateway: gateway)
+        let v1 = router.group("v1").add(middleware: APIKeyAuthenticator(store: gateway.store))
+        v1.get("models", use: models.list)
+        v1.get("models/**", use: models.retrieve)
+        v1.post("chat/completions", use: chat.handle)
+        return router
+    }
+
+    /// The application for `keygate serve`. `onServerRunning` receives the bound port (useful with port 0).
+    public static func make(gateway: Gateway, host: String, port: Int,
+                            onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+        Application(
+            router: router(for: gateway),
+            configuration: .init(address: .hostname(host, port: port), serverName: "keygate"),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
+            logger: gateway.logger)
+    }
+}

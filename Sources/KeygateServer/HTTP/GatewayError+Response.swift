@@ -1,0 +1,54 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import KeygateCore
+
+/// A `GatewayError` renders itself as an OpenAI error body, like Hummingbird's own `HTTPError`.
+extension GatewayError: HTTPResponseError {
+    public var status: HTTPResponse.Status { HTTPResponse.Status(code: statusCode) }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        makeResponse()
+    }
+
+    func makeResponse() -> Response {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let retryAfter { headers[.retryAfter] = retryAfter }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bodyBytes)))
+    }
+
+    /// `{"error":{"message","type","param","code"}}`.
+    public var bodyBytes: [UInt8] {
+        let object: JSONValue = .object(["error": .object([
+            "message": .string(message),
+            "type": .string(type),
+            "param": param.map(JSONValue.string) ?? .null,
+            "code": code.map(JSONValue.string) ?? .null,
+        ])])
+        return Array((try? object.encoded()) ?? Data("{\"error\":{\"message\":\"error\",\"type\":\"api_error\",\"param\":null,\"code\":null}}".utf8))
+    }
+
+    /// The same error as one SSE event, for failures after a stream has started.
+    public var sseEventBytes: [UInt8] {
+        Array("data: ".utf8) + bodyBytes + Array("\n\n".utf8)
+    }
+
+    /// Maps Hummingbird's own errors (unknown route, body too large, …) into the OpenAI format.
+    static func from(_ error: HTTPError, path: String, bodyLimit: Int) -> GatewayError {
+        switch error.status {
+        case .notFound: return .routeNotFound(path)
+        case .contentTooLarge: return .bodyTooLarge(limit: bodyLimit)
+        case .methodNotAllowed:
+            return GatewayError(status: 405, type: "invalid_request_error", code: "method_not_allowed",
+                                message: "Method not allowed on '\(path)'. See the API reference for the methods each route takes.")
+        default:
+            return GatewayError(status: error.status.code, type: error.status.code >= 500 ? "api_error" : "invalid_request_error",
+                                code: nil, message: error.body ?? error.status.reasonPhrase)
+        }
+    }
+
+    static func internalError(requestID: String) -> GatewayError {
+        GatewayError(status: 500, type: "api_error", code: "internal_error",
+                     message: "Keygate hit an internal error. Retry; if it persists, give the operator the request id \(requestID).")
+    }
+}

@@ -1,0 +1,26 @@
+import Hummingbird
+import KeygateCore
+import KeygateStore
+import NIOCore
+
+/// Per-request state: the request id, the caller once authenticated, and the client's connection (watched so
+/// that an upstream call stops when the client goes away).
+public struct GatewayRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// The client connection; `isActive` turns false when the client disconnects.
+    public let channel: any Channel
+    /// `req_…`, sent back as `x-request-id` and kept in the usage record.
+    public let requestID: String
+    /// When the request arrived, for latency.
+    public let startedAt: ContinuousClock.Instant
+    /// Set by `APIKeyAuthenticator`.
+    public var caller: AuthenticatedKey?
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.channel = source.channel
+        self.requestID = Identifiers.make("req")
+        self.startedAt = .now
+        self.logger[metadataKey: "request_id"] = .string(requestID)
+    }
+}

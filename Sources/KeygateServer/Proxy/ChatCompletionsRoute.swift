@@ -1,0 +1,213 @@
+import AsyncHTTPClient
+import Foundation
+import HTTPTypes
+import Hummingbird
+import KeygateCore
+import KeygateProviders
+import KeygateStore
+import NIOCore
+import NIOHTTP1
+
+/// `POST /v1/chat/completions`: validate, route, call the provider, relay the answer, record usage.
+///
+/// A streamed answer is relayed chunk by chunk as it arrives; only a partial SSE event at the end of a chunk
+/// is held back. Whatever happens (success, provider error, timeout, client gone), exactly one usage record
+/// is written for an authenticated request.
+struct ChatCompletionsRoute: Sendable {
+    let gateway: Gateway
+
+    func handle(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        guard let caller = context.caller else { throw GatewayError.invalidAPIKey }
+        var usage = UsageDraft(gateway: gateway, caller: caller, context: context)
+        do {
+            return try await proxy(request, context: context, usage: &usage)
+        } catch let error as GatewayError {
+            await usage.record(status: error.statusCode, errorCode: error.code ?? error.type)
+            throw usage.billing.map { error.billed($0) } ?? error
+        } catch WatchdogStop.clientDisconnected {
+            await usage.record(status: 499, errorCode: "client_disconnected")
+            throw GatewayError(status: 499, type: "invalid_request_error", code: "client_disconnected", message: "The client closed the connection.")
+        }
+    }
+
+    private func proxy(_ request: Request, context: GatewayRequestContext, usage: inout UsageDraft) async throws -> Response {
+        let limit = gateway.configuration.maxBodyBytes
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: limit)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw GatewayError.bodyTooLarge(limit: limit)
+        }
+        let chat = try ChatCompletionRequest.parse(Array(body.readableBytesView))
+        usage.model = chat.model
+        usage.stream = chat.stream
+        usage.promptBytes = chat.byteCount
+
+        guard let resolved = gateway.catalog.resolve(model: chat.model) else { throw GatewayError.modelNotFound(chat.model) }
+        let route = RouteDecision.decide(for: resolved)
+        usage.route(route)
+
+        guard let adapter = ChatProviders.adapter(for: resolved.provider.wireFormat) else {
+            throw GatewayError.wireFormatNotSupported(provider: resolved.provider.id, format: resolved.provider.wireFormat.rawValue)
+        }
+        guard let credential = gateway.configuration.platformKeys[resolved.provider.id] else {
+            throw GatewayError.providerNotConfigured(provider: resolved.provider.id)
+        }
+        let upstreamRequest = try adapter.makeRequest(chat, for: resolved, credential: credential)
+        let timeouts = gateway.configuration.timeouts(for: resolved.provider.id)
+        let client = gateway.upstream.client(for: resolved.provider.id)
+        let watchdog = UpstreamWatchdog(channel: context.channel, idleTimeout: timeouts.idle)
+
+        var outgoing = HTTPClientRequest(url: upstreamRequest.url)
+        outgoing.method = .init(rawValue: upstreamRequest.method)
+        for header in upstreamRequest.headers { outgoing.headers.add(name: header.name, value: header.value) }
+        outgoing.body = .bytes(ByteBuffer(bytes: upstreamRequest.body))
+
+        let response: HTTPClientResponse
+        do {
+            response = try await watchdog.run {
+                try await client.execute(outgoing, deadline: .now() + TimeAmount(timeouts.firstByte))
+            }
+        } catch {
+            throw Self.transportError(error, provider: resolved.provider.id, phase: "waiting for the first byte")
+        }
+
+        guard (200..<300).contains(response.status.code) else {
+            let errorBody = try? await watchdog.run { try await Self.collect(response.body, limit: 1 << 20, activity: watchdog.activity) }
+            let failure = UpstreamFailure(status: Int(response.status.code), body: errorBody.map { Array($0.readableBytesView) } ?? [],
+                                          retryAfter: Self.retryAfter(response.headers))
+            throw adapter.error(for: failure, provider: resolved.provider, credential: credential)
+        }
+
+        var headers: HTTPFields = [.keygateBilling: route.billing.rawValue, .keygateProvider: resolved.provider.id]
+        if chat.stream {
+            headers[.contentType] = "text/event-stream"
+            headers[.cacheControl] = "no-cache"
+            let relay = adapter.makeStreamRelay(clientWantsUsage: chat.clientWantsStreamUsage)
+            let draft = usage
+            return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+                await Self.relayStream(response, relay: relay, watchdog: watchdog, provider: resolved.provider.id,
+                                       usage: draft, writer: &writer)
+            })
+        }
+
+        let answer: ByteBuffer
+        do {
+            answer = try await watchdog.run { try await Self.collect(response.body, limit: 256 << 20, activity: watchdog.activity) }
+        } catch {
+            throw Self.transportError(error, provider: resolved.provider.id, phase: "reading the response")
+        }
+        let answerBytes = Array(answer.readableBytesView)
+        let tokens = adapter.usage(fromResponseBody: answerBytes)
+            ?? TokenUsage(inputTokens: TokenEstimator.tokens(forBytes: chat.byteCount),
+                          outputTokens: TokenEstimator.tokens(forBytes: answerBytes.count), estimated: true)
+        headers[.contentType] = response.headers.first(name: "content-type") ?? "application/json"
+        let draft = usage
+        return Response(status: .init(code: Int(response.status.code)), headers: headers, body: ResponseBody(contentLength: answer.readableBytes) { writer in
+            // The provider has done (and billed) the work whether or not the client is still there to read it,
+            // so the record is written either way, after the answer is on the wire.
+            var errorCode: String?
+            do {
+                try await writer.write(answer)
+                try await writer.finish(nil)
+            } catch {
+                errorCode = "client_disconnected"
+            }
+            await draft.record(status: Int(response.status.code), errorCode: errorCode, tokens: tokens)
+        })
+    }
+
+    /// Relays an upstream SSE body to the client. Never throws: every ending is turned into a usage record,
+    /// and an ending the client can still hear about (provider cut the stream, went silent) into an SSE error
+    /// event, so a truncated answer is never mistaken for a complete one.
+    private static func relayStream(_ response: HTTPClientResponse, relay: any StreamRelay, watchdog: UpstreamWatchdog, provider: String,
+                                    usage: UsageDraft, writer: inout any ResponseBodyWriter) async {
+        var relay = relay
+        var firstChunkAt: ContinuousClock.Instant?
+        var failure: GatewayError?
+        var clientGone = false
+        do {
+            try await watchdog.run {
+                for try await chunk in response.body {
+                    watchdog.activity.touch()
+                    if firstChunkAt == nil { firstChunkAt = .now }
+                    let out: ByteBuffer?
+                    if let bytes = relay.relay(Array(chunk.readableBytesView)) {
+                        out = bytes.isEmpty ? nil : ByteBuffer(bytes: bytes)
+                    } else {
+                        out = chunk
+                    }
+                    if let out {
+                        do { try await writer.write(out) } catch { throw WatchdogStop.clientDisconnected }
+                    }
+                }
+            }
+            let tail = relay.finish()
+            if !tail.isEmpty { try await writer.write(ByteBuffer(bytes: tail)) }
+            if !relay.completed { failure = .upstreamStreamCut(provider: provider) }
+        } catch WatchdogStop.clientDisconnected {
+            clientGone = true
+        } catch {
+            failure = transportError(error, provider: provider, phase: "between stream chunks") as? GatewayError
+                ?? .upstreamFailed(provider: provider, status: nil)
+            if let bytes = Optional(relay.finish()), !bytes.isEmpty { try? await writer.write(ByteBuffer(bytes: bytes)) }
+        }
+        if let failure, !clientGone {
+            do { try await writer.write(ByteBuffer(bytes: failure.sseEventBytes)) } catch { clientGone = true }
+        }
+        if !clientGone {
+            do { try await writer.finish(nil) } catch { clientGone = true }
+        }
+        let tokens = relay.usage ?? TokenUsage(
+            inputTokens: TokenEstimator.tokens(forBytes: usage.promptBytes),
+            outputTokens: TokenEstimator.tokens(forBytes: relay.generatedTextBytes), estimated: true)
+        let ttft = firstChunkAt.map { $0 - usage.startedAt }
+        await usage.record(status: 200, errorCode: clientGone ? "client_disconnected" : failure?.code, tokens: tokens, timeToFirstToken: ttft)
+    }
+
+    static func collect(_ body: HTTPClientResponse.Body, limit: Int, activity: ActivityClock) async throws -> ByteBuffer {
+        var buffer = ByteBuffer()
+        for try await chunk in body {
+            activity.touch()
+            guard buffer.readableBytes + chunk.readableBytes <= limit else { throw HTTPClientError.bodyLengthMismatch }
+            var chunk = chunk
+            buffer.writeBuffer(&chunk)
+        }
+        return buffer
+    }
+
+    /// `retry-after` as sent, or `retry-after-ms` rounded up to whole seconds.
+    static func retryAfter(_ headers: HTTPHeaders) -> String? {
+        if let value = headers.first(name: "retry-after"), !value.isEmpty { return value }
+        if let ms = headers.first(name: "retry-after-ms").flatMap(Double.init), ms >= 0 {
+            return String(Int((ms / 1000).rounded(.up)))
+        }
+        return nil
+    }
+
+    /// What the caller sees when the provider could not be reached or went quiet.
+    static func transportError(_ error: Error, provider: String, phase: String) -> Error {
+        switch error {
+        case let stop as WatchdogStop:
+            return stop == .idleTimeout ? GatewayError.upstreamTimeout(provider: provider, phase: "no data \(phase)") : stop
+        case let error as HTTPClientError:
+            switch error {
+            case .deadlineExceeded: return GatewayError.upstreamTimeout(provider: provider, phase: phase)
+            case .connectTimeout: return GatewayError.upstreamTimeout(provider: provider, phase: "connecting")
+            case .readTimeout: return GatewayError.upstreamTimeout(provider: provider, phase: phase)
+            default: return GatewayError.upstreamFailed(provider: provider, status: nil)
+            }
+        case is GatewayError:
+            return error
+        default:
+            return GatewayError.upstreamFailed(provider: provider, status: nil)
+        }
+    }
+}
+
+extension GatewayError {
+    static func upstreamStreamCut(provider: String) -> GatewayError {
+        GatewayError(status: 502, type: "api_error", code: "upstream_stream_cut",
+                     message: "Provider '\(provider)' ended the stream before it was complete. The answer above is partial; retry the request.")
+    }
+}

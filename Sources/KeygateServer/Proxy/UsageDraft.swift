@@ -1,0 +1,61 @@
+import KeygateCore
+import KeygateStore
+import Logging
+
+/// What is known about a request as it goes, turned into exactly one usage record at the end.
+struct UsageDraft: Sendable {
+    let gateway: Gateway
+    let caller: AuthenticatedKey
+    let requestID: String
+    let startedAt: ContinuousClock.Instant
+    let logger: Logger
+    var model = ""
+    var provider = ""
+    /// Nil until routing decided who pays.
+    var billing: BillingPath?
+    var resolved: ResolvedModel?
+    var stream = false
+    var promptBytes = 0
+
+    init(gateway: Gateway, caller: AuthenticatedKey, context: GatewayRequestContext) {
+        self.gateway = gateway
+        self.caller = caller
+        self.requestID = context.requestID
+        self.startedAt = context.startedAt
+        self.logger = context.logger
+    }
+
+    mutating func route(_ decision: RouteDecision) {
+        resolved = decision.resolved
+        model = decision.resolved.publicID
+        provider = decision.resolved.provider.id
+        billing = decision.billing
+    }
+
+    func record(status: Int, errorCode: String?, tokens: TokenUsage = .zero, timeToFirstToken: Duration? = nil) async {
+        let cost = resolved.map { tokens.cost(at: $0.model) } ?? .zero
+        let record = UsageRecord(
+            requestID: requestID, organizationID: caller.organization.id, apiKeyID: caller.key.id,
+            model: model, provider: provider, byok: billing == .byok, billing: billing, usage: tokens, costUSD: cost,
+            latencyMs: (ContinuousClock.now - startedAt).milliseconds, timeToFirstTokenMs: timeToFirstToken?.milliseconds,
+            stream: stream, status: status, errorCode: errorCode, createdAt: Clock.nowMs())
+        do {
+            try await gateway.store.recordUsage(record)
+        } catch {
+            logger.error("Could not write the usage record", metadata: ["error": "\(error)"])
+        }
+        logger.info("chat completion", metadata: [
+            "model": "\(model)", "billing": "\(billing?.rawValue ?? "none")", "status": "\(status)",
+            "input_tokens": "\(tokens.inputTokens)", "output_tokens": "\(tokens.outputTokens)",
+            "estimated": "\(tokens.estimated)", "latency_ms": "\(record.latencyMs)",
+            "error": "\(errorCode ?? "")",
+        ])
+    }
+}
+
+extension Duration {
+    var milliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+}

@@ -1,0 +1,1 @@
+@main struct FakeUpstreamMain { static func main() {} }

@@ -1,0 +1,54 @@
+import ArgumentParser
+import Foundation
+import KeygateServer
+
+struct APIKeyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "apikey", abstract: "Manage Keygate API keys.",
+                                                    subcommands: [Create.self, List.self, Revoke.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create an API key. The key is printed once, alone on the last line of stdout; only its hash is kept.")
+        @Option(help: "Organisation slug.") var org: String
+        @Option(help: "A name to recognise the key by.") var name: String?
+        @Flag(help: "Also allow the organisation's /api/… routes.") var admin = false
+
+        func run() async throws {
+            try await runReportingFailure {
+                let config = try GatewayConfiguration.fromEnvironment()
+                let store = try await Bootstrap.openStore(config)
+                let (record, plaintext) = try await AdminService(store: store).createAPIKey(organizationSlug: org, name: name, isAdmin: admin)
+                print("Created \(record.isAdmin ? "admin " : "")API key \(record.id) for \(org). It is shown only once:")
+                print(plaintext)
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List an organisation's API keys (previews only).")
+        @Option(help: "Organisation slug.") var org: String
+        func run() async throws {
+            try await runReportingFailure {
+                let config = try GatewayConfiguration.fromEnvironment()
+                let store = try await Bootstrap.openStore(config)
+                for key in try await AdminService(store: store).apiKeys(organizationSlug: org) {
+                    print("\(key.id)\t\(key.preview)\t\(key.name)\t\(key.isAdmin ? "admin" : "-")\t\(key.isRevoked ? "revoked" : "active")")
+                }
+            }
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke an API key: it stops working at once.")
+        @Option(help: "Organisation slug.") var org: String
+        @Argument(help: "The key id (key_…), as `keygate apikey list` shows.") var id: String
+        func run() async throws {
+            try await runReportingFailure {
+                let config = try GatewayConfiguration.fromEnvironment()
+                let store = try await Bootstrap.openStore(config)
+                try await AdminService(store: store).revokeAPIKey(organizationSlug: org, keyID: id)
+                print("Revoked \(id)")
+            }
+        }
+    }
+}

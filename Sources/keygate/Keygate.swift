@@ -1,0 +1,35 @@
+import ArgumentParser
+import Foundation
+import KeygateServer
+import Logging
+
+@main
+struct Keygate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keygate",
+        abstract: "A self-hosted LLM gateway: one OpenAI-compatible API, billed by credits or the organisation's own keys.",
+        subcommands: [Serve.self, OrgCommand.self, APIKeyCommand.self])
+}
+
+/// Runs a command body, turning a start-up or store failure into one line on stderr and exit status 1.
+func runReportingFailure(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let error as StartupError {
+        FileHandle.standardError.write(Data("keygate: \(error.description)\n".utf8))
+        throw ExitCode.failure
+    } catch let error as CustomStringConvertible where !(error is ExitCode) && !(error is CleanExit) {
+        FileHandle.standardError.write(Data("keygate: \(error.description)\n".utf8))
+        throw ExitCode.failure
+    }
+}
+
+/// Logs go to stderr so stdout carries only command output (a new API key alone on its last line).
+func makeLogger(_ config: GatewayConfiguration) -> Logger {
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = Logger.Level(rawValue: config.logLevel) ?? .info
+        return handler
+    }
+    return Logger(label: "keygate")
+}

@@ -1,0 +1,31 @@
+import ArgumentParser
+import Hummingbird
+import KeygateServer
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the gateway (API on /v1, health on /healthz and /readyz).")
+
+    @Option(help: "Address to listen on.") var host: String = "127.0.0.1"
+    @Option(help: "Port to listen on (0 picks a free one).") var port: Int = 8080
+
+    func run() async throws {
+        try await runReportingFailure {
+            var config = try GatewayConfiguration.fromEnvironment()
+            config.host = host
+            config.port = port
+            let logger = makeLogger(config)
+            let gateway = try await Bootstrap.gateway(config, logger: logger)
+            let app = GatewayApplication.make(gateway: gateway, host: host, port: port) { boundPort in
+                logger.info("Keygate listening on http://\(host):\(boundPort)")
+            }
+            // SIGTERM/SIGINT end the service group gracefully: in-flight requests finish first.
+            do {
+                try await app.runService()
+            } catch {
+                await gateway.shutdown()
+                throw StartupError("server stopped: \(error)")
+            }
+            await gateway.shutdown()
+        }
+    }
+}
