@@ -1,1 +1,19 @@
-@main struct FakeUpstreamMain { static func main() {} }
+import ArgumentParser
+import Foundation
+import KeygateFakeUpstream
+
+/// A stand-alone fake OpenAI-compatible provider, for the SDK checks and the benchmark.
+@main
+struct FakeUpstreamMain: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "keygate-fake-upstream",
+                                                    abstract: "Serve a fake OpenAI-compatible provider on 127.0.0.1.")
+    @Option(help: "Port (0 picks a free one; the port is printed).") var port: Int = 0
+    @Option(help: "Require this key as Bearer token.") var apiKey: String?
+
+    func run() async throws {
+        let fake = FakeOpenAIUpstream(expectedKey: apiKey)
+        try await fake.run(port: port) { bound in
+            FileHandle.standardOutput.write(Data("fake upstream listening on port \(bound)\n".utf8))
+        }
+    }
+}

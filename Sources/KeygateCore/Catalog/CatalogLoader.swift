@@ -66,14 +66,29 @@ public enum CatalogLoader {
             return .invalid(field: fieldPath(context.codingPath), reason: "expected \(typeDescription(type)), found null")
         case .dataCorrupted(let context):
             if context.codingPath.isEmpty {
-                // Not valid JSON at all: the underlying parser error names the line and column.
-                let detail = (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
-                    ?? context.underlyingError.map { "\($0)" } ?? context.debugDescription
-                return .unreadable(path: path, reason: "not valid JSON: \(detail)")
+                return .unreadable(path: path, reason: "not valid JSON: \(syntaxErrorLocation(data) ?? context.debugDescription)")
             }
             return .invalid(field: fieldPath(context.codingPath), reason: context.debugDescription)
         @unknown default:
             return .unreadable(path: path, reason: "\(error)")
+        }
+    }
+
+    /// "line L, column C: reason" of the first syntax error. JSONSerialization reports a character offset;
+    /// an operator editing the file needs the line.
+    static func syntaxErrorLocation(_ data: Data) -> String? {
+        do {
+            _ = try JSONSerialization.jsonObject(with: data)
+            return nil
+        } catch {
+            let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "\(error)"
+            guard let range = detail.range(of: "character "),
+                  let offset = Int(detail[range.upperBound...].prefix(while: \.isNumber)) else { return detail }
+            var line = 1, column = 1
+            for byte in data.prefix(offset) {
+                if byte == UInt8(ascii: "\n") { line += 1; column = 1 } else { column += 1 }
+            }
+            return "line \(line), column \(column): \(detail)"
         }
     }
 

@@ -148,8 +148,10 @@ struct ChatCompletionsRoute: Sendable {
         } catch WatchdogStop.clientDisconnected {
             clientGone = true
         } catch {
-            failure = transportError(error, provider: provider, phase: "between stream chunks") as? GatewayError
-                ?? .upstreamFailed(provider: provider, status: nil)
+            // Once the stream has begun, any upstream failure other than silence is a cut stream.
+            failure = (error as? WatchdogStop) == .idleTimeout
+                ? .upstreamTimeout(provider: provider, phase: "no data between stream chunks")
+                : .upstreamStreamCut(provider: provider)
             if let bytes = Optional(relay.finish()), !bytes.isEmpty { try? await writer.write(ByteBuffer(bytes: bytes)) }
         }
         if let failure, !clientGone {
