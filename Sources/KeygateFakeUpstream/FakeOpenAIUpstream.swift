@@ -48,7 +48,7 @@ public final class FakeOpenAIUpstream: Sendable {
 
     /// Runs the fake on 127.0.0.1 until the task is cancelled; `onRunning` gets the bound port.
     public func run(port: Int = 0, onRunning: @escaping @Sendable (Int) async -> Void) async throws {
-        let app = Application(router: router(), configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "fake-upstream"),
+        let app = Application(router: router(), server: .http1(configuration: .init(additionalChannelHandlers: [HangupCloser()])), configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "fake-upstream"),
                               onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) })
         try await app.run()
     }
@@ -137,7 +137,10 @@ public final class FakeOpenAIUpstream: Sendable {
                 }
                 try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
                 try await writer.finish(nil)
+            } catch is CallerLeft {
+                throw CancellationError()
             } catch {
+                // A failed write: the caller has gone.
                 self.noteDisconnect()
                 throw error
             }
@@ -148,7 +151,7 @@ public final class FakeOpenAIUpstream: Sendable {
     private func sleepWatching(_ channel: any Channel, ms: Int) async throws {
         let deadline = ContinuousClock.now + .milliseconds(ms)
         while ContinuousClock.now < deadline {
-            guard channel.isActive else { noteDisconnect(); throw CancellationError() }
+            guard channel.isActive else { noteDisconnect(); throw CallerLeft() }
             try await Task.sleep(for: min(.milliseconds(10), deadline - ContinuousClock.now))
         }
     }
@@ -158,6 +161,9 @@ public final class FakeOpenAIUpstream: Sendable {
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }
+
+/// The caller closed the connection (already counted in `disconnects`).
+struct CallerLeft: Error {}
 
 func orNull(_ value: String?) -> Any { value.map { $0 as Any } ?? NSNull() }
 
@@ -224,5 +230,15 @@ public struct FakeContext: RequestContext {
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         channel = source.channel
+    }
+}
+
+/// Like a real provider's front end, treat a caller's end-of-input as the caller leaving: close the
+/// connection so the handler sees `isActive` turn false.
+final class HangupCloser: ChannelInboundHandler, RemovableChannelHandler, Sendable {
+    typealias InboundIn = NIOAny
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case ChannelEvent.inputClosed = event { context.close(promise: nil) }
+        context.fireUserInboundEventTriggered(event)
     }
 }

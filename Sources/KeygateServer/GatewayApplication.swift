@@ -27,6 +27,7 @@ public enum GatewayApplication {
                             onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         Application(
             router: router(for: gateway),
+            server: .http1(configuration: .init(additionalChannelHandlers: [ClientHangupHandler()])),
             configuration: .init(address: .hostname(host, port: port), serverName: "keygate"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
             logger: gateway.logger)
