@@ -1,0 +1,109 @@
+import Foundation
+import KeygateServer
+import Logging
+import Testing
+
+/// Start-up that cannot work stops with one line that says why, and never prints a secret.
+@Suite struct StartupTests {
+    func temporaryDirectory() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("keygate-startup-\(UUID().uuidString)").path
+    }
+
+    func startupError(_ environment: [String: String]) async -> String? {
+        do {
+            let config = try GatewayConfiguration.fromEnvironment(environment)
+            let gateway = try await Bootstrap.gateway(config, logger: Logger(label: "test"))
+            await gateway.shutdown()
+            return nil
+        } catch let error as StartupError {
+            return error.description
+        } catch {
+            return "unexpected error type: \(error)"
+        }
+    }
+
+    @Test func firstRunCreatesTheDataDirectoryDatabaseAndDevelopmentKey() async throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let capture = LogCapture()
+        let config = try GatewayConfiguration.fromEnvironment(["KEYGATE_DATA_DIR": dir])
+        let gateway = try await Bootstrap.gateway(config, logger: capture.logger())
+        await gateway.shutdown()
+        #expect(FileManager.default.fileExists(atPath: dir + "/keygate.db"))
+        let mode = try FileManager.default.attributesOfItem(atPath: dir + "/master.key")[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        let warnings = capture.all.filter { $0.hasPrefix("warning") && $0.contains("KEYGATE_MASTER_KEY") }
+        #expect(warnings.count == 1, "one clear warning that production must set a master key")
+        // A second start reuses both and migrates nothing new.
+        let again = try await Bootstrap.gateway(config, logger: Logger(label: "test"))
+        await again.shutdown()
+    }
+
+    @Test func aBadMasterKeyStopsStartWithoutEchoingIt() async {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let bad = "c2hvcnQta2V5LXZhbHVl"  // base64 of 15 bytes
+        let message = await startupError(["KEYGATE_DATA_DIR": dir, "KEYGATE_MASTER_KEY": bad])
+        #expect(message?.contains("KEYGATE_MASTER_KEY") == true, "\(message ?? "started")")
+        #expect(message?.contains(bad) == false)
+        let notBase64 = await startupError(["KEYGATE_DATA_DIR": dir, "KEYGATE_MASTER_KEY": "%%%not-base64%%%"])
+        #expect(notBase64?.contains("base64") == true)
+        let missingFile = await startupError(["KEYGATE_DATA_DIR": dir, "KEYGATE_MASTER_KEY_FILE": dir + "/absent.key"])
+        #expect(missingFile?.contains("cannot be read") == true)
+    }
+
+    @Test func anUnwritableDataDirectoryStopsStart() async throws {
+        let dir = temporaryDirectory()
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // A path below a regular file can never be created, whoever runs the test.
+        FileManager.default.createFile(atPath: dir + "/file", contents: Data())
+        let message = await startupError(["KEYGATE_DATA_DIR": dir + "/file/data"])
+        #expect(message?.contains("KEYGATE_DATA_DIR") == true, "\(message ?? "started")")
+        let notADirectory = await startupError(["KEYGATE_DATA_DIR": dir + "/file"])
+        #expect(notADirectory?.contains("not a directory") == true, "\(notADirectory ?? "started")")
+    }
+
+    @Test(arguments: [
+        ("mysql://db/keygate", "sqlite:///"),
+        ("postgres://u:p@localhost:5432/keygate", "PostgreSQL"),
+        ("sqlite://relative.db", "absolute"),
+    ])
+    func aBadDatabaseURLStopsStart(url: String, expected: String) async {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let message = await startupError(["KEYGATE_DATA_DIR": dir, "KEYGATE_DATABASE_URL": url])
+        #expect(message?.contains(expected) == true, "\(message ?? "started")")
+        #expect(message?.contains("u:p") == false, "a database password is never printed")
+    }
+
+    @Test func anExplicitSQLiteURLIsUsed() async throws {
+        let dir = temporaryDirectory()
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let config = try GatewayConfiguration.fromEnvironment(["KEYGATE_DATA_DIR": dir + "/data", "KEYGATE_DATABASE_URL": "sqlite://\(dir)/elsewhere.db"])
+        let gateway = try await Bootstrap.gateway(config, logger: Logger(label: "test"))
+        await gateway.shutdown()
+        #expect(FileManager.default.fileExists(atPath: dir + "/elsewhere.db"))
+    }
+
+    @Test func aBadCatalogStopsStartNamingTheField() async throws {
+        let dir = temporaryDirectory()
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/catalog.json"
+        try Data(#"{"providers":[{"id":"p","wire_format":"smoke-signals","base_url":"x","validation":{"method":"GET","path":"/","auth":"bearer"}}],"models":[]}"#.utf8)
+            .write(to: URL(fileURLWithPath: path))
+        let message = await startupError(["KEYGATE_DATA_DIR": dir, "KEYGATE_CATALOG": path])
+        #expect(message?.contains("providers[0].wire_format") == true, "\(message ?? "started")")
+        let missing = await startupError(["KEYGATE_DATA_DIR": dir, "KEYGATE_CATALOG": dir + "/absent.json"])
+        #expect(missing?.contains("absent.json") == true)
+    }
+
+    @Test func badNumbersInTheEnvironmentStopStart() async {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(await startupError(["KEYGATE_DATA_DIR": dir, "KEYGATE_MAX_BODY_BYTES": "lots"])?.contains("KEYGATE_MAX_BODY_BYTES") == true)
+        #expect(await startupError(["KEYGATE_DATA_DIR": dir, "KEYGATE_PROVIDER_OPENAI_IDLE_TIMEOUT": "-1"])?.contains("KEYGATE_PROVIDER_OPENAI_IDLE_TIMEOUT") == true)
+    }
+}
