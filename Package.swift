@@ -47,6 +47,7 @@ let package = Package(
         ]),
         .target(name: "KeygateFakeUpstream", dependencies: [
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "keygate-fake-upstream", dependencies: [
             "KeygateFakeUpstream",

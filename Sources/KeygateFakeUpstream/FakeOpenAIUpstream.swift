@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
 import NIOCore
 import Synchronization
 
@@ -47,9 +48,12 @@ public final class FakeOpenAIUpstream: Sendable {
     }
 
     /// Runs the fake on 127.0.0.1 until the task is cancelled; `onRunning` gets the bound port.
-    public func run(port: Int = 0, onRunning: @escaping @Sendable (Int) async -> Void) async throws {
-        let app = Application(router: router(), server: .http1(configuration: .init(additionalChannelHandlers: [HangupCloser()])), configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "fake-upstream"),
-                              onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) })
+    public func run(port: Int = 0, logLevel: Logger.Level = .critical, onRunning: @escaping @Sendable (Int) async -> Void) async throws {
+        var logger = Logger(label: "fake-upstream")
+        logger.logLevel = logLevel
+        let app = Application(router: router(), server: .http1(configuration: .init(additionalChannelHandlers: [HangupCloser()])),
+                              configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "fake-upstream"),
+                              onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) }, logger: logger)
         try await app.run()
     }
 

@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+"""Checks Keygate with the official `openai` Python SDK against a real `keygate serve` process.
+
+Starts the fake OpenAI-compatible provider (keygate-fake-upstream) and `keygate serve` on free ports with a
+temporary data directory, creates an organisation and an API key with the real CLI, then drives the gateway
+through the SDK exactly as a customer would. Prints one line per check and a closing "N passed, N failed".
+
+Usage: checks/openai_sdk_check.py [BIN_DIR]   (default .build/debug)
+"""
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+import openai
+
+BIN = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".build/debug")
+KEYGATE = os.path.join(BIN, "keygate")
+FAKE = os.path.join(BIN, "keygate-fake-upstream")
+PLATFORM_KEY = "sk-platform-sdk-check-0123456789"
+
+results = []
+
+
+def check(name, fn):
+    try:
+        fn()
+        results.append((name, True, ""))
+        print(f"ok   {name}", flush=True)
+    except Exception as error:  # noqa: BLE001 - report every failure and go on
+        results.append((name, False, repr(error)))
+        print(f"FAIL {name}: {error!r}", flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_ready(url, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} never became ready")
+
+
+def main():
+    data_dir = tempfile.mkdtemp(prefix="keygate-sdk-check-")
+    fake = subprocess.Popen([FAKE, "--port", "0", "--api-key", PLATFORM_KEY], stdout=subprocess.PIPE, text=True)
+    fake_port = int(fake.stdout.readline().strip().rsplit(" ", 1)[1])
+    env = dict(os.environ)
+    env.update({
+        "KEYGATE_DATA_DIR": data_dir,
+        "KEYGATE_PROVIDER_OPENAI_BASE_URL": f"http://127.0.0.1:{fake_port}/v1",
+        "KEYGATE_PROVIDER_OPENAI_API_KEY": PLATFORM_KEY,
+    })
+    server = None
+    try:
+        subprocess.run([KEYGATE, "org", "create", "sdk-check"], env=env, check=True, capture_output=True, text=True)
+        created = subprocess.run([KEYGATE, "apikey", "create", "--org", "sdk-check", "--name", "sdk"], env=env, check=True,
+                                 capture_output=True, text=True)
+        api_key = created.stdout.strip().splitlines()[-1]
+        assert api_key.startswith("kg_"), "the key is alone on stdout's last line"
+
+        port = free_port()
+        log_path = os.path.join(data_dir, "serve.log")
+        log = open(log_path, "w")
+        server = subprocess.Popen([KEYGATE, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+        wait_ready(f"http://127.0.0.1:{port}/readyz")
+        client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key=api_key, max_retries=0)
+
+        def non_streaming():
+            raw = client.chat.completions.with_raw_response.create(
+                model="openai/gpt-5.6-luna", messages=[{"role": "user", "content": "Say hello"}])
+            completion = raw.parse()
+            assert completion.choices[0].message.content == "Hello from the fake upstream.", completion
+            assert completion.usage.prompt_tokens == 12 and completion.usage.completion_tokens == 5, completion.usage
+            assert raw.headers["x-keygate-billing"] == "credits", raw.headers
+            assert raw.headers["x-request-id"].startswith("req_"), raw.headers
+
+        def streaming_with_usage():
+            stream = client.chat.completions.create(
+                model="gpt-5.6-luna", stream=True, stream_options={"include_usage": True},
+                messages=[{"role": "user", "content": "Count #fake chunks=4"}])
+            text, usage_chunks = "", []
+            for chunk in stream:
+                if chunk.usage is not None:
+                    usage_chunks.append(chunk.usage)
+                for choice in chunk.choices:
+                    text += choice.delta.content or ""
+            assert text == "w0 w1 w2 w3 ", text
+            assert len(usage_chunks) == 1 and usage_chunks[0].completion_tokens == 4, usage_chunks
+
+        def streaming_without_usage():
+            stream = client.chat.completions.create(
+                model="openai/gpt-5.6-luna", stream=True, messages=[{"role": "user", "content": "Count #fake chunks=2"}])
+            chunks = list(stream)
+            assert chunks and all(c.usage is None for c in chunks), "no usage chunk unless asked"
+
+        def list_models():
+            ids = [m.id for m in client.models.list()]
+            assert "openai/gpt-5.6-luna" in ids and "groq/openai/gpt-oss-120b" in ids, ids[:5]
+
+        def bad_key():
+            bad = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="kg_000000000000_" + "a" * 43, max_retries=0)
+            try:
+                bad.chat.completions.create(model="openai/gpt-5.6-luna", messages=[{"role": "user", "content": "hi"}])
+            except openai.AuthenticationError as error:
+                assert error.status_code == 401 and error.code == "invalid_api_key", error
+                return
+            raise AssertionError("a bad key was accepted")
+
+        def unknown_model():
+            try:
+                client.chat.completions.create(model="no-such-model", messages=[{"role": "user", "content": "hi"}])
+            except openai.NotFoundError as error:
+                assert "/v1/models" in str(error), error
+                return
+            raise AssertionError("an unknown model was accepted")
+
+        def rate_limited():
+            try:
+                client.chat.completions.create(model="openai/gpt-5.6-luna",
+                                               messages=[{"role": "user", "content": "hi #fake status=429 retry_after=3"}])
+            except openai.RateLimitError as error:
+                assert error.response.headers["retry-after"] == "3", error.response.headers
+                return
+            raise AssertionError("no rate limit error")
+
+        def no_secret_in_logs():
+            server_log = open(log_path).read()
+            assert "chat completion" in server_log, "requests are logged"
+            for secret in (api_key, PLATFORM_KEY, api_key[-43:]):
+                assert secret not in server_log, "a secret reached the log"
+
+        check("non-streaming completion with usage and billing headers", non_streaming)
+        check("streaming completion with stream_options.include_usage", streaming_with_usage)
+        check("streaming completion without a usage chunk", streaming_without_usage)
+        check("models.list", list_models)
+        check("bad key raises openai.AuthenticationError", bad_key)
+        check("unknown model raises openai.NotFoundError", unknown_model)
+        check("provider 429 raises openai.RateLimitError with retry-after", rate_limited)
+        check("no secret in the server log", no_secret_in_logs)
+
+        def bad_master_key_exits():
+            bad_env = dict(env, KEYGATE_MASTER_KEY="dG9vLXNob3J0")
+            done = subprocess.run([KEYGATE, "serve", "--port", str(free_port())], env=bad_env, capture_output=True, text=True, timeout=60)
+            assert done.returncode != 0, "start-up with a bad master key must fail"
+            lines = [line for line in done.stderr.splitlines() if line.startswith("keygate:")]
+            assert len(lines) == 1 and "KEYGATE_MASTER_KEY" in lines[0], done.stderr
+            assert "dG9vLXNob3J0" not in done.stderr
+
+        check("serve with a bad master key exits non-zero with one line", bad_master_key_exits)
+    finally:
+        if server:
+            server.terminate()
+            server.wait(timeout=30)
+        fake.terminate()
+        fake.wait(timeout=30)
+
+    passed = sum(1 for _, ok, _ in results if ok)
+    failed = len(results) - passed
+    print(f"{passed} passed, {failed} failed")
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
