@@ -123,7 +123,8 @@ public final class FakeOpenAIUpstream: Sendable {
                 while directive.forever || index < chunks {
                     if directive.delayMs > 0 { try await self.sleepWatching(context.channel, ms: directive.delayMs) }
                     if let cut = directive.cutAfter, index >= cut {
-                        // Drop the connection mid-stream, without [DONE].
+                        // Drop the connection mid-stream, without [DONE], once what was written is on the wire.
+                        try await Task.sleep(for: .milliseconds(50))
                         context.channel.close(promise: nil)
                         return
                     }

@@ -11,6 +11,7 @@ public struct Gateway: Sendable {
     public let masterKey: MasterKey
     public let logger: Logger
     public let upstream: UpstreamClients
+    let usage: UsageRecorder
 
     public init(configuration: GatewayConfiguration, catalog: Catalog, store: any Store, masterKey: MasterKey, logger: Logger) {
         self.configuration = configuration
@@ -19,10 +20,12 @@ public struct Gateway: Sendable {
         self.masterKey = masterKey
         self.logger = logger
         self.upstream = UpstreamClients(configuration: configuration)
+        self.usage = UsageRecorder(store: store, logger: logger)
     }
 
-    /// Stops outgoing connections and closes the database.
+    /// Writes the queued usage records, stops outgoing connections and closes the database.
     public func shutdown() async {
+        await usage.shutdown()
         await upstream.shutdown()
         try? await store.close()
     }

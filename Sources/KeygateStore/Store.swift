@@ -28,8 +28,15 @@ public protocol Store: Sendable {
     func revokeAPIKey(id: String, organizationID: String) async throws -> Bool
 
     // Usage
-    func recordUsage(_ record: UsageRecord) async throws
+    /// Appends usage records, all in one transaction (the recorder batches them: group commit).
+    func recordUsage(_ records: [UsageRecord]) async throws
     func usageRecords(organizationID: String, limit: Int) async throws -> [UsageRecord]
+}
+
+extension Store {
+    public func recordUsage(_ record: UsageRecord) async throws {
+        try await recordUsage([record])
+    }
 }
 
 public enum StoreError: Error, CustomStringConvertible, Equatable {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KeygateServer
+import KeygateStore
 import Logging
 
 @main
@@ -16,12 +17,15 @@ func runReportingFailure(_ body: () async throws -> Void) async throws {
     do {
         try await body()
     } catch let error as StartupError {
-        FileHandle.standardError.write(Data("keygate: \(error.description)\n".utf8))
-        throw ExitCode.failure
-    } catch let error as CustomStringConvertible where !(error is ExitCode) && !(error is CleanExit) {
-        FileHandle.standardError.write(Data("keygate: \(error.description)\n".utf8))
-        throw ExitCode.failure
+        fail(error.description)
+    } catch let error as StoreError {
+        fail(error.description)
     }
+}
+
+func fail(_ reason: String) -> Never {
+    FileHandle.standardError.write(Data("keygate: \(reason)\n".utf8))
+    Foundation.exit(1)
 }
 
 /// Logs go to stderr so stdout carries only command output (a new API key alone on its last line).

@@ -22,10 +22,10 @@ struct ChatCompletionsRoute: Sendable {
         do {
             return try await proxy(request, context: context, usage: &usage)
         } catch let error as GatewayError {
-            await usage.record(status: error.statusCode, errorCode: error.code ?? error.type)
+            usage.record(status: error.statusCode, errorCode: error.code ?? error.type)
             throw usage.billing.map { error.billed($0) } ?? error
         } catch WatchdogStop.clientDisconnected {
-            await usage.record(status: 499, errorCode: "client_disconnected")
+            usage.record(status: 499, errorCode: "client_disconnected")
             throw GatewayError(status: 499, type: "invalid_request_error", code: "client_disconnected", message: "The client closed the connection.")
         }
     }
@@ -119,7 +119,7 @@ struct ChatCompletionsRoute: Sendable {
             } catch {
                 errorCode = "client_disconnected"
             }
-            await draft.record(status: Int(response.status.code), errorCode: errorCode, tokens: tokens)
+            draft.record(status: Int(response.status.code), errorCode: errorCode, tokens: tokens)
         })
     }
 
@@ -170,7 +170,7 @@ struct ChatCompletionsRoute: Sendable {
             inputTokens: TokenEstimator.tokens(forBytes: usage.promptBytes),
             outputTokens: TokenEstimator.tokens(forBytes: relay.generatedTextBytes), estimated: true)
         let ttft = firstChunkAt.map { $0 - usage.startedAt }
-        await usage.record(status: 200, errorCode: clientGone ? "client_disconnected" : failure?.code, tokens: tokens, timeToFirstToken: ttft)
+        usage.record(status: 200, errorCode: clientGone ? "client_disconnected" : failure?.code, tokens: tokens, timeToFirstToken: ttft)
     }
 
     static func collect(_ body: HTTPClientResponse.Body, limit: Int, activity: ActivityClock) async throws -> ByteBuffer {

@@ -32,18 +32,14 @@ struct UsageDraft: Sendable {
         billing = decision.billing
     }
 
-    func record(status: Int, errorCode: String?, tokens: TokenUsage = .zero, timeToFirstToken: Duration? = nil) async {
+    func record(status: Int, errorCode: String?, tokens: TokenUsage = .zero, timeToFirstToken: Duration? = nil) {
         let cost = resolved.map { tokens.cost(at: $0.model) } ?? .zero
         let record = UsageRecord(
             requestID: requestID, organizationID: caller.organization.id, apiKeyID: caller.key.id,
             model: model, provider: provider, byok: billing == .byok, billing: billing, usage: tokens, costUSD: cost,
             latencyMs: (ContinuousClock.now - startedAt).milliseconds, timeToFirstTokenMs: timeToFirstToken?.milliseconds,
             stream: stream, status: status, errorCode: errorCode, createdAt: Clock.nowMs())
-        do {
-            try await gateway.store.recordUsage(record)
-        } catch {
-            logger.error("Could not write the usage record", metadata: ["error": "\(error)"])
-        }
+        gateway.usage.record(record)
         logger.info("chat completion", metadata: [
             "model": "\(model)", "billing": "\(billing?.rawValue ?? "none")", "status": "\(status)",
             "input_tokens": "\(tokens.inputTokens)", "output_tokens": "\(tokens.outputTokens)",

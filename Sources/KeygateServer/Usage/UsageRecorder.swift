@@ -1,0 +1,82 @@
+import KeygateStore
+import Logging
+import Synchronization
+
+/// Writes usage records off the request path with group commit: a request hands its record over and
+/// returns at once; one writer task takes everything queued so far and stores it in a single transaction.
+/// Under light load each record is written as soon as it arrives; under heavy load batches grow, so the
+/// database does one transaction per batch instead of one per request.
+///
+/// Invariant: `shutdown()` returns only after every record handed over has been written (or its failure
+/// logged), so a graceful stop loses nothing.
+final class UsageRecorder: Sendable {
+    private let queue: Queue
+    private let wakeups: AsyncStream<Void>.Continuation
+    private let writer: Task<Void, Never>
+
+    init(store: any Store, logger: Logger) {
+        let queue = Queue(store: store, logger: logger)
+        let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        self.queue = queue
+        self.wakeups = continuation
+        self.writer = Task {
+            for await _ in stream { await queue.flush() }
+            await queue.flush()
+        }
+    }
+
+    func record(_ record: UsageRecord) {
+        queue.pending.withLock { $0.append(record) }
+        wakeups.yield()
+    }
+
+    /// Writes everything queued, then stops the writer.
+    func shutdown() async {
+        wakeups.finish()
+        await writer.value
+    }
+
+    final class Queue: Sendable {
+        let pending = Mutex<[UsageRecord]>([])
+        let store: any Store
+        let logger: Logger
+
+        init(store: any Store, logger: Logger) {
+            self.store = store
+            self.logger = logger
+        }
+
+        func flush() async {
+            while true {
+                let batch = pending.withLock { records -> [UsageRecord] in
+                    defer { records.removeAll(keepingCapacity: true) }
+                    return records
+                }
+                guard !batch.isEmpty else { return }
+                await write(batch)
+            }
+        }
+
+        /// A failed write is retried (the database may be briefly busy); a batch that still fails is
+        /// reported with its request ids so the operator can reconcile.
+        private func write(_ batch: [UsageRecord]) async {
+            var delay = Duration.milliseconds(50)
+            for attempt in 1...5 {
+                do {
+                    try await store.recordUsage(batch)
+                    return
+                } catch {
+                    if attempt == 5 {
+                        logger.error("Usage records could not be written", metadata: [
+                            "count": "\(batch.count)", "request_ids": "\(batch.map(\.requestID).joined(separator: ","))",
+                            "error": "\(error)",
+                        ])
+                        return
+                    }
+                    try? await Task.sleep(for: delay)
+                    delay *= 2
+                }
+            }
+        }
+    }
+}
