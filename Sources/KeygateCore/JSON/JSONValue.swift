@@ -1,20 +1,26 @@
-import Foundation
-
-/// Any JSON document, kept whole so that a request body can be inspected, changed in one place and re-encoded
-/// without losing fields Keygate does not know about.
+/// Any JSON document, kept whole so a request body can be inspected, changed in one place and re-encoded
+/// without losing or reordering what Keygate does not interpret.
+///
+/// Fidelity invariants: object keys keep their order; numbers keep their exact text (`1e400`, `0.10`,
+/// `12345678901234567890` come out as they went in). Parsing and encoding are Keygate's own
+/// (`JSONParser`, `JSONWriter`): this runs twice per request, and Foundation's coders cost several times more.
 public enum JSONValue: Sendable, Hashable {
     case null
     case bool(Bool)
-    case int(Int64)
-    case double(Double)
+    /// The number's text, as validated by the parser.
+    case number(String)
     case string(String)
     case array([JSONValue])
-    case object([String: JSONValue])
+    case object(JSONObject)
+
+    public static func int(_ value: Int64) -> JSONValue { .number(String(value)) }
+    public static func double(_ value: Double) -> JSONValue { .number(value.isFinite ? "\(value)" : "0") }
 
     public subscript(key: String) -> JSONValue? {
         get { if case .object(let o) = self { return o[key] } else { return nil } }
         set {
             guard case .object(var o) = self else { return }
+            self = .null  // let `o` be uniquely referenced while it changes
             o[key] = newValue
             self = .object(o)
         }
@@ -22,16 +28,16 @@ public enum JSONValue: Sendable, Hashable {
 
     public var stringValue: String? { if case .string(let s) = self { return s } else { return nil } }
     public var boolValue: Bool? { if case .bool(let b) = self { return b } else { return nil } }
-    public var objectValue: [String: JSONValue]? { if case .object(let o) = self { return o } else { return nil } }
+    public var objectValue: JSONObject? { if case .object(let o) = self { return o } else { return nil } }
     public var arrayValue: [JSONValue]? { if case .array(let a) = self { return a } else { return nil } }
-    /// An integer, also when written as `12.0`.
+    /// An integer, also when written as `12.0` or `1e3`.
     public var int64Value: Int64? {
-        switch self {
-        case .int(let i): return i
-        case .double(let d) where d.rounded() == d && abs(d) < 9e15: return Int64(d)
-        default: return nil
-        }
+        guard case .number(let text) = self else { return nil }
+        if let exact = Int64(text) { return exact }
+        guard let d = Double(text), d.rounded() == d, abs(d) < 9e15 else { return nil }
+        return Int64(d)
     }
+    public var doubleValue: Double? { if case .number(let text) = self { return Double(text) } else { return nil } }
     public var isNull: Bool { if case .null = self { return true } else { return false } }
 
     /// The JSON type name, as used in error messages.
@@ -39,47 +45,57 @@ public enum JSONValue: Sendable, Hashable {
         switch self {
         case .null: return "null"
         case .bool: return "boolean"
-        case .int, .double: return "number"
+        case .number: return "number"
         case .string: return "string"
         case .array: return "array"
         case .object: return "object"
         }
     }
 
-    public static func decode(_ data: some DataProtocol) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: Data(data))
+    public static func decode(_ bytes: some Collection<UInt8>) throws -> JSONValue {
+        try JSONParser.parse(bytes)
     }
 
-    public func encoded() throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
-        return try encoder.encode(self)
+    public func encoded() -> [UInt8] {
+        var writer = JSONWriter()
+        writer.write(self)
+        return writer.bytes
     }
 }
 
-extension JSONValue: Codable {
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if c.decodeNil() { self = .null; return }
-        if let b = try? c.decode(Bool.self) { self = .bool(b); return }
-        if let i = try? c.decode(Int64.self) { self = .int(i); return }
-        if let d = try? c.decode(Double.self) { self = .double(d); return }
-        if let s = try? c.decode(String.self) { self = .string(s); return }
-        if let a = try? c.decode([JSONValue].self) { self = .array(a); return }
-        if let o = try? c.decode([String: JSONValue].self) { self = .object(o); return }
-        throw DecodingError.dataCorruptedError(in: c, debugDescription: "not a JSON value")
+/// A JSON object with its keys in document order. Lookups are linear: request and response objects have a
+/// handful of keys, where a scan beats hashing.
+public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryLiteral {
+    public struct Entry: Sendable, Hashable {
+        public var key: String
+        public var value: JSONValue
     }
 
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.singleValueContainer()
-        switch self {
-        case .null: try c.encodeNil()
-        case .bool(let b): try c.encode(b)
-        case .int(let i): try c.encode(i)
-        case .double(let d): try c.encode(d)
-        case .string(let s): try c.encode(s)
-        case .array(let a): try c.encode(a)
-        case .object(let o): try c.encode(o)
+    public private(set) var entries: [Entry]
+
+    public init() { entries = [] }
+    public init(dictionaryLiteral elements: (String, JSONValue)...) {
+        entries = elements.map { Entry(key: $0.0, value: $0.1) }
+    }
+    init(entries: [Entry]) { self.entries = entries }
+
+    /// The last value for `key` (as most parsers do with duplicate keys); setting nil removes the key.
+    public subscript(key: String) -> JSONValue? {
+        get { entries.last(where: { $0.key == key })?.value }
+        set {
+            if let newValue {
+                if let index = entries.lastIndex(where: { $0.key == key }) {
+                    entries[index].value = newValue
+                } else {
+                    entries.append(Entry(key: key, value: newValue))
+                }
+            } else {
+                entries.removeAll { $0.key == key }
+            }
         }
     }
+
+    public var isEmpty: Bool { entries.isEmpty }
+    public var count: Int { entries.count }
+    public func makeIterator() -> IndexingIterator<[Entry]> { entries.makeIterator() }
 }

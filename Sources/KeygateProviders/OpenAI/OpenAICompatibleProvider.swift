@@ -1,4 +1,3 @@
-import Foundation
 import KeygateCore
 
 /// OpenAI Chat Completions and every provider that speaks it (`{base}/chat/completions`, Bearer auth).
@@ -15,12 +14,7 @@ public struct OpenAICompatibleProvider: ChatProvider {
             options["include_usage"] = .bool(true)
             body["stream_options"] = .object(options)
         }
-        let bytes: [UInt8]
-        do {
-            bytes = Array(try body.encoded())
-        } catch {
-            throw GatewayError.badRequest("The request body could not be re-encoded.")
-        }
+        let bytes = body.encoded()
         var base = resolved.provider.baseURL
         while base.hasSuffix("/") { base.removeLast() }
         return UpstreamRequest(
@@ -35,8 +29,8 @@ public struct OpenAICompatibleProvider: ChatProvider {
     }
 
     public func usage(fromResponseBody body: [UInt8]) -> TokenUsage? {
-        guard let envelope = try? JSONDecoder().decode(UsageEnvelope.self, from: Data(body)) else { return nil }
-        return envelope.usage?.tokenUsage
+        guard let json = try? JSONValue.decode(body), let usage = json["usage"] else { return nil }
+        return OpenAIUsage.tokenUsage(from: usage)
     }
 
     public func makeStreamRelay(clientWantsUsage: Bool) -> any StreamRelay {
@@ -44,8 +38,9 @@ public struct OpenAICompatibleProvider: ChatProvider {
     }
 
     public func error(for failure: UpstreamFailure, provider: ProviderSpec, credential: String) -> GatewayError {
-        let detail = try? JSONDecoder().decode(ErrorEnvelope.self, from: Data(failure.body))
-        let kind = detail?.error?.type ?? detail?.error?.code?.stringValue
+        let detail = (try? JSONValue.decode(failure.body))?["error"]
+        let code = detail?["code"].flatMap { $0.stringValue ?? $0.int64Value.map(String.init) }
+        let kind = detail?["type"]?.stringValue ?? code
         switch failure.status {
         case 401, 403:
             return .platformKeyRejected(provider: provider.id)
@@ -54,9 +49,9 @@ public struct OpenAICompatibleProvider: ChatProvider {
         case 429:
             return .upstreamRateLimited(provider: provider.id, retryAfter: failure.retryAfter)
         case 400, 404, 409, 413, 422:
-            let message = detail?.error?.message.map { SecretScrubber.scrub($0, secrets: [credential]) }
+            let message = detail?["message"]?.stringValue.map { SecretScrubber.scrub($0, secrets: [credential]) }
             return .upstreamRejectedRequest(provider: provider.id, status: failure.status, message: message,
-                                            param: detail?.error?.param, code: detail?.error?.code?.stringValue)
+                                            param: detail?["param"]?.stringValue, code: code)
         default:
             return .upstreamFailed(provider: provider.id, status: failure.status)
         }
@@ -64,43 +59,14 @@ public struct OpenAICompatibleProvider: ChatProvider {
 }
 
 /// `usage` as OpenAI-compatible providers report it (DeepSeek's cache fields included).
-struct OpenAIUsage: Decodable {
-    struct PromptDetails: Decodable { var cached_tokens: Int64? }
-    struct CompletionDetails: Decodable { var reasoning_tokens: Int64? }
-    var prompt_tokens: Int64?
-    var completion_tokens: Int64?
-    var prompt_tokens_details: PromptDetails?
-    var completion_tokens_details: CompletionDetails?
-    var prompt_cache_hit_tokens: Int64?
-
-    var tokenUsage: TokenUsage {
-        TokenUsage(
-            inputTokens: prompt_tokens ?? 0,
-            outputTokens: completion_tokens ?? 0,
-            cachedInputTokens: prompt_tokens_details?.cached_tokens ?? prompt_cache_hit_tokens ?? 0,
-            reasoningTokens: completion_tokens_details?.reasoning_tokens ?? 0)
-    }
-}
-
-struct UsageEnvelope: Decodable { var usage: OpenAIUsage? }
-
-struct ErrorEnvelope: Decodable {
-    struct Body: Decodable {
-        var message: String?
-        var type: String?
-        var param: String?
-        var code: FlexibleString?
-    }
-    var error: Body?
-}
-
-/// Some providers send `code` as a number.
-struct FlexibleString: Decodable {
-    var stringValue: String?
-    init(from decoder: Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if let s = try? c.decode(String.self) { stringValue = s }
-        else if let i = try? c.decode(Int64.self) { stringValue = String(i) }
-        else { stringValue = nil }
+enum OpenAIUsage {
+    static func tokenUsage(from usage: JSONValue) -> TokenUsage? {
+        guard case .object = usage else { return nil }
+        return TokenUsage(
+            inputTokens: usage["prompt_tokens"]?.int64Value ?? 0,
+            outputTokens: usage["completion_tokens"]?.int64Value ?? 0,
+            cachedInputTokens: usage["prompt_tokens_details"]?["cached_tokens"]?.int64Value
+                ?? usage["prompt_cache_hit_tokens"]?.int64Value ?? 0,
+            reasoningTokens: usage["completion_tokens_details"]?["reasoning_tokens"]?.int64Value ?? 0)
     }
 }

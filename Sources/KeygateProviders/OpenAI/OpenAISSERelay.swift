@@ -1,4 +1,3 @@
-import Foundation
 import KeygateCore
 
 /// Relays an OpenAI-style SSE stream (`data: {chunk}\n\n` … `data: [DONE]\n\n`) event by event.
@@ -79,24 +78,16 @@ struct OpenAISSERelay: StreamRelay {
         }
         generatedTextBytes += JSONScan.stringValueBytes(in: payload, keys: Self.textKeys)
         guard JSONScan.hasObjectValue(in: payload, key: "usage") else { return .keep }
-        guard let chunk = try? JSONDecoder().decode(UsageChunk.self, from: Data(payload)) else { return .keep }
-        if let reported = chunk.usage?.tokenUsage { usage = reported }
+        guard var chunk = try? JSONValue.decode(payload) else { return .keep }
+        if let reported = chunk["usage"].flatMap(OpenAIUsage.tokenUsage(from:)) { usage = reported }
         if forwardUsageChunk { return .keep }
-        if chunk.choices?.isEmpty ?? true { return .drop }
+        if chunk["choices"]?.arrayValue?.isEmpty ?? true { return .drop }
         // Usage riding on a content chunk: keep the content, hide the usage.
-        guard var json = try? JSONValue.decode(payload), let data = try? { json["usage"] = .null; return try json.encoded() }() else {
-            return .keep
-        }
-        return .replace(Array("data: ".utf8) + Array(data) + Array("\n\n".utf8))
+        chunk["usage"] = .null
+        return .replace(Array("data: ".utf8) + chunk.encoded() + Array("\n\n".utf8))
     }
 
     static let textKeys: [[UInt8]] = ["content", "arguments", "reasoning_content", "refusal"].map { Array("\"\($0)\"".utf8) }
-
-    struct UsageChunk: Decodable {
-        var usage: OpenAIUsage?
-        var choices: [IgnoredValue]?
-    }
-    struct IgnoredValue: Decodable { init(from decoder: Decoder) throws {} }
 }
 
 /// Server-sent events framing helpers.

@@ -25,7 +25,7 @@ extension GatewayError: HTTPResponseError {
             "param": param.map(JSONValue.string) ?? .null,
             "code": code.map(JSONValue.string) ?? .null,
         ])])
-        return Array((try? object.encoded()) ?? Data("{\"error\":{\"message\":\"error\",\"type\":\"api_error\",\"param\":null,\"code\":null}}".utf8))
+        return object.encoded()
     }
 
     /// The same error as one SSE event, for failures after a stream has started.

@@ -16,11 +16,11 @@ struct ModelsRoute: Sendable {
             catalog.resolve(model: model.provider + "/" + model.id).map(Self.entry)
         }
         let list: JSONValue = .object(["object": .string("list"), "data": .array(data)])
-        listBody = ByteBuffer(bytes: (try? list.encoded()) ?? Data())
+        listBody = ByteBuffer(bytes: list.encoded())
     }
 
     static func entry(_ resolved: ResolvedModel) -> JSONValue {
-        var keygate: [String: JSONValue] = [
+        var keygate: JSONObject = [
             "provider": .string(resolved.provider.id),
             "provider_model": .string(resolved.model.id),
             "free": .bool(resolved.isFree),
@@ -49,7 +49,7 @@ struct ModelsRoute: Sendable {
         // Model ids contain slashes, so the id is everything after /v1/models/.
         let id = String(request.uri.path.dropFirst("/v1/models/".count)).removingPercentEncoding ?? ""
         guard let resolved = catalog.resolve(model: id) else { throw GatewayError.modelNotFound(id) }
-        let body = try Self.entry(resolved).encoded()
+        let body = Self.entry(resolved).encoded()
         return Response(status: .ok, headers: [.contentType: "application/json", .keygateBilling: BillingHeader.none],
                         body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
