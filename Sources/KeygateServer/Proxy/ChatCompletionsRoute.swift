@@ -69,24 +69,25 @@ struct ChatCompletionsRoute: Sendable {
         for header in upstreamRequest.headers { outgoing.headers.add(name: header.name, value: header.value) }
         outgoing.body = .bytes(ByteBuffer(bytes: upstreamRequest.body))
 
-        let response: HTTPClientResponse
+        // One watched exchange: the head, then (unless it is a stream to relay) the whole body.
+        let answer: UpstreamAnswer
         do {
-            response = try await watchdog.run {
-                try await client.execute(outgoing, deadline: .now() + TimeAmount(timeouts.firstByte))
+            answer = try await watchdog.run { [stream = chat.stream] in
+                let response = try await client.execute(outgoing, deadline: .now() + TimeAmount(timeouts.firstByte))
+                let success = (200..<300).contains(response.status.code)
+                if stream && success { return .stream(response) }
+                watchdog.activity.touch()
+                let body = try await Self.collect(response.body, limit: success ? 256 << 20 : 1 << 20, activity: watchdog.activity)
+                return .complete(status: Int(response.status.code), headers: response.headers, body: body)
             }
         } catch {
-            throw Self.transportError(error, provider: resolved.provider.id, phase: "waiting for the first byte")
-        }
-
-        guard (200..<300).contains(response.status.code) else {
-            let errorBody = try? await watchdog.run { try await Self.collect(response.body, limit: 1 << 20, activity: watchdog.activity) }
-            let failure = UpstreamFailure(status: Int(response.status.code), body: errorBody.map { Array($0.readableBytesView) } ?? [],
-                                          retryAfter: Self.retryAfter(response.headers))
-            throw adapter.error(for: failure, provider: resolved.provider, credential: credential)
+            let phase = watchdog.activity.idleFor == nil ? "waiting for the first byte" : "reading the response"
+            throw Self.transportError(error, provider: resolved.provider.id, phase: phase)
         }
 
         var headers: HTTPFields = [.keygateBilling: route.billing.rawValue, .keygateProvider: resolved.provider.id]
-        if chat.stream {
+        switch answer {
+        case .stream(let response):
             headers[.contentType] = "text/event-stream"
             headers[.cacheControl] = "no-cache"
             let relay = adapter.makeStreamRelay(clientWantsUsage: chat.clientWantsStreamUsage)
@@ -95,32 +96,29 @@ struct ChatCompletionsRoute: Sendable {
                 await Self.relayStream(response, relay: relay, watchdog: watchdog, provider: resolved.provider.id,
                                        usage: draft, writer: &writer)
             })
-        }
 
-        let answer: ByteBuffer
-        do {
-            answer = try await watchdog.run { try await Self.collect(response.body, limit: 256 << 20, activity: watchdog.activity) }
-        } catch {
-            throw Self.transportError(error, provider: resolved.provider.id, phase: "reading the response")
+        case .complete(let status, let upstreamHeaders, let body) where !(200..<300).contains(status):
+            let failure = UpstreamFailure(status: status, body: Array(body.readableBytesView), retryAfter: Self.retryAfter(upstreamHeaders))
+            throw adapter.error(for: failure, provider: resolved.provider, credential: credential)
+
+        case .complete(let status, let upstreamHeaders, let body):
+            let bodyBytes = Array(body.readableBytesView)
+            let tokens = adapter.usage(fromResponseBody: bodyBytes)
+                ?? TokenUsage(inputTokens: TokenEstimator.tokens(forBytes: chat.byteCount),
+                              outputTokens: TokenEstimator.tokens(forBytes: bodyBytes.count), estimated: true)
+            headers[.contentType] = upstreamHeaders.first(name: "content-type") ?? "application/json"
+            // The provider has done (and billed) the work: the record is kept whether or not the client reads it.
+            usage.record(status: status, errorCode: nil, tokens: tokens)
+            return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: body))
         }
-        let answerBytes = Array(answer.readableBytesView)
-        let tokens = adapter.usage(fromResponseBody: answerBytes)
-            ?? TokenUsage(inputTokens: TokenEstimator.tokens(forBytes: chat.byteCount),
-                          outputTokens: TokenEstimator.tokens(forBytes: answerBytes.count), estimated: true)
-        headers[.contentType] = response.headers.first(name: "content-type") ?? "application/json"
-        let draft = usage
-        return Response(status: .init(code: Int(response.status.code)), headers: headers, body: ResponseBody(contentLength: answer.readableBytes) { writer in
-            // The provider has done (and billed) the work whether or not the client is still there to read it,
-            // so the record is written either way, after the answer is on the wire.
-            var errorCode: String?
-            do {
-                try await writer.write(answer)
-                try await writer.finish(nil)
-            } catch {
-                errorCode = "client_disconnected"
-            }
-            draft.record(status: Int(response.status.code), errorCode: errorCode, tokens: tokens)
-        })
+    }
+
+    /// What a watched upstream exchange produced.
+    enum UpstreamAnswer: Sendable {
+        /// A 2xx streamed answer: the head is in, the body is still to relay.
+        case stream(HTTPClientResponse)
+        /// A whole answer (any status).
+        case complete(status: Int, headers: HTTPHeaders, body: ByteBuffer)
     }
 
     /// Relays an upstream SSE body to the client. Never throws: every ending is turned into a usage record,
