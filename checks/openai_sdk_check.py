@@ -139,7 +139,9 @@ def main():
 
         def no_secret_in_logs():
             server_log = open(log_path).read()
-            assert "chat completion" in server_log, "requests are logged"
+            entries = [json.loads(line) for line in server_log.splitlines() if line.strip()]
+            assert any(e.get("msg") == "chat completion" and e.get("request_id", "").startswith("req_") for e in entries), \
+                "each request is logged as a JSON line with its request id"
             for secret in (api_key, PLATFORM_KEY, api_key[-43:]):
                 assert secret not in server_log, "a secret reached the log"
 
@@ -150,7 +152,7 @@ def main():
         check("bad key raises openai.AuthenticationError", bad_key)
         check("unknown model raises openai.NotFoundError", unknown_model)
         check("provider 429 raises openai.RateLimitError with retry-after", rate_limited)
-        check("no secret in the server log", no_secret_in_logs)
+        check("structured JSON log lines with request ids and no secret", no_secret_in_logs)
 
         def bad_master_key_exits():
             bad_env = dict(env, KEYGATE_MASTER_KEY="dG9vLXNob3J0")

@@ -28,12 +28,9 @@ func fail(_ reason: String) -> Never {
     Foundation.exit(1)
 }
 
-/// Logs go to stderr so stdout carries only command output (a new API key alone on its last line).
+/// Logs go to stderr as JSON lines, so stdout carries only command output (a new API key alone on its last line).
 func makeLogger(_ config: GatewayConfiguration) -> Logger {
-    LoggingSystem.bootstrap { label in
-        var handler = StreamLogHandler.standardError(label: label)
-        handler.logLevel = Logger.Level(rawValue: config.logLevel) ?? .info
-        return handler
-    }
+    let level = Logger.Level(rawValue: config.logLevel) ?? .info
+    LoggingSystem.bootstrap { label in JSONLinesLogHandler(label: label, level: level) }
     return Logger(label: "keygate")
 }

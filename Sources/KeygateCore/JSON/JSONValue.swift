@@ -69,6 +69,10 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
     public struct Entry: Sendable, Hashable {
         public var key: String
         public var value: JSONValue
+        public init(key: String, value: JSONValue) {
+            self.key = key
+            self.value = value
+        }
     }
 
     public private(set) var entries: [Entry]
@@ -77,7 +81,7 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
     public init(dictionaryLiteral elements: (String, JSONValue)...) {
         entries = elements.map { Entry(key: $0.0, value: $0.1) }
     }
-    init(entries: [Entry]) { self.entries = entries }
+    public init(entries: [Entry]) { self.entries = entries }
 
     /// The last value for `key` (as most parsers do with duplicate keys); setting nil removes the key.
     public subscript(key: String) -> JSONValue? {

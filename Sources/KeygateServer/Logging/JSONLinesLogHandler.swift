@@ -1,0 +1,86 @@
+import Foundation
+import KeygateCore
+import Logging
+import Synchronization
+
+/// Structured logs: one JSON object per line on stderr (`{"ts","level","label","msg",…metadata}`), written
+/// with a single `write(2)` so concurrent lines never interleave. Cheaper than swift-log's stream handler
+/// (the timestamp's date part is formatted once a second), which matters at one line per request.
+///
+/// Invariant: it prints what it is given. Secrets are kept out by the callers, which never put one in a
+/// message or metadata value (tests scan captured logs for that).
+public struct JSONLinesLogHandler: LogHandler {
+    public var metadata: Logger.Metadata = [:]
+    public var logLevel: Logger.Level
+    let label: String
+    let fileDescriptor: Int32
+
+    public init(label: String, level: Logger.Level, fileDescriptor: Int32 = STDERR_FILENO) {
+        self.label = label
+        self.logLevel = level
+        self.fileDescriptor = fileDescriptor
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?,
+                    source: String, file: String, function: String, line: UInt) {
+        var object: JSONObject = [
+            "ts": .string(Timestamp.now()),
+            "level": .string(level.rawValue),
+            "label": .string(label),
+            "msg": .string(message.description),
+        ]
+        var merged = metadata
+        if let explicit { merged.merge(explicit) { $1 } }
+        for key in merged.keys.sorted() { object[key] = Self.json(merged[key]!) }
+        var writer = JSONWriter(capacity: 256)
+        writer.write(.object(object))
+        var bytes = writer.bytes
+        bytes.append(UInt8(ascii: "\n"))
+        bytes.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let written = write(fileDescriptor, raw.baseAddress! + offset, raw.count - offset)
+                if written <= 0 { return }
+                offset += written
+            }
+        }
+    }
+
+    static func json(_ value: Logger.Metadata.Value) -> JSONValue {
+        switch value {
+        case .string(let s): return .string(s)
+        case .stringConvertible(let c): return .string(c.description)
+        case .array(let values): return .array(values.map(json))
+        case .dictionary(let d): return .object(JSONObject(entries: d.keys.sorted().map { .init(key: $0, value: json(d[$0]!)) }))
+        }
+    }
+
+    /// RFC 3339 UTC with milliseconds; the date-and-second part is cached per second.
+    enum Timestamp {
+        private static let cache = Mutex<(second: Int, text: String)>((-1, ""))
+
+        static func now() -> String {
+            var spec = timespec()
+            clock_gettime(CLOCK_REALTIME, &spec)
+            let second = spec.tv_sec
+            let millis = spec.tv_nsec / 1_000_000
+            let prefix = cache.withLock { cached -> String in
+                if cached.second == second { return cached.text }
+                var time = tm()
+                var t = second
+                gmtime_r(&t, &time)
+                let text = String(format: "%04d-%02d-%02dT%02d:%02d:%02d", time.tm_year + 1900, time.tm_mon + 1, time.tm_mday,
+                                  time.tm_hour, time.tm_min, time.tm_sec)
+                cached = (second, text)
+                return text
+            }
+            let ms = String(millis)
+            return prefix + "." + String(repeating: "0", count: 3 - ms.count) + ms + "Z"
+        }
+    }
+}
