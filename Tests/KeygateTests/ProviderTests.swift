@@ -121,6 +121,15 @@ import Testing
         #expect(!relay.completed)
         #expect(relay.usage == nil)
     }
+
+    @Test func aCleanEndAfterTheLastChoiceFinishedIsComplete() {
+        // Some providers never send [DONE].
+        let (_, relay) = run([Self.content + Self.stop + Self.usage], forwardUsage: false)
+        #expect(relay.completed)
+        var cut: any StreamRelay = OpenAICompatibleProvider().makeStreamRelay(clientWantsUsage: false)
+        _ = cut.relay(Array((Self.content + Self.stop).utf8))
+        #expect(!cut.completed, "without a clean end of the body the stream may have been cut")
+    }
 }
 
 @Suite struct SecretScrubberTests {

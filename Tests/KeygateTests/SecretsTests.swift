@@ -1,5 +1,6 @@
 import Foundation
 import KeygateCore
+import KeygateServer
 import Testing
 
 /// No secret (platform provider key, Keygate API key, master key) may reach a log line, a response, or the
@@ -42,4 +43,17 @@ import Testing
         }
     }
 
+
+    @Test func theConfigurationNeverPrintsItsKeys() throws {
+        let secret = "sk-config-secret-0123456789"
+        var config = try GatewayConfiguration.fromEnvironment(["KEYGATE_PROVIDER_OPENAI_API_KEY": secret, "KEYGATE_MASTER_KEY": "bWFzdGVyLWtleS1zZWNyZXQ="])
+        try config.readProviderSettings(for: try CatalogLoader.builtIn())
+        #expect(config.platformKeys["openai"] == secret)
+        var dumped = ""
+        dump(config, to: &dumped)
+        for text in [config.description, String(reflecting: config), "\(config)", dumped] {
+            #expect(!text.contains(secret))
+            #expect(!text.contains("bWFzdGVyLWtleS1zZWNyZXQ="))
+        }
+    }
 }

@@ -9,7 +9,12 @@ import KeygateCore
 struct OpenAISSERelay: StreamRelay {
     let forwardUsageChunk: Bool
     private(set) var usage: TokenUsage?
-    private(set) var completed = false
+    /// `[DONE]` arrived, or the provider closed the body cleanly after a choice finished (some
+    /// OpenAI-compatible providers never send `[DONE]`).
+    var completed: Bool { sawDone || (endedCleanly && sawFinishReason) }
+    private var sawDone = false
+    private var sawFinishReason = false
+    private var endedCleanly = false
     private(set) var generatedTextBytes = 0
 
     /// Bytes of an event not yet complete.
@@ -55,6 +60,7 @@ struct OpenAISSERelay: StreamRelay {
     }
 
     mutating func finish() -> [UInt8] {
+        endedCleanly = true
         guard !pending.isEmpty else { return [] }
         // A last event without its blank line: still count it, then pass it on.
         let rest = pending
@@ -73,10 +79,11 @@ struct OpenAISSERelay: StreamRelay {
     private mutating func handle(event: ArraySlice<UInt8>) -> Decision {
         guard let payload = SSE.dataPayload(of: event) else { return .keep }
         if payload.elementsEqual("[DONE]".utf8) {
-            completed = true
+            sawDone = true
             return .keep
         }
         generatedTextBytes += JSONScan.stringValueBytes(in: payload, keys: Self.textKeys)
+        if !sawFinishReason, JSONScan.stringValueBytes(in: payload, keys: Self.finishKey) > 0 { sawFinishReason = true }
         guard JSONScan.hasObjectValue(in: payload, key: "usage") else { return .keep }
         guard var chunk = try? JSONValue.decode(payload) else { return .keep }
         if let reported = chunk["usage"].flatMap(OpenAIUsage.tokenUsage(from:)) { usage = reported }
@@ -87,6 +94,7 @@ struct OpenAISSERelay: StreamRelay {
         return .replace(Array("data: ".utf8) + chunk.encoded() + Array("\n\n".utf8))
     }
 
+    static let finishKey: [[UInt8]] = [Array("\"finish_reason\"".utf8)]
     static let textKeys: [[UInt8]] = ["content", "arguments", "reasoning_content", "refusal"].map { Array("\"\($0)\"".utf8) }
 }
 

@@ -87,6 +87,15 @@ public struct GatewayConfiguration: Sendable, CustomStringConvertible {
     }
 }
 
+/// `dump()` and debuggers see the same key-free view as `description`, never the environment or the keys.
+extension GatewayConfiguration: CustomReflectable, CustomDebugStringConvertible {
+    public var customMirror: Mirror {
+        Mirror(self, children: ["host": host, "port": port, "dataDirectory": dataDirectory,
+                                "platformKeyProviders": platformKeys.keys.sorted(), "maxBodyBytes": maxBodyBytes])
+    }
+    public var debugDescription: String { description }
+}
+
 /// How long Keygate waits on a provider.
 public struct UpstreamTimeouts: Sendable, Equatable {
     /// Establishing the TCP/TLS connection.

@@ -156,7 +156,6 @@ struct ChatCompletionsRoute: Sendable {
             failure = (error as? WatchdogStop) == .idleTimeout
                 ? .upstreamTimeout(provider: provider, phase: "no data between stream chunks")
                 : .upstreamStreamCut(provider: provider)
-            if let bytes = Optional(relay.finish()), !bytes.isEmpty { try? await writer.write(ByteBuffer(bytes: bytes)) }
         }
         if let failure, !clientGone {
             do { try await writer.write(ByteBuffer(bytes: failure.sseEventBytes)) } catch { clientGone = true }
