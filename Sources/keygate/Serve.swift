@@ -26,6 +26,7 @@ struct Serve: AsyncParsableCommand {
                 throw StartupError("server stopped: \(error)")
             }
             await gateway.shutdown()
+            logger.info("Keygate stopped: in-flight requests finished, usage records written")
         }
     }
 }
