@@ -30,6 +30,8 @@ final class ActivityClock: Sendable {
 /// silent for too long. Cancelling the task cancels the AsyncHTTPClient request, which closes the upstream
 /// connection: a provider never keeps generating (and billing) for a client that has left.
 ///
+/// The checks run as a repeated timer on the client connection's event loop (no thread of their own); when one
+/// fails it ends a stream that a second child task waits on, and that child's error cancels the exchange.
 /// A client that disconnects is noticed within one tick (at most 100 ms), not only at the next write.
 struct UpstreamWatchdog: Sendable {
     let channel: any Channel
@@ -39,16 +41,28 @@ struct UpstreamWatchdog: Sendable {
     var tick: Duration { min(.milliseconds(100), idleTimeout / 4) }
 
     func run<T: Sendable>(_ operation: () async throws -> T) async throws -> T {
-        try await withoutActuallyEscaping(operation) { operation in
+        let (alarm, trigger) = AsyncStream<WatchdogStop>.makeStream()
+        let check = channel.eventLoop.scheduleRepeatedTask(initialDelay: TimeAmount(tick), delay: TimeAmount(tick)) { [channel, idleTimeout, activity] task in
+            if !channel.isActive {
+                trigger.yield(.clientDisconnected)
+            } else if let idle = activity.idleFor, idle > idleTimeout {
+                trigger.yield(.idleTimeout)
+            } else {
+                return
+            }
+            task.cancel()
+        }
+        defer {
+            check.cancel()
+            trigger.finish()
+        }
+        return try await withoutActuallyEscaping(operation) { operation in
             let work = UnsafeTransfer(operation)
             return try await withThrowingTaskGroup(of: T.self) { group in
                 group.addTask { try await work.value() }
-                group.addTask { [channel, idleTimeout, activity, tick] in
-                    while true {
-                        try await Task.sleep(for: tick)
-                        if !channel.isActive { throw WatchdogStop.clientDisconnected }
-                        if let idle = activity.idleFor, idle > idleTimeout { throw WatchdogStop.idleTimeout }
-                    }
+                group.addTask {
+                    for await stop in alarm { throw stop }
+                    throw CancellationError()  // the exchange ended first; this child is being cancelled
                 }
                 defer { group.cancelAll() }
                 return try await group.next()!
