@@ -8,16 +8,18 @@ public struct Gateway: Sendable {
     public let configuration: GatewayConfiguration
     public let catalog: Catalog
     public let store: any Store
-    public let masterKey: MasterKey
+    public let keyring: MasterKeyring
+    let byokKeys: BYOKKeyCache
     public let logger: Logger
     public let upstream: UpstreamClients
     let usage: UsageRecorder
 
-    public init(configuration: GatewayConfiguration, catalog: Catalog, store: any Store, masterKey: MasterKey, logger: Logger) {
+    public init(configuration: GatewayConfiguration, catalog: Catalog, store: any Store, keyring: MasterKeyring, logger: Logger) {
         self.configuration = configuration
         self.catalog = catalog
         self.store = store
-        self.masterKey = masterKey
+        self.keyring = keyring
+        self.byokKeys = BYOKKeyCache(store: store, keyring: keyring)
         self.logger = logger
         self.upstream = UpstreamClients(configuration: configuration)
         self.usage = UsageRecorder(store: store, logger: logger)

@@ -9,7 +9,7 @@ struct Keygate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keygate",
         abstract: "A self-hosted LLM gateway: one OpenAI-compatible API, billed by credits or the organisation's own keys.",
-        subcommands: [Serve.self, OrgCommand.self, APIKeyCommand.self])
+        subcommands: [Serve.self, OrgCommand.self, APIKeyCommand.self, BYOKCommand.self])
 }
 
 /// Runs a command body, turning a start-up or store failure into one line on stderr and exit status 1.
@@ -29,8 +29,8 @@ func fail(_ reason: String) -> Never {
 }
 
 /// Logs go to stderr as JSON lines, so stdout carries only command output (a new API key alone on its last line).
-func makeLogger(_ config: GatewayConfiguration) -> Logger {
-    let level = Logger.Level(rawValue: config.logLevel) ?? .info
+func makeLogger(_ config: GatewayConfiguration, level minimum: Logger.Level? = nil) -> Logger {
+    let level = max(Logger.Level(rawValue: config.logLevel) ?? .info, minimum ?? .trace)
     LoggingSystem.bootstrap { label in JSONLinesLogHandler(label: label, level: level) }
     return Logger(label: "keygate")
 }

@@ -69,14 +69,44 @@ public struct Catalog: Sendable {
     }
 }
 
+extension Catalog {
+    /// Resolves a model on a provider the caller chose (`x-byok-provider`). The name may carry that
+    /// provider's prefix; a model the catalog does not list there is passed through as named, priced at
+    /// the list price of the same model on another provider when the catalog has one (for fees).
+    public func resolve(model requested: String, on provider: ProviderSpec) -> ResolvedModel {
+        var name = requested
+        for prefix in [provider.id] + provider.aliases where name.hasPrefix(prefix + "/") {
+            name = String(name.dropFirst(prefix.count + 1))
+            break
+        }
+        if let listed = resolve(model: provider.id + "/" + name), listed.provider.id == provider.id {
+            return listed
+        }
+        let listPrice = resolve(model: requested)?.model ?? resolve(model: name)?.model
+        let model = ModelSpec(provider: provider.id, id: name, input: listPrice?.input ?? .zero, output: listPrice?.output ?? .zero,
+                              cachedInput: listPrice?.cachedInput, maxOutputTokens: listPrice?.maxOutputTokens,
+                              contextWindow: listPrice?.contextWindow)
+        return ResolvedModel(provider: provider, model: model, isCatalogued: false)
+    }
+}
+
 /// A model resolved to the provider that serves it.
 public struct ResolvedModel: Sendable {
     public let provider: ProviderSpec
     public let model: ModelSpec
+    /// False for a model the catalog does not list for this provider, reached through `x-byok-provider`
+    /// (e.g. any model OpenRouter serves); its prices are the list prices of the same model elsewhere, if any.
+    public var isCatalogued = true
+
+    public init(provider: ProviderSpec, model: ModelSpec, isCatalogued: Bool = true) {
+        self.provider = provider
+        self.model = model
+        self.isCatalogued = isCatalogued
+    }
     /// The stable public name: `provider/model`.
     public var publicID: String { provider.id + "/" + model.id }
     /// Free when the provider is free or the model has no price at all.
-    public var isFree: Bool { provider.free || model.isZeroPriced }
+    public var isFree: Bool { isCatalogued && (provider.free || model.isZeroPriced) }
 }
 
 public enum CatalogError: Error, CustomStringConvertible, Equatable {

@@ -13,9 +13,10 @@ public struct RouteDecision: Sendable {
     public let resolved: ResolvedModel
     public let billing: BillingPath
 
-    /// Decides how a resolved model is paid for. BYOK keys are not consulted yet (the vault arrives
-    /// later); a free model runs on the platform account without charge, anything else on credits.
-    public static func decide(for resolved: ResolvedModel) -> RouteDecision {
-        RouteDecision(resolved: resolved, billing: resolved.isFree ? .free : .credits)
+    /// SPEC §4: the organisation's own key for the provider wins; else a free model runs on the platform
+    /// account without charge; else the platform key, billed in credits.
+    public static func decide(for resolved: ResolvedModel, organizationHasKey: Bool) -> RouteDecision {
+        if organizationHasKey { return RouteDecision(resolved: resolved, billing: .byok) }
+        return RouteDecision(resolved: resolved, billing: resolved.isFree ? .free : .credits)
     }
 }

@@ -47,12 +47,21 @@ public enum Bootstrap {
         }
     }
 
-    public static func loadMasterKey(_ config: GatewayConfiguration) throws -> MasterKey {
+    public static func loadKeyring(_ config: GatewayConfiguration) throws -> MasterKeyring {
         try prepareDataDirectory(config)
         do {
-            return try MasterKey.load(environment: config.environment, dataDirectory: config.dataDirectory)
+            return try MasterKeyring.load(environment: config.environment, dataDirectory: config.dataDirectory)
         } catch let error as MasterKeyError {
             throw StartupError(error.description)
+        }
+    }
+
+    /// Refuses to start when stored BYOK keys were sealed under a master key this process does not have:
+    /// better one clear message now than a failure on every BYOK request.
+    public static func checkStoredKeysDecrypt(store: any Store, keyring: MasterKeyring) async throws {
+        let unknown = Set(try await store.allBYOKKeys().map(\.masterKeyID)).subtracting(keyring.knownIDs)
+        if let id = unknown.sorted().first {
+            throw StartupError("stored BYOK keys are encrypted under master key \(id), which is not configured (this process has \(keyring.knownIDs.joined(separator: ", "))). Set KEYGATE_MASTER_KEY to the key they were stored with, or to the new key with the old one in KEYGATE_MASTER_KEY_PREVIOUS during a rotation")
         }
     }
 
@@ -70,8 +79,15 @@ public enum Bootstrap {
         var config = baseConfig
         let catalog = try loadCatalog(config)
         try config.readProviderSettings(for: catalog)
-        let masterKey = try loadMasterKey(config)
+        let keyring = try loadKeyring(config)
+        let masterKey = keyring.current
         let store = try await openStore(config)
+        do {
+            try await checkStoredKeysDecrypt(store: store, keyring: keyring)
+        } catch {
+            try? await store.close()
+            throw error
+        }
         switch masterKey.origin {
         case .generatedDevelopmentFile(let path):
             logger.warning("No master key configured: created a development master key at \(path). Production must set KEYGATE_MASTER_KEY (or KEYGATE_MASTER_KEY_FILE) to base64 of 32 random bytes and keep it out of the data directory.")
@@ -80,6 +96,6 @@ public enum Bootstrap {
         case .environment, .file:
             logger.info("Master key loaded", metadata: ["fingerprint": "\(masterKey.fingerprint)"])
         }
-        return Gateway(configuration: config, catalog: catalog, store: store, masterKey: masterKey, logger: logger)
+        return Gateway(configuration: config, catalog: catalog, store: store, keyring: keyring, logger: logger)
     }
 }

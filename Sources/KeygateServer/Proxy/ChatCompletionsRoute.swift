@@ -49,15 +49,51 @@ struct ChatCompletionsRoute: Sendable {
         usage.stream = chat.stream
         usage.promptBytes = chat.byteCount
 
-        guard let resolved = gateway.catalog.resolve(model: chat.model) else { throw GatewayError.modelNotFound(chat.model) }
-        let route = RouteDecision.decide(for: resolved)
-        usage.route(route)
-
+        // Which provider: the one the caller forces (`x-byok-provider`), else the catalog's for the model.
+        let forcedProvider = request.headers[.byokProvider]
+        let resolved: ResolvedModel
+        if let forcedProvider {
+            guard let provider = gateway.catalog.provider(named: forcedProvider) else { throw GatewayError.unknownBYOKProvider(forcedProvider) }
+            resolved = gateway.catalog.resolve(model: chat.model, on: provider)
+        } else {
+            guard let listed = gateway.catalog.resolve(model: chat.model) else { throw GatewayError.modelNotFound(chat.model) }
+            resolved = listed
+        }
+        // Who pays: the organisation's own key for that provider, else the platform (SPEC §4).
+        let caller = usage.caller
+        let byokKey = try await gateway.byokKeys.key(organizationID: caller.organization.id, provider: resolved.provider.id)
+        if forcedProvider != nil && byokKey == nil {
+            throw GatewayError.byokKeyRequired(provider: resolved.provider.id, organization: caller.organization.slug)
+        }
         guard let adapter = ChatProviders.adapter(for: resolved.provider.wireFormat) else {
             throw GatewayError.wireFormatNotSupported(provider: resolved.provider.id, format: resolved.provider.wireFormat.rawValue)
         }
-        guard let credential = gateway.configuration.platformKeys[resolved.provider.id] else {
-            throw GatewayError.providerNotConfigured(provider: resolved.provider.id)
+        let route = RouteDecision.decide(for: resolved, organizationHasKey: byokKey != nil)
+        do {
+            return try await attempt(chat, route: route, byokKey: byokKey, adapter: adapter, context: context, usage: &usage)
+        } catch let error as GatewayError where route.billing == .byok && error.statusCode == 429 {
+            // The organisation's own key is rate limited: retry once on the platform key if it opted in.
+            guard try await gateway.store.organizationSettings(organizationID: caller.organization.id).byokFallbackOnRateLimit else { throw error }
+            context.logger.info("BYOK key rate limited: falling back to credits", metadata: ["provider": "\(resolved.provider.id)"])
+            let fallback = RouteDecision.decide(for: resolved, organizationHasKey: false)
+            return try await attempt(chat, route: fallback, byokKey: nil, adapter: adapter, context: context, usage: &usage)
+        }
+    }
+
+    /// One call to the provider on the route's credential, its answer relayed or mapped to an error.
+    private func attempt(_ chat: ChatCompletionRequest, route: RouteDecision, byokKey: UsableBYOKKey?, adapter: any ChatProvider,
+                         context: GatewayRequestContext, usage: inout UsageDraft) async throws -> Response {
+        let resolved = route.resolved
+        usage.route(route, byokKeyID: byokKey?.id)
+        let credential: String
+        if let byokKey {
+            credential = byokKey.secret
+        } else {
+            guard resolved.isCatalogued else { throw GatewayError.modelNotFound(chat.model) }
+            guard let platformKey = gateway.configuration.platformKeys[resolved.provider.id] else {
+                throw GatewayError.providerNotConfigured(provider: resolved.provider.id)
+            }
+            credential = platformKey
         }
         let upstreamRequest = try adapter.makeRequest(chat, for: resolved, credential: credential)
         let timeouts = gateway.configuration.timeouts(for: resolved.provider.id)
@@ -86,6 +122,7 @@ struct ChatCompletionsRoute: Sendable {
         }
 
         var headers: HTTPFields = [.keygateBilling: route.billing.rawValue, .keygateProvider: resolved.provider.id]
+        if let byokKey { headers[.keygateBYOKKey] = byokKey.preview }
         switch answer {
         case .stream(let response):
             headers[.contentType] = "text/event-stream"
@@ -98,6 +135,10 @@ struct ChatCompletionsRoute: Sendable {
             })
 
         case .complete(let status, let upstreamHeaders, let body) where !(200..<300).contains(status):
+            if let byokKey, status == 401 || status == 403 {
+                await BYOKService(gateway: gateway).markRejected(organizationID: usage.caller.organization.id, key: byokKey, status: status)
+                throw GatewayError.byokKeyRejected(provider: resolved.provider.id, preview: byokKey.preview, status: status)
+            }
             let failure = UpstreamFailure(status: status, body: Array(body.readableBytesView), retryAfter: Self.retryAfter(upstreamHeaders))
             throw adapter.error(for: failure, provider: resolved.provider, credential: credential)
 

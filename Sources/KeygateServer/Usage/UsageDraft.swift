@@ -16,6 +16,7 @@ struct UsageDraft: Sendable {
     var resolved: ResolvedModel?
     var stream = false
     var promptBytes = 0
+    var byokKeyID: String?
 
     init(gateway: Gateway, caller: AuthenticatedKey, context: GatewayRequestContext) {
         self.gateway = gateway
@@ -25,7 +26,8 @@ struct UsageDraft: Sendable {
         self.logger = context.logger
     }
 
-    mutating func route(_ decision: RouteDecision) {
+    mutating func route(_ decision: RouteDecision, byokKeyID: String?) {
+        self.byokKeyID = byokKeyID
         resolved = decision.resolved
         model = decision.resolved.publicID
         provider = decision.resolved.provider.id
@@ -38,7 +40,7 @@ struct UsageDraft: Sendable {
             requestID: requestID, organizationID: caller.organization.id, apiKeyID: caller.key.id,
             model: model, provider: provider, byok: billing == .byok, billing: billing, usage: tokens, costUSD: cost,
             latencyMs: (ContinuousClock.now - startedAt).milliseconds, timeToFirstTokenMs: timeToFirstToken?.milliseconds,
-            stream: stream, status: status, errorCode: errorCode, createdAt: Clock.nowMs())
+            stream: stream, status: status, errorCode: errorCode, createdAt: Clock.nowMs(), byokKeyID: byokKeyID)
         gateway.usage.record(record)
         logger.info("chat completion", metadata: [
             "model": "\(model)", "billing": "\(billing?.rawValue ?? "none")", "status": "\(status)",

@@ -22,3 +22,13 @@ public struct Organization: Sendable, Hashable, Codable {
         return bytes.allSatisfy { alnum($0) || $0 == UInt8(ascii: "-") }
     }
 }
+
+/// Per-organisation switches.
+public struct OrganizationSettings: Sendable, Hashable {
+    /// When the organisation's own key is rate limited (429), retry once on the platform key, billed in credits.
+    public var byokFallbackOnRateLimit: Bool
+
+    public init(byokFallbackOnRateLimit: Bool = false) {
+        self.byokFallbackOnRateLimit = byokFallbackOnRateLimit
+    }
+}

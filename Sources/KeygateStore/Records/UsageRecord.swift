@@ -9,6 +9,8 @@ public struct UsageRecord: Sendable, Hashable {
     public var model: String
     public var provider: String
     public var byok: Bool
+    /// The organisation's key that paid, for BYOK requests.
+    public var byokKeyID: String?
     /// Who paid; nil when the request was rejected before routing.
     public var billing: BillingPath?
     public var inputTokens: Int64
@@ -34,13 +36,15 @@ public struct UsageRecord: Sendable, Hashable {
     public init(requestID: String, organizationID: String, apiKeyID: String, model: String, provider: String,
                 byok: Bool, billing: BillingPath?, usage: TokenUsage, costUSD: PicoUSD,
                 creditsCharged: MicroCredits = .zero, feeCredits: MicroCredits = .zero,
-                latencyMs: Int64, timeToFirstTokenMs: Int64?, stream: Bool, status: Int, errorCode: String?, createdAt: Int64) {
+                latencyMs: Int64, timeToFirstTokenMs: Int64?, stream: Bool, status: Int, errorCode: String?, createdAt: Int64,
+                byokKeyID: String? = nil) {
         self.requestID = requestID
         self.organizationID = organizationID
         self.apiKeyID = apiKeyID
         self.model = model
         self.provider = provider
         self.byok = byok
+        self.byokKeyID = byokKeyID
         self.billing = billing
         self.inputTokens = usage.inputTokens
         self.outputTokens = usage.outputTokens

@@ -50,6 +50,27 @@ enum SQLiteMigrations {
                 CREATE INDEX usage_by_org_time ON usage_records(organization_id, created_at);
                 """)
         }
+        migrator.registerMigration("002_byok_keys") { db in
+            try db.execute(sql: """
+                CREATE TABLE byok_keys (
+                  id TEXT PRIMARY KEY,
+                  organization_id TEXT NOT NULL REFERENCES organizations(id),
+                  provider TEXT NOT NULL,
+                  ciphertext BLOB NOT NULL,
+                  master_key_id TEXT NOT NULL,
+                  preview TEXT NOT NULL,
+                  status TEXT NOT NULL,
+                  created_at INTEGER NOT NULL,
+                  last_used_at INTEGER,
+                  last_validated_at INTEGER,
+                  last_validation_result TEXT
+                );
+                CREATE INDEX byok_keys_by_org_provider ON byok_keys(organization_id, provider, status);
+                CREATE UNIQUE INDEX byok_keys_one_active ON byok_keys(organization_id, provider) WHERE status = 'active';
+                ALTER TABLE usage_records ADD COLUMN byok_key_id TEXT;
+                ALTER TABLE organizations ADD COLUMN byok_fallback_on_rate_limit INTEGER NOT NULL DEFAULT 0;
+                """)
+        }
         return migrator
     }
 }

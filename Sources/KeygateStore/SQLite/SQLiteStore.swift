@@ -143,16 +143,19 @@ public final class SQLiteStore: Store {
             let statement = try db.cachedStatement(sql: """
                 INSERT INTO usage_records (request_id, organization_id, api_key_id, model, provider, byok, billing,
                   input_tokens, output_tokens, cached_input_tokens, reasoning_tokens, tokens_estimated,
-                  cost_usd_picos, credits_charged_micros, fee_credits_micros, latency_ms, ttft_ms, stream, status, error_code, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                  cost_usd_picos, credits_charged_micros, fee_credits_micros, latency_ms, ttft_ms, stream, status, error_code, created_at,
+                  byok_key_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
+            let touch = try db.cachedStatement(sql: "UPDATE byok_keys SET last_used_at = max(coalesce(last_used_at, 0), ?) WHERE id = ?")
             for r in records {
                 try statement.execute(arguments: [
                     r.requestID, r.organizationID, r.apiKeyID, r.model, r.provider, r.byok, r.billing?.rawValue,
                     r.inputTokens, r.outputTokens, r.cachedInputTokens, r.reasoningTokens, r.tokensEstimated,
                     r.costUSD.value, r.creditsCharged.value, r.feeCredits.value, r.latencyMs, r.timeToFirstTokenMs,
-                    r.stream, r.status, r.errorCode, r.createdAt,
+                    r.stream, r.status, r.errorCode, r.createdAt, r.byokKeyID,
                 ])
+                if let keyID = r.byokKeyID { try touch.execute(arguments: [r.createdAt, keyID]) }
             }
         }
     }
@@ -171,8 +174,117 @@ public final class SQLiteStore: Store {
                     costUSD: PicoUSD(row["cost_usd_picos"]), creditsCharged: MicroCredits(row["credits_charged_micros"]),
                     feeCredits: MicroCredits(row["fee_credits_micros"]), latencyMs: row["latency_ms"],
                     timeToFirstTokenMs: row["ttft_ms"], stream: row["stream"], status: row["status"],
-                    errorCode: row["error_code"], createdAt: row["created_at"])
+                    errorCode: row["error_code"], createdAt: row["created_at"], byokKeyID: row["byok_key_id"])
             }
         }
+    }
+
+    // MARK: BYOK keys
+
+    public func addBYOKKey(_ key: BYOKKeyRecord) async throws {
+        try await pool.write { db in
+            if key.status == .active {
+                try db.execute(sql: "UPDATE byok_keys SET status = 'inactive' WHERE organization_id = ? AND provider = ? AND status IN ('active', 'invalid')",
+                               arguments: [key.organizationID, key.provider])
+            }
+            try db.execute(sql: """
+                INSERT INTO byok_keys (id, organization_id, provider, ciphertext, master_key_id, preview, status, created_at,
+                  last_used_at, last_validated_at, last_validation_result)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [key.id, key.organizationID, key.provider, Data(key.ciphertext), key.masterKeyID, key.preview,
+                                 key.status.rawValue, key.createdAt, key.lastUsedAt, key.lastValidatedAt, key.lastValidationResult])
+        }
+    }
+
+    public func byokKeys(organizationID: String) async throws -> [BYOKKeyRecord] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM byok_keys WHERE organization_id = ? ORDER BY created_at, id",
+                             arguments: [organizationID]).map { Self.byokKey(from: $0) }
+        }
+    }
+
+    public func byokKey(id: String, organizationID: String) async throws -> BYOKKeyRecord? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM byok_keys WHERE id = ? AND organization_id = ?",
+                             arguments: [id, organizationID]).map { Self.byokKey(from: $0) }
+        }
+    }
+
+    public func activeBYOKKey(organizationID: String, provider: String) async throws -> BYOKKeyRecord? {
+        try activeBYOKKeyBlocking(organizationID: organizationID, provider: provider)
+    }
+
+    /// On the request path: a blocking read with a cached statement, like the API key lookup.
+    private func activeBYOKKeyBlocking(organizationID: String, provider: String) throws -> BYOKKeyRecord? {
+        try pool.read { db in
+            let statement = try db.cachedStatement(sql: """
+                SELECT * FROM byok_keys WHERE organization_id = ? AND provider = ? AND status IN ('active', 'invalid')
+                ORDER BY status = 'active' DESC LIMIT 1
+                """)
+            return try Row.fetchOne(statement, arguments: [organizationID, provider]).map { Self.byokKey(from: $0) }
+        }
+    }
+
+    public func setBYOKKeyStatus(id: String, organizationID: String, status: BYOKKeyStatus, validationResult: String?) async throws -> Bool {
+        try await pool.write { db in
+            guard let provider = try String.fetchOne(db, sql: "SELECT provider FROM byok_keys WHERE id = ? AND organization_id = ?",
+                                                     arguments: [id, organizationID]) else { return false }
+            if status == .active {
+                try db.execute(sql: "UPDATE byok_keys SET status = 'inactive' WHERE organization_id = ? AND provider = ? AND status IN ('active', 'invalid') AND id != ?",
+                               arguments: [organizationID, provider, id])
+            }
+            if let validationResult {
+                try db.execute(sql: "UPDATE byok_keys SET status = ?, last_validated_at = ?, last_validation_result = ? WHERE id = ?",
+                               arguments: [status.rawValue, Clock.nowMs(), validationResult, id])
+            } else {
+                try db.execute(sql: "UPDATE byok_keys SET status = ? WHERE id = ?", arguments: [status.rawValue, id])
+            }
+            return true
+        }
+    }
+
+    public func deleteBYOKKey(id: String, organizationID: String) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM byok_keys WHERE id = ? AND organization_id = ?", arguments: [id, organizationID])
+            return db.changesCount == 1
+        }
+    }
+
+    public func allBYOKKeys() async throws -> [BYOKKeyRecord] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM byok_keys ORDER BY organization_id, created_at").map { Self.byokKey(from: $0) }
+        }
+    }
+
+    public func replaceBYOKCiphertext(id: String, from old: [UInt8], to new: [UInt8], masterKeyID: String) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE byok_keys SET ciphertext = ?, master_key_id = ? WHERE id = ? AND ciphertext = ?",
+                           arguments: [Data(new), masterKeyID, id, Data(old)])
+            return db.changesCount == 1
+        }
+    }
+
+    public func organizationSettings(organizationID: String) async throws -> OrganizationSettings {
+        try await pool.read { db in
+            let fallback = try Bool.fetchOne(db, sql: "SELECT byok_fallback_on_rate_limit FROM organizations WHERE id = ?",
+                                             arguments: [organizationID]) ?? false
+            return OrganizationSettings(byokFallbackOnRateLimit: fallback)
+        }
+    }
+
+    public func setOrganizationSettings(_ settings: OrganizationSettings, organizationID: String) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE organizations SET byok_fallback_on_rate_limit = ? WHERE id = ?",
+                           arguments: [settings.byokFallbackOnRateLimit, organizationID])
+        }
+    }
+
+    static func byokKey(from row: Row) -> BYOKKeyRecord {
+        let ciphertext: Data = row["ciphertext"]
+        return BYOKKeyRecord(
+            id: row["id"], organizationID: row["organization_id"], provider: row["provider"], ciphertext: Array(ciphertext),
+            masterKeyID: row["master_key_id"], preview: row["preview"],
+            status: BYOKKeyStatus(rawValue: row["status"]) ?? .inactive, createdAt: row["created_at"],
+            lastUsedAt: row["last_used_at"], lastValidatedAt: row["last_validated_at"], lastValidationResult: row["last_validation_result"])
     }
 }

@@ -1,0 +1,89 @@
+import KeygateCore
+import KeygateStore
+import KeygateVault
+
+/// Managing an organisation's own provider keys (SPEC §3), for the CLI and the `/api/orgs/{slug}/byok-keys`
+/// routes alike. Every failure is a `GatewayError` that says what to do and never contains the secret.
+///
+/// One active key per provider per organisation: adding a key for a provider that has one makes the new key
+/// active and the old one inactive (rotation: add the new key, then remove the old one).
+public struct BYOKService: Sendable {
+    let gateway: Gateway
+
+    public init(gateway: Gateway) { self.gateway = gateway }
+
+    func organization(_ slug: String) async throws -> Organization {
+        guard let org = try await gateway.store.organization(slug: slug) else {
+            throw GatewayError(status: 404, type: "invalid_request_error", code: "organization_not_found",
+                               message: "No organisation '\(slug)'. Check the slug (keygate org list).")
+        }
+        return org
+    }
+
+    /// Validates (unless told not to), seals and stores a key; returns the stored form (no secret in it).
+    public func add(organizationSlug: String, provider name: String, secret: JSONValue, validate: Bool) async throws -> BYOKKeyRecord {
+        let org = try await organization(organizationSlug)
+        guard let provider = gateway.catalog.provider(named: name) else {
+            throw GatewayError.badRequest("Unknown provider '\(name)'. Use a provider id such as openai, anthropic, google, aws, azure, openrouter, groq.", param: "provider", code: "unknown_provider")
+        }
+        let credential = try BYOKCredential.parse(secret, for: provider)
+        var validation = "skipped"
+        if validate {
+            switch await ProviderKeyValidator(upstream: gateway.upstream).validate(credential, provider: provider) {
+            case .valid: validation = "ok"
+            case .shapeOnly: validation = "shape ok"
+            case .rejected(let status):
+                throw GatewayError(status: 400, type: "invalid_request_error", code: "byok_key_invalid",
+                                   message: "\(provider.name) refused this key (HTTP \(status)). Check that it was copied whole, that it has not been revoked in the provider's console, and that the account is in good standing.",
+                                   param: "secret")
+            case .unavailable(let why):
+                throw GatewayError(status: 502, type: "api_error", code: "byok_validation_unavailable",
+                                   message: "Could not check the key with \(provider.name) (\(why)). Retry later, or store it unchecked with --no-validate (\"validate\": false).")
+            }
+        }
+        let id = Identifiers.make("byok")
+        let sealed = try SecretVault.seal(credential.secret, binding: SecretBinding(organizationID: org.id, provider: provider.id, keyID: id),
+                                          keyring: gateway.keyring)
+        let now = Clock.nowMs()
+        let record = BYOKKeyRecord(id: id, organizationID: org.id, provider: provider.id, ciphertext: sealed.combined,
+                                   masterKeyID: sealed.masterKeyID, preview: credential.preview, status: .active, createdAt: now,
+                                   lastValidatedAt: validate ? now : nil, lastValidationResult: validation)
+        try await gateway.store.addBYOKKey(record)
+        gateway.byokKeys.invalidate(organizationID: org.id, provider: provider.id)
+        return record
+    }
+
+    public func list(organizationSlug: String) async throws -> [BYOKKeyRecord] {
+        try await gateway.store.byokKeys(organizationID: try await organization(organizationSlug).id)
+    }
+
+    /// Activates (`active: true`) or deactivates a key. Unknown ids, and ids of other organisations, are 404.
+    public func setActive(organizationSlug: String, keyID: String, active: Bool) async throws -> BYOKKeyRecord {
+        let org = try await organization(organizationSlug)
+        guard let key = try await gateway.store.byokKey(id: keyID, organizationID: org.id),
+              try await gateway.store.setBYOKKeyStatus(id: keyID, organizationID: org.id, status: active ? .active : .inactive, validationResult: nil)
+        else { throw Self.keyNotFound(keyID) }
+        gateway.byokKeys.invalidate(organizationID: org.id, provider: key.provider)
+        return try await gateway.store.byokKey(id: keyID, organizationID: org.id) ?? key
+    }
+
+    public func remove(organizationSlug: String, keyID: String) async throws {
+        let org = try await organization(organizationSlug)
+        guard let key = try await gateway.store.byokKey(id: keyID, organizationID: org.id),
+              try await gateway.store.deleteBYOKKey(id: keyID, organizationID: org.id)
+        else { throw Self.keyNotFound(keyID) }
+        gateway.byokKeys.invalidate(organizationID: org.id, provider: key.provider)
+    }
+
+    /// The provider refused a stored key during a request: mark it so the dashboard shows it.
+    func markRejected(organizationID: String, key: UsableBYOKKey, status: Int) async {
+        _ = try? await gateway.store.setBYOKKeyStatus(id: key.id, organizationID: organizationID, status: .invalid,
+                                                      validationResult: "refused by the provider during a request (HTTP \(status))")
+        gateway.byokKeys.invalidate(organizationID: organizationID, provider: key.provider)
+    }
+
+    static func keyNotFound(_ id: String) -> GatewayError {
+        GatewayError(status: 404, type: "invalid_request_error", code: "byok_key_not_found",
+                     message: "No BYOK key '\(id)' in this organisation. List the keys with GET /api/orgs/{slug}/byok-keys.")
+    }
+}

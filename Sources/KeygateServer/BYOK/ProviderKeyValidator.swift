@@ -1,0 +1,63 @@
+import AsyncHTTPClient
+import KeygateCore
+import NIOCore
+import NIOHTTP1
+
+/// Checks a credential against its provider with a cheap authenticated call (the catalog's `validation`:
+/// usually listing models), before it is stored.
+struct ProviderKeyValidator: Sendable {
+    let upstream: UpstreamClients
+
+    enum Outcome: Equatable {
+        case valid
+        /// The provider refused the credential (401/403).
+        case rejected(status: Int)
+        /// No answer that tells: unreachable, 5xx, timeout.
+        case unavailable(String)
+        /// Only the shape could be checked (no authenticated call for this credential type yet).
+        case shapeOnly
+    }
+
+    func validate(_ credential: BYOKCredential, provider: ProviderSpec) async -> Outcome {
+        var request: HTTPClientRequest
+        switch provider.credential {
+        case .apiKey:
+            var base = provider.baseURL
+            while base.hasSuffix("/") { base.removeLast() }
+            request = HTTPClientRequest(url: base + provider.validation.path)
+            switch provider.validation.auth {
+            case "x-api-key":
+                request.headers.add(name: "x-api-key", value: credential.secret)
+                request.headers.add(name: "anthropic-version", value: "2023-06-01")
+            case "x-goog-api-key":
+                request.headers.add(name: "x-goog-api-key", value: credential.secret)
+            case "api-key":
+                request.headers.add(name: "api-key", value: credential.secret)
+            default:
+                request.headers.add(name: "authorization", value: "Bearer " + credential.secret)
+            }
+        case .azure, .azureResponses:
+            var endpoint = credential.fields["endpoint"] ?? ""
+            while endpoint.hasSuffix("/") { endpoint.removeLast() }
+            let version = credential.fields["apiVersion"] ?? ""
+            let path = provider.validation.path.replacingOccurrences(of: "{apiVersion}", with: version)
+            request = HTTPClientRequest(url: endpoint + path)
+            request.headers.add(name: "api-key", value: credential.fields["apiKey"] ?? "")
+        case .aws:
+            // Bedrock needs SigV4 signing, which arrives with the Bedrock adapter: shape only until then.
+            return .shapeOnly
+        }
+        request.method = HTTPMethod(rawValue: provider.validation.method)
+        do {
+            let response = try await upstream.client(for: provider.id).execute(request, timeout: .seconds(15))
+            _ = try? await response.body.collect(upTo: 1 << 20)
+            switch response.status.code {
+            case 200..<300, 429: return .valid  // rate limited means the key itself was accepted
+            case 401, 403: return .rejected(status: Int(response.status.code))
+            default: return .unavailable("HTTP \(response.status.code)")
+            }
+        } catch {
+            return .unavailable("no answer")
+        }
+    }
+}
