@@ -21,12 +21,22 @@ public final class FakeOpenAIUpstream: Sendable {
         public var json: [String: Any]? { (try? JSONSerialization.jsonObject(with: Data(rawBody))) as? [String: Any] }
     }
 
-    /// The key callers must send as `Authorization: Bearer …`; nil accepts any.
-    public let expectedKey: String?
+    /// Keys callers may send as `Authorization: Bearer …`; nil accepts any.
+    private let acceptedKeys: Mutex<Set<String>?>
     private let state = Mutex<(requests: [RecordedRequest], disconnects: Int)>(([], 0))
 
     public init(expectedKey: String? = nil) {
-        self.expectedKey = expectedKey
+        acceptedKeys = Mutex(expectedKey.map { [$0] })
+    }
+
+    /// Accepts another key from now on (an organisation's own key, in BYOK tests).
+    public func accept(_ key: String) {
+        acceptedKeys.withLock { keys in keys = (keys ?? []).union([key]) }
+    }
+
+    /// Stops accepting a key (the provider "revoked" it).
+    public func revoke(_ key: String) {
+        acceptedKeys.withLock { keys in keys?.remove(key) }
     }
 
     public var requests: [RecordedRequest] { state.withLock { $0.requests } }
@@ -38,6 +48,7 @@ public final class FakeOpenAIUpstream: Sendable {
     public func router() -> Router<FakeContext> {
         let router = Router(context: FakeContext.self)
         router.get("/v1/models") { request, context in
+            self.record(request, body: [])
             if let denied = self.deny(request) { return denied }
             return Self.json(.ok, ["object": "list", "data": [["id": "fake-model", "object": "model", "created": 0, "owned_by": "fake"]]])
         }
@@ -57,10 +68,16 @@ public final class FakeOpenAIUpstream: Sendable {
         try await app.run()
     }
 
+    private func record(_ request: Request, body: [UInt8]) {
+        var headers: [String: String] = [:]
+        for field in request.headers { headers[field.name.canonicalName] = field.value }
+        state.withLock { $0.requests.append(RecordedRequest(path: request.uri.path, headers: headers, rawBody: body)) }
+    }
+
     private func deny(_ request: Request) -> Response? {
-        guard let expectedKey else { return nil }
         let sent = request.headers[.authorization] ?? ""
-        guard sent != "Bearer " + expectedKey else { return nil }
+        guard let keys = acceptedKeys.withLock({ $0 }) else { return nil }
+        guard !keys.contains(sent.replacingOccurrences(of: "Bearer ", with: "")) else { return nil }
         // Like the real thing, echo part of the key that was sent: the gateway must never pass this on.
         let shown = sent.replacingOccurrences(of: "Bearer ", with: "")
         return Self.json(.unauthorized, ["error": ["message": "Incorrect API key provided: \(shown). You can find your API key at https://example.invalid/keys.",
@@ -71,9 +88,7 @@ public final class FakeOpenAIUpstream: Sendable {
         let raw = try await request.body.collect(upTo: 64 << 20)
         let bytes = Array(raw.readableBytesView)
         let body = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any]
-        var headers: [String: String] = [:]
-        for field in request.headers { headers[field.name.canonicalName] = field.value }
-        state.withLock { $0.requests.append(RecordedRequest(path: request.uri.path, headers: headers, rawBody: bytes)) }
+        record(request, body: bytes)
         if let denied = deny(request) { return denied }
 
         let directive = Directive(body: body)
@@ -86,7 +101,7 @@ public final class FakeOpenAIUpstream: Sendable {
             noteDisconnect()
             throw CancellationError()
         }
-        if let status = directive.status {
+        if let status = directive.status, directive.onlyKey.map({ request.headers[.authorization] == "Bearer " + $0 }) ?? true {
             var response = Self.json(HTTPResponse.Status(code: status), ["error": ["message": "fake failure \(status)", "type": status == 429 ? "rate_limit_error" : (directive.errorType ?? "server_error"), "param": NSNull(), "code": orNull(directive.errorType)]])
             if let retry = directive.retryAfter { response.headers[HTTPField.Name("retry-after")!] = retry }
             if let retryMs = directive.retryAfterMs { response.headers[HTTPField.Name("retry-after-ms")!] = retryMs }
@@ -191,6 +206,8 @@ struct Directive: Sendable {
     var errorType: String?
     var retryAfter: String?
     var retryAfterMs: String?
+    /// `status` applies only to requests made with this key.
+    var onlyKey: String?
     var hang = false
     var forever = false
     var noUsage = false
@@ -215,6 +232,7 @@ struct Directive: Sendable {
             case "error_type": errorType = value
             case "retry_after": retryAfter = value
             case "retry_after_ms": retryAfterMs = value
+            case "only_key": onlyKey = value
             case "hang": hang = true
             case "forever": forever = true; if delayMs == 0 { delayMs = 50 }
             case "no_usage": noUsage = true

@@ -49,7 +49,7 @@ final class GatewayHarness: @unchecked Sendable {
 
         let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("keygate-test-\(UUID().uuidString)").path
         var environment: [String: String] = ["KEYGATE_DATA_DIR": dataDirectory]
-        for provider in ["OPENAI", "GROQ", "MOONSHOT", "NVIDIA"] {
+        for provider in ["OPENAI", "GROQ", "MOONSHOT", "NVIDIA", "OPENROUTER"] {
             environment["KEYGATE_PROVIDER_\(provider)_BASE_URL"] = "http://127.0.0.1:\(fakePort)/v1"
             environment["KEYGATE_PROVIDER_\(provider)_API_KEY"] = platformKey
         }
@@ -128,6 +128,17 @@ final class GatewayHarness: @unchecked Sendable {
         if stream { body += #","stream":true"# }
         if let includeUsage { body += #","stream_options":{"include_usage":\#(includeUsage)}"# }
         return body + extra + "}"
+    }
+
+    /// Stores an organisation's own key through the same service the CLI and API use.
+    @discardableResult
+    func addBYOKKey(_ secret: String, provider: String = "openai", organization: String = "acme", validate: Bool = false) async throws -> BYOKKeyRecord {
+        try await BYOKService(gateway: gateway).add(organizationSlug: organization, provider: provider, secret: .string(secret), validate: validate)
+    }
+
+    /// The key the fake provider received on its last request.
+    var lastKeyReceived: String? {
+        fake.requests.last?.headers["authorization"].map { $0.replacingOccurrences(of: "Bearer ", with: "") }
     }
 
     /// The usage records of the test organisation, newest first, once `count` exist (they are written just
