@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Crypto
 import Foundation
 import KeygateCore
 @testable import KeygateServer
@@ -265,5 +266,50 @@ import Testing
         let key = try await gateway.byokKeys.key(organizationID: org.id, provider: "openai")
         #expect(key?.secret == Self.orgKey)
         await gateway.shutdown()
+    }
+
+    @Test func rotatingTheMasterKeyUnderLoadLosesNoRequest() async throws {
+        let old = MasterKey(key: SymmetricKey(data: Data(repeating: 7, count: 32)), origin: .environment)
+        let new = Data(repeating: 8, count: 32).base64EncodedString()
+        let oldBase64 = Data(repeating: 7, count: 32).base64EncodedString()
+        try await withHarness(environment: ["KEYGATE_MASTER_KEY": new, "KEYGATE_MASTER_KEY_PREVIOUS": oldBase64]) { h in
+            // Keys stored earlier, under the old master key.
+            h.fake.accept(Self.orgKey)
+            let oldRing = MasterKeyring(current: old)
+            for (index, provider) in ["openai", "groq", "moonshot", "openrouter"].enumerated() {
+                let id = "byok_old\(index)"
+                let secret = provider == "openai" ? Self.orgKey : "sk-\(provider)-key-0123456789"
+                let sealed = try SecretVault.seal(secret, binding: SecretBinding(organizationID: h.organization.id, provider: provider, keyID: id), keyring: oldRing)
+                try await h.gateway.store.addBYOKKey(BYOKKeyRecord(id: id, organizationID: h.organization.id, provider: provider, ciphertext: sealed.combined,
+                                                                   masterKeyID: sealed.masterKeyID, preview: SecretPreview.make(secret), status: .active, createdAt: 1))
+            }
+            // Requests keep flowing (each one re-reads the key: the cache is dropped by the rotation too).
+            let statuses = try await withThrowingTaskGroup(of: [Int].self) { group in
+                group.addTask {
+                    var statuses: [Int] = []
+                    for _ in 0..<40 {
+                        let reply = try await h.chat("hi")
+                        statuses.append(reply.headers.first(name: "x-keygate-billing") == "byok" ? reply.status : -1)
+                    }
+                    return statuses
+                }
+                group.addTask {
+                    try await Task.sleep(for: .milliseconds(20))
+                    #expect(try await BYOKService(gateway: h.gateway).rotateMasterKey() == 4)
+                    return []
+                }
+                return try await group.reduce(into: []) { $0 += $1 }
+            }
+            #expect(statuses.count == 40 && statuses.allSatisfy { $0 == 200 }, "\(statuses)")
+            let records = try await h.gateway.store.allBYOKKeys()
+            #expect(records.allSatisfy { $0.masterKeyID == h.gateway.keyring.current.fingerprint })
+            #expect(try await BYOKService(gateway: h.gateway).rotateMasterKey() == 0, "a second run has nothing left to do")
+
+            // Now the new key alone is enough.
+            let config = try GatewayConfiguration.fromEnvironment(["KEYGATE_DATA_DIR": h.dataDirectory, "KEYGATE_MASTER_KEY": new])
+            let alone = try await Bootstrap.gateway(config, logger: Logger(label: "test"))
+            #expect(try await alone.byokKeys.key(organizationID: h.organization.id, provider: "openai")?.secret == Self.orgKey)
+            await alone.shutdown()
+        }
     }
 }

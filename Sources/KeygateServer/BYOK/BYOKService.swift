@@ -75,6 +75,23 @@ public struct BYOKService: Sendable {
         gateway.byokKeys.invalidate(organizationID: org.id, provider: key.provider)
     }
 
+    /// Re-encrypts every stored key that is not yet under the current master key. Safe while servers run:
+    /// each row is swapped only if it still holds the ciphertext that was read (a concurrent change wins),
+    /// and servers that have both keys read old and new rows alike. Returns how many rows were re-encrypted.
+    public func rotateMasterKey() async throws -> Int {
+        var rotated = 0
+        for record in try await gateway.store.allBYOKKeys() where record.masterKeyID != gateway.keyring.current.fingerprint {
+            let binding = SecretBinding(organizationID: record.organizationID, provider: record.provider, keyID: record.id)
+            let old = SealedSecret(combined: record.ciphertext, masterKeyID: record.masterKeyID)
+            let new = try SecretVault.reseal(old, binding: binding, keyring: gateway.keyring)
+            if try await gateway.store.replaceBYOKCiphertext(id: record.id, from: record.ciphertext, to: new.combined, masterKeyID: new.masterKeyID) {
+                rotated += 1
+            }
+        }
+        gateway.byokKeys.invalidateAll()
+        return rotated
+    }
+
     /// The provider refused a stored key during a request: mark it so the dashboard shows it.
     func markRejected(organizationID: String, key: UsableBYOKKey, status: Int) async {
         _ = try? await gateway.store.setBYOKKeyStatus(id: key.id, organizationID: organizationID, status: .invalid,
