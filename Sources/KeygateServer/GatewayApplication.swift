@@ -19,6 +19,16 @@ public enum GatewayApplication {
         v1.get("models", use: models.list)
         v1.get("models/**", use: models.retrieve)
         v1.post("chat/completions", use: chat.handle)
+
+        let byok = BYOKKeysRoutes(service: BYOKService(gateway: gateway))
+        let org = router.group("api/orgs/:slug")
+            .add(middleware: APIKeyAuthenticator(store: gateway.store))
+            .add(middleware: OrganizationAdminAuthenticator())
+        org.get("byok-keys", use: byok.list)
+        org.post("byok-keys", use: byok.add)
+        org.post("byok-keys/:id/deactivate", use: byok.deactivate)
+        org.post("byok-keys/:id/activate", use: byok.activate)
+        org.delete("byok-keys/:id", use: byok.delete)
         return router
     }
 
