@@ -22,6 +22,7 @@ BIN = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".build/debug")
 KEYGATE = os.path.join(BIN, "keygate")
 FAKE = os.path.join(BIN, "keygate-fake-upstream")
 PLATFORM_KEY = "sk-platform-sdk-check-0123456789"
+ORG_KEY = "sk-org-own-sdk-check-MARKER-4242"
 
 results = []
 
@@ -56,7 +57,7 @@ def wait_ready(url, timeout=60):
 
 def main():
     data_dir = tempfile.mkdtemp(prefix="keygate-sdk-check-")
-    fake = subprocess.Popen([FAKE, "--port", "0", "--api-key", PLATFORM_KEY], stdout=subprocess.PIPE, text=True)
+    fake = subprocess.Popen([FAKE, "--port", "0", "--api-key", PLATFORM_KEY, "--api-key", ORG_KEY], stdout=subprocess.PIPE, text=True)
     fake_port = int(fake.stdout.readline().strip().rsplit(" ", 1)[1])
     env = dict(os.environ)
     env.update({
@@ -163,6 +164,32 @@ def main():
             assert "dG9vLXNob3J0" not in done.stderr
 
         check("serve with a bad master key exits non-zero with one line", bad_master_key_exits)
+
+        def byok_through_the_cli():
+            added = subprocess.run([KEYGATE, "byok", "add", "--org", "sdk-check", "--provider", "openai"], env=env,
+                                   input=ORG_KEY + "\n", capture_output=True, text=True, timeout=60)
+            assert added.returncode == 0, added.stderr
+            assert ORG_KEY not in added.stdout + added.stderr, "the CLI never prints the key"
+            listed = subprocess.run([KEYGATE, "byok", "list", "--org", "sdk-check"], env=env, capture_output=True, text=True, timeout=60)
+            assert "openai" in listed.stdout and "active" in listed.stdout and ORG_KEY not in listed.stdout, listed.stdout
+            refused = subprocess.run([KEYGATE, "byok", "add", "--org", "sdk-check", "--provider", "groq"], env=dict(env,
+                                     KEYGATE_PROVIDER_GROQ_BASE_URL=f"http://127.0.0.1:{fake_port}/v1"),
+                                     input="gsk_not-a-valid-key-000000\n", capture_output=True, text=True, timeout=60)
+            assert refused.returncode != 0 and "revoked" in refused.stderr, refused.stderr
+            # The server sees the new key within its 2 s cache window.
+            deadline = time.time() + 10
+            while True:
+                raw = client.chat.completions.with_raw_response.create(
+                    model="openai/gpt-5.6-luna", messages=[{"role": "user", "content": "hi"}])
+                if raw.headers["x-keygate-billing"] == "byok" or time.time() > deadline:
+                    break
+                time.sleep(0.2)
+            assert raw.headers["x-keygate-billing"] == "byok", raw.headers
+            assert raw.headers["x-keygate-byok-key"].endswith(ORG_KEY[-4:]), raw.headers
+            server_log = open(log_path).read()
+            assert ORG_KEY not in server_log
+
+        check("byok add/list through the CLI, then requests run on the organisation's key", byok_through_the_cli)
     finally:
         if server:
             server.terminate()

@@ -8,10 +8,12 @@ struct FakeUpstreamMain: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "keygate-fake-upstream",
                                                     abstract: "Serve a fake OpenAI-compatible provider on 127.0.0.1.")
     @Option(help: "Port (0 picks a free one; the port is printed).") var port: Int = 0
-    @Option(help: "Require this key as Bearer token.") var apiKey: String?
+    @Option(help: "Accept this key as Bearer token (repeat for several); without it any key is accepted.")
+    var apiKey: [String] = []
 
     func run() async throws {
-        let fake = FakeOpenAIUpstream(expectedKey: apiKey)
+        let fake = FakeOpenAIUpstream(expectedKey: apiKey.first)
+        for key in apiKey.dropFirst() { fake.accept(key) }
         try await fake.run(port: port) { bound in
             FileHandle.standardOutput.write(Data("fake upstream listening on port \(bound)\n".utf8))
         }
