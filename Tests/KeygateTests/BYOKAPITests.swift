@@ -33,6 +33,12 @@ import Testing
 
             _ = try await h.chat("hi")
             #expect(h.lastKeyReceived == Self.secret)
+            _ = try await h.usageRecords()
+            try await eventually {
+                let listed = try? await h.request(.GET, "/api/orgs/acme/byok-keys", key: admin)
+                let keys = listed.flatMap { try? JSONSerialization.jsonObject(with: Data($0.body)) as? [[String: Any]] } ?? []
+                return keys.first { $0["id"] as? String == id }?["last_used_at"] as? String != nil
+            }
             let deactivated = try await h.request(.POST, "/api/orgs/acme/byok-keys/\(id)/deactivate", key: admin)
             #expect(deactivated.json?["status"] as? String == "inactive")
             _ = try await h.chat("hi")
