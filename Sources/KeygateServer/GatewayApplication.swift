@@ -29,6 +29,7 @@ public enum GatewayApplication {
         org.post("byok-keys/:id/deactivate", use: byok.deactivate)
         org.post("byok-keys/:id/activate", use: byok.activate)
         org.delete("byok-keys/:id", use: byok.delete)
+        org.get("usage", use: UsageRoutes(store: gateway.store).list)
         return router
     }
 

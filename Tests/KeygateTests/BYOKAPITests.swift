@@ -96,6 +96,30 @@ import Testing
     }
 }
 
+@Suite struct UsageRouteTests {
+    @Test func listsTheNewestUsageRecordsOfTheCallersOrganisationOnly() async throws {
+        try await withHarness { h in
+            let (_, admin) = try await AdminService(store: h.gateway.store).createAPIKey(organizationSlug: "acme", name: "admin", isAdmin: true)
+            _ = try await h.chat("one")
+            _ = try await h.chat("two #fake chunks=2", stream: true)
+            _ = try await h.usageRecords(atLeast: 2)
+            let reply = try await h.request(.GET, "/api/orgs/acme/usage?limit=1", key: admin)
+            #expect(reply.status == 200, "\(reply.text)")
+            let records = try #require(try JSONSerialization.jsonObject(with: Data(reply.body)) as? [[String: Any]])
+            #expect(records.count == 1)
+            let newest = records[0]
+            #expect(newest["stream"] as? Bool == true)
+            #expect(newest["model"] as? String == "openai/gpt-5.6-luna")
+            #expect(newest["byok"] as? Bool == false && newest["estimated"] as? Bool == false)
+            #expect(newest["input_tokens"] as? Int == 12 && newest["output_tokens"] as? Int == 2)
+            #expect(reply.text.contains("\"credits_charged\":0.00"))
+            #expect(try await h.request(.GET, "/api/orgs/acme/usage?limit=0", key: admin).status == 400)
+            let all = try await h.request(.GET, "/api/orgs/acme/usage", key: admin)
+            #expect((try JSONSerialization.jsonObject(with: Data(all.body)) as? [Any])?.count == 2)
+        }
+    }
+}
+
 enum HTTPMethodName {
     case get, post, delete
     var nio: NIOHTTP1.HTTPMethod {
