@@ -20,7 +20,10 @@ let package = Package(
     ],
     targets: [
         .target(name: "KeygateCore", resources: [.copy("Resources/catalog.json")]),
-        .target(name: "KeygateProviders", dependencies: ["KeygateCore"]),
+        .target(name: "KeygateProviders", dependencies: [
+            "KeygateCore",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .target(name: "KeygateVault", dependencies: [
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
