@@ -52,6 +52,17 @@ public final class FakeOpenAIUpstream: Sendable {
             if let denied = self.deny(request) { return denied }
             return Self.json(.ok, ["object": "list", "data": [["id": "fake-model", "object": "model", "created": 0, "owned_by": "fake"]]])
         }
+        // Bedrock CountTokens: accepts a SigV4 request whose access key id is accepted (signature not checked).
+        router.post("/model/:model/count-tokens") { request, context in
+            self.record(request, body: [])
+            let authorization = request.headers[.authorization] ?? ""
+            let keyID = authorization.components(separatedBy: "Credential=").dropFirst().first?.split(separator: "/").first.map(String.init) ?? ""
+            let accepted = self.acceptedKeys.withLock { $0?.contains(keyID) ?? true }
+            guard authorization.hasPrefix("AWS4-HMAC-SHA256 "), request.headers[HTTPField.Name("x-amz-date")!] != nil, accepted else {
+                return Self.json(.forbidden, ["message": "The security token included in the request is invalid."])
+            }
+            return Self.json(.ok, ["inputTokens": 3])
+        }
         router.post("/v1/chat/completions") { request, context in
             try await self.chat(request, context: context)
         }

@@ -19,6 +19,7 @@ import Testing
             #expect(added.json?["last_validation_result"] as? String == "ok")
             #expect(added.json?["created_at"] as? String != nil)
 
+            h.fake.accept("AKIAIOSFODNN7EXAMPLE")
             let structured = try await h.request(.POST, "/api/orgs/acme/byok-keys",
                                                  body: #"{"provider":"aws","secret":{"accessKeyId":"AKIAIOSFODNN7EXAMPLE","secretAccessKey":"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY","region":"eu-west-1"}}"#,
                                                  key: admin)

@@ -63,8 +63,29 @@ import Testing
             }
             let aws = try await service.add(organizationSlug: "acme", provider: "bedrock",
                                             secret: .string(#"{"accessKeyId":"AKIAIOSFODNN7EXAMPLE","secretAccessKey":"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY","region":"us-east-1"}"#),
-                                            validate: true)
-            #expect(aws.provider == "aws" && aws.preview == "wJal…EKEY" && aws.lastValidationResult == "shape ok")
+                                            validate: false)
+            #expect(aws.provider == "aws" && aws.preview == "wJal…EKEY" && aws.lastValidationResult == "skipped")
+        }
+    }
+
+    @Test func awsKeysAreCheckedWithASignedBedrockCall() async throws {
+        try await withHarness { h in
+            let secret = #"{"accessKeyId":"AKIAIOSFODNN7EXAMPLE","secretAccessKey":"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY","region":"us-east-1"}"#
+            do {
+                try await h.addBYOKKey(secret, provider: "aws", validate: true)
+                Issue.record("an access key id the provider does not know was accepted")
+            } catch let error as GatewayError {
+                #expect(error.code == "byok_key_invalid")
+                #expect(!error.message.contains("wJalrXUtnFEMI"))
+            }
+            let call = try #require(h.fake.requests.last)
+            #expect(call.path == "/model/global.anthropic.claude-opus-5/count-tokens")
+            #expect(call.headers["authorization"]?.hasPrefix("AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/") == true)
+            #expect(call.headers["authorization"]?.contains("/us-east-1/bedrock/aws4_request") == true)
+            #expect(call.headers["authorization"]?.contains("wJalrXUtnFEMI") == false)
+            h.fake.accept("AKIAIOSFODNN7EXAMPLE")
+            let stored = try await h.addBYOKKey(secret, provider: "aws", validate: true)
+            #expect(stored.lastValidationResult == "ok")
         }
     }
 

@@ -95,7 +95,8 @@ public struct SigV4Signer: Sendable {
         return pairs.map { $0.key + "=" + $0.value }.joined(separator: "&")
     }
 
-    static func uriEncode(_ text: String, keepSlash: Bool) -> String {
+    /// RFC 3986 percent-encoding of everything but the unreserved characters (and `/` when `keepSlash`).
+    public static func uriEncode(_ text: String, keepSlash: Bool) -> String {
         var out = ""
         for byte in text.utf8 {
             switch byte {

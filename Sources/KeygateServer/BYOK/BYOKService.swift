@@ -29,7 +29,7 @@ public struct BYOKService: Sendable {
         let credential = try BYOKCredential.parse(secret, for: provider)
         var validation = "skipped"
         if validate {
-            switch await ProviderKeyValidator(upstream: gateway.upstream).validate(credential, provider: provider) {
+            switch await ProviderKeyValidator(upstream: gateway.upstream, catalog: gateway.catalog).validate(credential, provider: provider) {
             case .valid: validation = "ok"
             case .shapeOnly: validation = "shape ok"
             case .rejected(let status):

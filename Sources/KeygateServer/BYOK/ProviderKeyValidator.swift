@@ -1,5 +1,7 @@
 import AsyncHTTPClient
+import Foundation
 import KeygateCore
+import KeygateProviders
 import NIOCore
 import NIOHTTP1
 
@@ -7,6 +9,12 @@ import NIOHTTP1
 /// usually listing models), before it is stored.
 struct ProviderKeyValidator: Sendable {
     let upstream: UpstreamClients
+    let catalog: Catalog
+
+    /// A model the catalog lists for the provider, for calls that need one.
+    func catalogModel(for provider: ProviderSpec) -> String? {
+        catalog.models.first { $0.provider == provider.id }?.id
+    }
 
     enum Outcome: Equatable {
         case valid
@@ -44,8 +52,22 @@ struct ProviderKeyValidator: Sendable {
             request = HTTPClientRequest(url: endpoint + path)
             request.headers.add(name: "api-key", value: credential.fields["apiKey"] ?? "")
         case .aws:
-            // Bedrock needs SigV4 signing, which arrives with the Bedrock adapter: shape only until then.
-            return .shapeOnly
+            // A signed CountTokens call: free, and it fails with 403 unless the credentials are good.
+            let region = credential.fields["region"] ?? ""
+            var base = provider.baseURL.replacingOccurrences(of: "{region}", with: region)
+            while base.hasSuffix("/") { base.removeLast() }
+            let model = catalogModel(for: provider).map { SigV4Signer.uriEncode($0, keepSlash: false) } ?? "anthropic.claude-haiku-4-5"
+            let url = base + provider.validation.path.replacingOccurrences(of: "{model}", with: model)
+            let body = Array(#"{"input":{"converse":{"messages":[{"role":"user","content":[{"text":"hi"}]}]}}}"#.utf8)
+            guard let parsed = URL(string: url) else { return .unavailable("bad endpoint") }
+            let signer = SigV4Signer(accessKeyID: credential.fields["accessKeyId"] ?? "", secretAccessKey: credential.fields["secretAccessKey"] ?? "",
+                                     sessionToken: credential.fields["sessionToken"], region: region, service: "bedrock")
+            request = HTTPClientRequest(url: url)
+            request.headers.add(name: "content-type", value: "application/json")
+            for header in signer.sign(method: provider.validation.method, url: parsed, headers: [("content-type", "application/json")], body: body) {
+                request.headers.add(name: header.name, value: header.value)
+            }
+            request.body = .bytes(ByteBuffer(bytes: body))
         }
         request.method = HTTPMethod(rawValue: provider.validation.method)
         do {
@@ -54,6 +76,8 @@ struct ProviderKeyValidator: Sendable {
             switch response.status.code {
             case 200..<300, 429: return .valid  // rate limited means the key itself was accepted
             case 401, 403: return .rejected(status: Int(response.status.code))
+            // For a signed AWS call, any other client error came after the signature was accepted.
+            case 400..<500 where provider.credential == .aws: return .valid
             default: return .unavailable("HTTP \(response.status.code)")
             }
         } catch {

@@ -53,6 +53,7 @@ final class GatewayHarness: @unchecked Sendable {
             environment["KEYGATE_PROVIDER_\(provider)_BASE_URL"] = "http://127.0.0.1:\(fakePort)/v1"
             environment["KEYGATE_PROVIDER_\(provider)_API_KEY"] = platformKey
         }
+        environment["KEYGATE_PROVIDER_AWS_BASE_URL"] = "http://127.0.0.1:\(fakePort)"
         environment.merge(extra) { $1 }
         var config = try GatewayConfiguration.fromEnvironment(environment)
         config.host = "127.0.0.1"
