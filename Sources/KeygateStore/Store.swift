@@ -46,6 +46,33 @@ public protocol Store: Sendable {
     func organizationSettings(organizationID: String) async throws -> OrganizationSettings
     func setOrganizationSettings(_ settings: OrganizationSettings, organizationID: String) async throws
 
+    // Credits (SPEC §5). Every method is one transaction; every balance change writes its ledger entry.
+    func balance(organizationID: String) async throws -> CreditBalance
+    /// Adds credits (`grant`, `purchase`, `adjustment`, `trialGrant`; negative amounts only for `adjustment`).
+    /// A trial grant sets the trial expiry.
+    @discardableResult
+    func addCredits(organizationID: String, amount: MicroCredits, kind: LedgerEntryKind, reason: String?, trialExpiresAt: Int64?) async throws -> CreditBalance
+    /// Holds `amount` if available (trial first) covers it: one conditional update, so concurrent requests,
+    /// also from several processes, can never drive available below zero.
+    func reserve(organizationID: String, requestID: String, amount: MicroCredits, instanceID: String, leaseExpiresAt: Int64) async throws -> ReservationOutcome
+    /// Charges `cost` and `fee` against the request's reservation (trial part first), charges any excess
+    /// beyond it from available (the overage policy), and releases the rest. Idempotent per request id.
+    func settle(requestID: String, cost: MicroCredits, fee: MicroCredits) async throws -> Settlement
+    /// Returns a whole reservation. Idempotent; false if there was nothing open.
+    @discardableResult
+    func release(requestID: String, reason: String) async throws -> Bool
+    /// Charges a fee outside any reservation (BYOK requests).
+    func chargeFee(organizationID: String, requestID: String, fee: MicroCredits) async throws
+    func ledgerEntries(organizationID: String, limit: Int) async throws -> [LedgerEntry]
+    /// Checks that every balance equals the sum of its entries; empty when all is well.
+    func verifyLedger(organizationID: String?) async throws -> [LedgerDiscrepancy]
+    /// Marks this process alive (reservations of processes silent longer than the sweeper's limit are released).
+    func heartbeat(instanceID: String, at: Int64) async throws
+    /// Releases reservations whose lease ended or whose process stopped beating before `deadBefore`; returns how many.
+    func releaseAbandonedReservations(now: Int64, deadBefore: Int64) async throws -> Int
+    /// Expires unspent trial credits past their date; returns how many organisations lost some.
+    func expireTrialCredits(now: Int64) async throws -> Int
+
     // Usage
     /// Appends usage records, all in one transaction (the recorder batches them: group commit).
     func recordUsage(_ records: [UsageRecord]) async throws

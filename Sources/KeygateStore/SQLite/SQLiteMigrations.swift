@@ -71,6 +71,47 @@ enum SQLiteMigrations {
                 ALTER TABLE organizations ADD COLUMN byok_fallback_on_rate_limit INTEGER NOT NULL DEFAULT 0;
                 """)
         }
+        migrator.registerMigration("003_credit_ledger") { db in
+            try db.execute(sql: """
+                CREATE TABLE credit_accounts (
+                  organization_id TEXT PRIMARY KEY REFERENCES organizations(id),
+                  regular_micros INTEGER NOT NULL DEFAULT 0,
+                  trial_micros INTEGER NOT NULL DEFAULT 0,
+                  trial_expires_at INTEGER,
+                  reserved_micros INTEGER NOT NULL DEFAULT 0,
+                  updated_at INTEGER NOT NULL
+                );
+                CREATE TABLE ledger_entries (
+                  id INTEGER PRIMARY KEY AUTOINCREMENT,
+                  organization_id TEXT NOT NULL REFERENCES organizations(id),
+                  kind TEXT NOT NULL,
+                  regular_delta_micros INTEGER NOT NULL,
+                  trial_delta_micros INTEGER NOT NULL,
+                  reserved_delta_micros INTEGER NOT NULL,
+                  available_after_micros INTEGER NOT NULL,
+                  reserved_after_micros INTEGER NOT NULL,
+                  request_id TEXT,
+                  reason TEXT,
+                  created_at INTEGER NOT NULL
+                );
+                CREATE INDEX ledger_by_org ON ledger_entries(organization_id, id);
+                CREATE TABLE reservations (
+                  request_id TEXT PRIMARY KEY,
+                  organization_id TEXT NOT NULL REFERENCES organizations(id),
+                  trial_micros INTEGER NOT NULL,
+                  regular_micros INTEGER NOT NULL,
+                  state TEXT NOT NULL,
+                  instance_id TEXT NOT NULL,
+                  lease_expires_at INTEGER NOT NULL,
+                  created_at INTEGER NOT NULL
+                );
+                CREATE INDEX reservations_open ON reservations(state, instance_id);
+                CREATE TABLE instances (
+                  id TEXT PRIMARY KEY,
+                  heartbeat_at INTEGER NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 }

@@ -1,0 +1,219 @@
+import Foundation
+import GRDB
+import KeygateCore
+
+/// The credit ledger on SQLite. Every method runs in one `BEGIN IMMEDIATE` transaction: it takes the write
+/// lock before reading, so a check and the change it guards can never interleave with another writer, in this
+/// process or another one on the same file. The reserve is additionally a conditional `UPDATE … WHERE
+/// available >= amount`, so even a logic slip cannot overspend.
+extension SQLiteStore {
+    func immediateWrite<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await pool.writeWithoutTransaction { db in
+            var result: T?
+            try db.inTransaction(.immediate) {
+                result = try body(db)
+                return .commit
+            }
+            return result!
+        }
+    }
+
+    /// Applies one balance change and appends its ledger entry, in the caller's transaction.
+    @discardableResult
+    static func apply(_ db: Database, organizationID: String, kind: LedgerEntryKind, regular: Int64 = 0, trial: Int64 = 0, reserved: Int64 = 0,
+                      requestID: String?, reason: String?, now: Int64) throws -> CreditBalance {
+        try db.execute(sql: "INSERT OR IGNORE INTO credit_accounts (organization_id, updated_at) VALUES (?, ?)", arguments: [organizationID, now])
+        let update = try db.cachedStatement(sql: """
+            UPDATE credit_accounts SET regular_micros = regular_micros + ?, trial_micros = trial_micros + ?,
+              reserved_micros = reserved_micros + ?, updated_at = ?
+            WHERE organization_id = ?
+            """)
+        try update.execute(arguments: [regular, trial, reserved, now, organizationID])
+        let balance = try balance(db, organizationID: organizationID)
+        let insert = try db.cachedStatement(sql: """
+            INSERT INTO ledger_entries (organization_id, kind, regular_delta_micros, trial_delta_micros, reserved_delta_micros,
+              available_after_micros, reserved_after_micros, request_id, reason, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        try insert.execute(arguments: [organizationID, kind.rawValue, regular, trial, reserved, balance.available.value,
+                                       balance.reserved.value, requestID, reason, now])
+        return balance
+    }
+
+    static func balance(_ db: Database, organizationID: String) throws -> CreditBalance {
+        let statement = try db.cachedStatement(sql: "SELECT regular_micros, trial_micros, trial_expires_at, reserved_micros FROM credit_accounts WHERE organization_id = ?")
+        guard let row = try Row.fetchOne(statement, arguments: [organizationID]) else { return CreditBalance() }
+        return CreditBalance(regular: MicroCredits(row[0]), trial: MicroCredits(row[1]), trialExpiresAt: row[2], reserved: MicroCredits(row[3]))
+    }
+
+    public func balance(organizationID: String) async throws -> CreditBalance {
+        try await pool.read { db in try Self.balance(db, organizationID: organizationID) }
+    }
+
+    public func addCredits(organizationID: String, amount: MicroCredits, kind: LedgerEntryKind, reason: String?, trialExpiresAt: Int64?) async throws -> CreditBalance {
+        guard [.grant, .purchase, .adjustment, .trialGrant, .refund].contains(kind) else {
+            throw StoreError.invalid("'\(kind.rawValue)' entries are not added by hand")
+        }
+        guard amount.value > 0 || (kind == .adjustment && amount.value != 0) else {
+            throw StoreError.invalid("the amount must be positive (an adjustment may be negative, not zero)")
+        }
+        return try await immediateWrite { db in
+            let now = Clock.nowMs()
+            if kind == .trialGrant {
+                try db.execute(sql: "INSERT OR IGNORE INTO credit_accounts (organization_id, updated_at) VALUES (?, ?)", arguments: [organizationID, now])
+                try db.execute(sql: "UPDATE credit_accounts SET trial_expires_at = ? WHERE organization_id = ?", arguments: [trialExpiresAt, organizationID])
+                return try Self.apply(db, organizationID: organizationID, kind: kind, trial: amount.value, requestID: nil, reason: reason, now: now)
+            }
+            return try Self.apply(db, organizationID: organizationID, kind: kind, regular: amount.value, requestID: nil, reason: reason, now: now)
+        }
+    }
+
+    public func reserve(organizationID: String, requestID: String, amount: MicroCredits, instanceID: String, leaseExpiresAt: Int64) async throws -> ReservationOutcome {
+        let x = amount.value
+        return try await immediateWrite { db in
+            let now = Clock.nowMs()
+            let before = try Self.balance(db, organizationID: organizationID)
+            let fromTrial = min(max(before.trial.value, 0), x)
+            let fromRegular = x - fromTrial
+            // The guard itself: only if trial + regular still cover the amount.
+            try db.execute(sql: """
+                UPDATE credit_accounts SET updated_at = ?
+                WHERE organization_id = ? AND max(trial_micros, 0) + regular_micros >= ?
+                """, arguments: [now, organizationID, x])
+            guard db.changesCount == 1 else { return .insufficient(before) }
+            try db.execute(sql: """
+                INSERT INTO reservations (request_id, organization_id, trial_micros, regular_micros, state, instance_id, lease_expires_at, created_at)
+                VALUES (?, ?, ?, ?, 'open', ?, ?, ?)
+                """, arguments: [requestID, organizationID, fromTrial, fromRegular, instanceID, leaseExpiresAt, now])
+            try Self.apply(db, organizationID: organizationID, kind: .reserve, regular: -fromRegular, trial: -fromTrial, reserved: x,
+                           requestID: requestID, reason: nil, now: now)
+            return .reserved(trial: MicroCredits(fromTrial), regular: MicroCredits(fromRegular))
+        }
+    }
+
+    public func settle(requestID: String, cost: MicroCredits, fee: MicroCredits) async throws -> Settlement {
+        try await immediateWrite { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT organization_id, trial_micros, regular_micros FROM reservations WHERE request_id = ? AND state = 'open'",
+                                             arguments: [requestID]) else {
+                return Settlement(charged: .zero, fee: .zero, applied: false)
+            }
+            let now = Clock.nowMs()
+            let org: String = row[0]
+            var trial: Int64 = row[1]
+            var regular: Int64 = row[2]
+            for (kind, amount) in [(LedgerEntryKind.settle, cost.value), (.fee, fee.value)] where amount > 0 {
+                // The reservation pays first (its trial part first); beyond it, available pays (the overage).
+                let fromTrial = min(amount, trial)
+                trial -= fromTrial
+                let fromRegular = min(amount - fromTrial, regular)
+                regular -= fromRegular
+                let over = amount - fromTrial - fromRegular
+                let balance = try Self.balance(db, organizationID: org)
+                let overTrial = min(over, max(balance.trial.value, 0))
+                try Self.apply(db, organizationID: org, kind: kind, regular: -(over - overTrial), trial: -overTrial,
+                               reserved: -(fromTrial + fromRegular), requestID: requestID, reason: over > 0 ? "overage" : nil, now: now)
+            }
+            if trial + regular > 0 {
+                try Self.apply(db, organizationID: org, kind: .release, regular: regular, trial: trial, reserved: -(trial + regular),
+                               requestID: requestID, reason: "unused part of the reservation", now: now)
+            }
+            try db.execute(sql: "UPDATE reservations SET state = 'settled' WHERE request_id = ?", arguments: [requestID])
+            return Settlement(charged: cost, fee: fee, applied: true)
+        }
+    }
+
+    public func release(requestID: String, reason: String) async throws -> Bool {
+        try await immediateWrite { db in
+            try Self.releaseOpen(db, requestID: requestID, reason: reason, now: Clock.nowMs())
+        }
+    }
+
+    static func releaseOpen(_ db: Database, requestID: String, reason: String, now: Int64) throws -> Bool {
+        guard let row = try Row.fetchOne(db, sql: "SELECT organization_id, trial_micros, regular_micros FROM reservations WHERE request_id = ? AND state = 'open'",
+                                         arguments: [requestID]) else { return false }
+        let trial: Int64 = row[1]
+        let regular: Int64 = row[2]
+        try apply(db, organizationID: row[0], kind: .release, regular: regular, trial: trial, reserved: -(trial + regular),
+                  requestID: requestID, reason: reason, now: now)
+        try db.execute(sql: "UPDATE reservations SET state = 'released' WHERE request_id = ?", arguments: [requestID])
+        return true
+    }
+
+    public func chargeFee(organizationID: String, requestID: String, fee: MicroCredits) async throws {
+        guard fee.value > 0 else { return }
+        try await immediateWrite { db in
+            let balance = try Self.balance(db, organizationID: organizationID)
+            let fromTrial = min(fee.value, max(balance.trial.value, 0))
+            try Self.apply(db, organizationID: organizationID, kind: .fee, regular: -(fee.value - fromTrial), trial: -fromTrial,
+                           requestID: requestID, reason: "byok fee", now: Clock.nowMs())
+        }
+    }
+
+    public func ledgerEntries(organizationID: String, limit: Int) async throws -> [LedgerEntry] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM ledger_entries WHERE organization_id = ? ORDER BY id DESC LIMIT ?",
+                             arguments: [organizationID, limit]).map { row in
+                LedgerEntry(id: row["id"], organizationID: row["organization_id"], kind: LedgerEntryKind(rawValue: row["kind"]) ?? .adjustment,
+                            regularDelta: MicroCredits(row["regular_delta_micros"]), trialDelta: MicroCredits(row["trial_delta_micros"]),
+                            reservedDelta: MicroCredits(row["reserved_delta_micros"]), availableAfter: MicroCredits(row["available_after_micros"]),
+                            reservedAfter: MicroCredits(row["reserved_after_micros"]), requestID: row["request_id"], reason: row["reason"],
+                            createdAt: row["created_at"])
+            }
+        }
+    }
+
+    public func verifyLedger(organizationID: String?) async throws -> [LedgerDiscrepancy] {
+        try await pool.read { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT a.organization_id, a.regular_micros, a.trial_micros, a.reserved_micros,
+                  coalesce((SELECT sum(regular_delta_micros) FROM ledger_entries e WHERE e.organization_id = a.organization_id), 0),
+                  coalesce((SELECT sum(trial_delta_micros) FROM ledger_entries e WHERE e.organization_id = a.organization_id), 0),
+                  coalesce((SELECT sum(reserved_delta_micros) FROM ledger_entries e WHERE e.organization_id = a.organization_id), 0),
+                  coalesce((SELECT sum(trial_micros + regular_micros) FROM reservations r WHERE r.organization_id = a.organization_id AND r.state = 'open'), 0)
+                FROM credit_accounts a WHERE ? IS NULL OR a.organization_id = ?
+                """, arguments: [organizationID, organizationID])
+            var problems: [LedgerDiscrepancy] = []
+            for row in rows {
+                let org: String = row[0]
+                for (field, balance, sum) in [("regular", row[1] as Int64, row[4] as Int64), ("trial", row[2], row[5]),
+                                              ("reserved", row[3], row[6]), ("reserved vs open reservations", row[3], row[7])] where balance != sum {
+                    problems.append(LedgerDiscrepancy(organizationID: org, field: field, balance: balance, sumOfEntries: sum))
+                }
+            }
+            return problems
+        }
+    }
+
+    public func heartbeat(instanceID: String, at now: Int64) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "INSERT INTO instances (id, heartbeat_at) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
+                           arguments: [instanceID, now])
+        }
+    }
+
+    public func releaseAbandonedReservations(now: Int64, deadBefore: Int64) async throws -> Int {
+        try await immediateWrite { db in
+            let abandoned = try String.fetchAll(db, sql: """
+                SELECT request_id FROM reservations r
+                WHERE r.state = 'open' AND (r.lease_expires_at < ?
+                  OR NOT EXISTS (SELECT 1 FROM instances i WHERE i.id = r.instance_id AND i.heartbeat_at >= ?))
+                """, arguments: [now, deadBefore])
+            for requestID in abandoned {
+                _ = try Self.releaseOpen(db, requestID: requestID, reason: "abandoned: its request's process stopped or the lease ended", now: now)
+            }
+            return abandoned.count
+        }
+    }
+
+    public func expireTrialCredits(now: Int64) async throws -> Int {
+        try await immediateWrite { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT organization_id, trial_micros FROM credit_accounts WHERE trial_expires_at <= ? AND trial_micros > 0",
+                                        arguments: [now])
+            for row in rows {
+                let trial: Int64 = row[1]
+                try Self.apply(db, organizationID: row[0], kind: .expiry, trial: -trial, requestID: nil, reason: "trial credits expired", now: now)
+            }
+            return rows.count
+        }
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+import KeygateCore
+import KeygateServer
+import KeygateStore
+import Testing
+
+@Suite struct LedgerTests {
+    func withLedger(_ body: (SQLiteStore, String, String) async throws -> Void) async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("keygate-ledger-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try SQLiteStore(path: dir + "/k.db")
+        try await store.migrate()
+        let org = try await store.createOrganization(slug: "acme", name: "Acme")
+        try await store.heartbeat(instanceID: "i1", at: Clock.nowMs())
+        try await body(store, org.id, dir + "/k.db")
+        #expect(try await store.verifyLedger(organizationID: nil).isEmpty, "the balance is always the sum of its entries")
+        try await store.close()
+    }
+
+    static func credits(_ n: Int64) -> MicroCredits { .credits(n) }
+    static let far = Int64.max / 2
+
+    @Test func reserveSettleReleasesTheExcessAndChargesOnce() async throws {
+        try await withLedger { store, org, _ in
+            try await store.addCredits(organizationID: org, amount: Self.credits(10), kind: .grant, reason: "test", trialExpiresAt: nil)
+            #expect(try await store.reserve(organizationID: org, requestID: "r1", amount: Self.credits(4), instanceID: "i1", leaseExpiresAt: Self.far)
+                    == .reserved(trial: .zero, regular: Self.credits(4)))
+            var balance = try await store.balance(organizationID: org)
+            #expect(balance.available == Self.credits(6) && balance.reserved == Self.credits(4) && balance.total == Self.credits(10))
+            let settled = try await store.settle(requestID: "r1", cost: MicroCredits(1_250_000), fee: MicroCredits(68_750))
+            #expect(settled.applied)
+            balance = try await store.balance(organizationID: org)
+            #expect(balance.reserved == .zero)
+            #expect(balance.available == MicroCredits(10_000_000 - 1_250_000 - 68_750))
+            // Settling again (a retry) charges nothing.
+            #expect(!(try await store.settle(requestID: "r1", cost: Self.credits(1), fee: .zero)).applied)
+            #expect(try await store.balance(organizationID: org) == balance)
+            let kinds = try await store.ledgerEntries(organizationID: org, limit: 10).map(\.kind)
+            #expect(kinds == [.release, .fee, .settle, .reserve, .grant])
+        }
+    }
+
+    @Test func aFailedRequestReleasesEverything() async throws {
+        try await withLedger { store, org, _ in
+            try await store.addCredits(organizationID: org, amount: Self.credits(5), kind: .grant, reason: nil, trialExpiresAt: nil)
+            _ = try await store.reserve(organizationID: org, requestID: "r1", amount: Self.credits(5), instanceID: "i1", leaseExpiresAt: Self.far)
+            #expect(try await store.balance(organizationID: org).available == .zero)
+            #expect(try await store.release(requestID: "r1", reason: "upstream failed"))
+            #expect(!(try await store.release(requestID: "r1", reason: "again")))
+            #expect(try await store.balance(organizationID: org).available == Self.credits(5))
+        }
+    }
+
+    @Test func anInsufficientBalanceReservesNothing() async throws {
+        try await withLedger { store, org, _ in
+            try await store.addCredits(organizationID: org, amount: Self.credits(1), kind: .grant, reason: nil, trialExpiresAt: nil)
+            let outcome = try await store.reserve(organizationID: org, requestID: "r1", amount: Self.credits(2), instanceID: "i1", leaseExpiresAt: Self.far)
+            guard case .insufficient(let balance) = outcome else { Issue.record("reserved beyond the balance"); return }
+            #expect(balance.available == Self.credits(1))
+            #expect(try await store.ledgerEntries(organizationID: org, limit: 10).count == 1)
+        }
+    }
+
+    @Test func anOverageIsChargedFromAvailableNeverDropped() async throws {
+        try await withLedger { store, org, _ in
+            try await store.addCredits(organizationID: org, amount: Self.credits(3), kind: .grant, reason: nil, trialExpiresAt: nil)
+            _ = try await store.reserve(organizationID: org, requestID: "r1", amount: Self.credits(1), instanceID: "i1", leaseExpiresAt: Self.far)
+            _ = try await store.settle(requestID: "r1", cost: Self.credits(2), fee: .zero)
+            let balance = try await store.balance(organizationID: org)
+            #expect(balance.available == Self.credits(1) && balance.reserved == .zero)
+            let settle = try #require(try await store.ledgerEntries(organizationID: org, limit: 10).first { $0.kind == .settle })
+            #expect(settle.reason == "overage")
+            #expect(settle.totalDelta == MicroCredits(-2_000_000))
+        }
+    }
+
+    @Test func trialCreditsAreSpentFirstAndExpire() async throws {
+        try await withLedger { store, org, _ in
+            let expiry = Clock.nowMs() + 60_000
+            try await store.addCredits(organizationID: org, amount: Self.credits(2), kind: .trialGrant, reason: "trial", trialExpiresAt: expiry)
+            try await store.addCredits(organizationID: org, amount: Self.credits(10), kind: .purchase, reason: "pack", trialExpiresAt: nil)
+            #expect(try await store.reserve(organizationID: org, requestID: "r1", amount: Self.credits(3), instanceID: "i1", leaseExpiresAt: Self.far)
+                    == .reserved(trial: Self.credits(2), regular: Self.credits(1)))
+            _ = try await store.settle(requestID: "r1", cost: MicroCredits(1_500_000), fee: .zero)
+            var balance = try await store.balance(organizationID: org)
+            #expect(balance.trial == MicroCredits(500_000), "the cost came out of the trial part first")
+            #expect(balance.regular == Self.credits(10))
+            #expect(balance.trialExpiresAt == expiry)
+            #expect(try await store.expireTrialCredits(now: expiry - 1) == 0)
+            #expect(try await store.expireTrialCredits(now: expiry) == 1)
+            balance = try await store.balance(organizationID: org)
+            #expect(balance.trial == .zero && balance.regular == Self.credits(10))
+            #expect(try await store.ledgerEntries(organizationID: org, limit: 1).first?.kind == .expiry)
+        }
+    }
+
+    @Test func abandonedReservationsAreReleasedAfterTheirProcessStops() async throws {
+        try await withLedger { store, org, _ in
+            try await store.addCredits(organizationID: org, amount: Self.credits(10), kind: .grant, reason: nil, trialExpiresAt: nil)
+            let now = Clock.nowMs()
+            try await store.heartbeat(instanceID: "dead", at: now - 600_000)
+            _ = try await store.reserve(organizationID: org, requestID: "alive", amount: Self.credits(1), instanceID: "i1", leaseExpiresAt: Self.far)
+            _ = try await store.reserve(organizationID: org, requestID: "orphan", amount: Self.credits(2), instanceID: "dead", leaseExpiresAt: Self.far)
+            _ = try await store.reserve(organizationID: org, requestID: "expired", amount: Self.credits(3), instanceID: "i1", leaseExpiresAt: now - 1)
+            #expect(try await store.releaseAbandonedReservations(now: now, deadBefore: now - 90_000) == 2)
+            let balance = try await store.balance(organizationID: org)
+            #expect(balance.reserved == Self.credits(1) && balance.available == Self.credits(9))
+        }
+    }
+
+    @Test func twoHundredConcurrentReservationsFromTwoProcessesNeverOverspend() async throws {
+        try await withLedger { store, org, path in
+            // A second, independent connection pool on the same file stands in for a second process.
+            let other = try SQLiteStore(path: path)
+            try await store.addCredits(organizationID: org, amount: Self.credits(50), kind: .grant, reason: nil, trialExpiresAt: nil)
+            let accepted = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for i in 0..<200 {
+                    let target = i % 2 == 0 ? store : other
+                    group.addTask {
+                        let outcome = try await target.reserve(organizationID: org, requestID: "r\(i)", amount: Self.credits(1), instanceID: "i1", leaseExpiresAt: Self.far)
+                        guard case .reserved = outcome else { return false }
+                        _ = try await target.settle(requestID: "r\(i)", cost: Self.credits(1), fee: .zero)
+                        return true
+                    }
+                }
+                return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+            }
+            #expect(accepted == 50)
+            let balance = try await store.balance(organizationID: org)
+            #expect(balance.available == .zero && balance.reserved == .zero)
+            let settles = try await store.ledgerEntries(organizationID: org, limit: 1000).filter { $0.kind == .settle }
+            #expect(settles.count == 50, "every accepted request charged exactly once")
+            try await other.close()
+        }
+    }
+}
