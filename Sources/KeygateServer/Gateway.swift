@@ -13,6 +13,10 @@ public struct Gateway: Sendable {
     public let logger: Logger
     public let upstream: UpstreamClients
     let usage: UsageRecorder
+    let credits: CreditMeter
+    /// This process, for reservations and the sweeper's heartbeat.
+    let instanceID: String
+    let sweeper: CreditSweeper
 
     public init(configuration: GatewayConfiguration, catalog: Catalog, store: any Store, keyring: MasterKeyring, logger: Logger) {
         self.configuration = configuration
@@ -23,10 +27,15 @@ public struct Gateway: Sendable {
         self.logger = logger
         self.upstream = UpstreamClients(configuration: configuration)
         self.usage = UsageRecorder(store: store, logger: logger)
+        self.instanceID = Identifiers.make("inst")
+        self.credits = CreditMeter(store: store, policy: configuration.creditPolicy, instanceID: instanceID,
+                                   leaseSeconds: configuration.reservationLeaseSeconds)
+        self.sweeper = CreditSweeper(store: store, instanceID: instanceID, logger: logger)
     }
 
     /// Writes the queued usage records, stops outgoing connections and closes the database.
     public func shutdown() async {
+        await sweeper.stop()
         await usage.shutdown()
         await upstream.shutdown()
         try? await store.close()

@@ -32,7 +32,9 @@ import Testing
             #expect(!record.tokensEstimated)
             // gpt-5.6-luna: $0.20 in, $0.02 cached, $1.20 out per Mtok.
             #expect(record.costUSD == PicoUSD(8 * 200_000 + 4 * 20_000 + 5 * 1_200_000))
-            #expect(record.creditsCharged == .zero && record.feeCredits == .zero)
+            #expect(record.creditsCharged == MicroCredits(768), "the cost in credits, rounded up to the µcredit")
+            #expect(record.feeCredits == .zero)
+            #expect(reply.headers.first(name: "x-keygate-credits-charged") == "0.000768")
             #expect(record.status == 200 && !record.stream && record.errorCode == nil)
         }
     }

@@ -96,6 +96,9 @@ public enum Bootstrap {
         case .environment, .file:
             logger.info("Master key loaded", metadata: ["fingerprint": "\(masterKey.fingerprint)"])
         }
-        return Gateway(configuration: config, catalog: catalog, store: store, keyring: keyring, logger: logger)
+        let gateway = Gateway(configuration: config, catalog: catalog, store: store, keyring: keyring, logger: logger)
+        // Alive before the first reservation, so no sweeper anywhere can take this process for dead.
+        try await store.heartbeat(instanceID: gateway.instanceID, at: Clock.nowMs())
+        return gateway
     }
 }

@@ -21,6 +21,10 @@ public struct GatewayConfiguration: Sendable, CustomStringConvertible {
     public var maxBodyBytes: Int = 20 * 1024 * 1024
     /// Connections AsyncHTTPClient may open per upstream host (`KEYGATE_UPSTREAM_MAX_CONNECTIONS`).
     public var maxConnectionsPerHost: Int = 1024
+    /// Fees, estimate rules and the trial policy.
+    public var creditPolicy = CreditPolicy()
+    /// How long a reservation may stay open before the sweeper returns it (`KEYGATE_RESERVATION_LEASE_SECONDS`).
+    public var reservationLeaseSeconds: Int64 = 7200
     /// `KEYGATE_LOG_LEVEL`: trace, debug, info, notice, warning, error, critical.
     public var logLevel: String = "info"
     /// The raw environment, for the master key loader.
@@ -45,7 +49,45 @@ public struct GatewayConfiguration: Sendable, CustomStringConvertible {
             config.maxConnectionsPerHost = value
         }
         config.defaultTimeouts = try UpstreamTimeouts.read(env, prefix: "KEYGATE_UPSTREAM_", base: UpstreamTimeouts())
+        config.creditPolicy = try readCreditPolicy(env)
+        if let text = env["KEYGATE_RESERVATION_LEASE_SECONDS"] {
+            guard let value = Int64(text), value > 0 else { throw StartupError("KEYGATE_RESERVATION_LEASE_SECONDS must be a positive number of seconds, got '\(text)'") }
+            config.reservationLeaseSeconds = value
+        }
         return config
+    }
+
+    static func readCreditPolicy(_ env: [String: String]) throws -> CreditPolicy {
+        var policy = CreditPolicy()
+        func percent(_ name: String) throws -> Int64? {
+            guard let text = env[name] else { return nil }
+            if text == "none" { return 0 }
+            // Basis points from a percentage with up to 2 decimals ("5.5" → 550), exactly.
+            guard let hundredths = MicroCredits(creditsText: text).map({ $0.value / 10_000 }),
+                  MicroCredits(creditsText: text)!.value % 10_000 == 0, hundredths <= 10_000 else {
+                throw StartupError("\(name) must be a percentage from 0 to 100 with at most 2 decimals (e.g. 5.5), or none; got '\(text)'")
+            }
+            return hundredths
+        }
+        func credits(_ name: String) throws -> MicroCredits? {
+            guard let text = env[name] else { return nil }
+            guard let value = MicroCredits(creditsText: text) else {
+                throw StartupError("\(name) must be a number of credits with at most 6 decimals (e.g. 0.01), got '\(text)'")
+            }
+            return value
+        }
+        func positive(_ name: String) throws -> Int64? {
+            guard let text = env[name] else { return nil }
+            guard let value = Int64(text), value > 0 else { throw StartupError("\(name) must be a positive integer, got '\(text)'") }
+            return value
+        }
+        if let v = try percent("KEYGATE_PLATFORM_FEE_PERCENT") { policy.platformFeeBasisPoints = v }
+        if let v = try percent("KEYGATE_BYOK_FEE_PERCENT") { policy.byokFeeBasisPoints = v }
+        if let v = try positive("KEYGATE_DEFAULT_MAX_OUTPUT_TOKENS") { policy.defaultMaxOutputTokens = v }
+        if let v = try credits("KEYGATE_MIN_RESERVATION_CREDITS") { policy.minimumReservation = v }
+        if let v = try credits("KEYGATE_TRIAL_CREDITS") { policy.trialCredits = v }
+        if let v = try positive("KEYGATE_TRIAL_DAYS") { policy.trialDays = v }
+        return policy
     }
 
     /// Reads the per-provider settings once the catalog (and so the provider ids) is known.

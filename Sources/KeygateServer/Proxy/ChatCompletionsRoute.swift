@@ -95,6 +95,26 @@ struct ChatCompletionsRoute: Sendable {
             }
             credential = platformKey
         }
+        if route.billing == .credits {
+            let estimate = CreditEstimate.make(for: chat, model: resolved.model, policy: gateway.credits.policy)
+            try await gateway.credits.reserve(requestID: usage.requestID, organization: usage.caller.organization, estimate: estimate,
+                                              provider: resolved.provider.id)
+        }
+        do {
+            return try await exchange(chat, route: route, byokKey: byokKey, adapter: adapter, credential: credential, context: context, usage: &usage)
+        } catch {
+            // Nothing was produced: the whole reservation goes back.
+            if route.billing == .credits {
+                await gateway.credits.release(requestID: usage.requestID, reason: (error as? GatewayError)?.code ?? "failed", logger: context.logger)
+            }
+            throw error
+        }
+    }
+
+    /// The call itself, once the credential is chosen and any credits are reserved.
+    private func exchange(_ chat: ChatCompletionRequest, route: RouteDecision, byokKey: UsableBYOKKey?, adapter: any ChatProvider, credential: String,
+                          context: GatewayRequestContext, usage: inout UsageDraft) async throws -> Response {
+        let resolved = route.resolved
         let upstreamRequest = try adapter.makeRequest(chat, for: resolved, credential: credential)
         let timeouts = gateway.configuration.timeouts(for: resolved.provider.id)
         let client = gateway.upstream.client(for: resolved.provider.id)
@@ -148,8 +168,9 @@ struct ChatCompletionsRoute: Sendable {
                 ?? TokenUsage(inputTokens: TokenEstimator.tokens(forBytes: chat.byteCount),
                               outputTokens: TokenEstimator.tokens(forBytes: bodyBytes.count), estimated: true)
             headers[.contentType] = upstreamHeaders.first(name: "content-type") ?? "application/json"
-            // The provider has done (and billed) the work: the record is kept whether or not the client reads it.
-            usage.record(status: status, errorCode: nil, tokens: tokens)
+            // The provider has done (and billed) the work: it is settled and recorded whether or not the client reads it.
+            let charged = await usage.settleAndRecord(status: status, errorCode: nil, tokens: tokens, producedOutput: true)
+            headers[.keygateCreditsCharged] = charged.description
             return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: body))
         }
     }
@@ -208,7 +229,9 @@ struct ChatCompletionsRoute: Sendable {
             inputTokens: TokenEstimator.tokens(forBytes: usage.promptBytes),
             outputTokens: TokenEstimator.tokens(forBytes: relay.generatedTextBytes), estimated: true)
         let ttft = firstChunkAt.map { $0 - usage.startedAt }
-        usage.record(status: 200, errorCode: clientGone ? "client_disconnected" : failure?.code, tokens: tokens, timeToFirstToken: ttft)
+        // Whatever was produced is charged (reported usage, else the flagged estimate); nothing produced, nothing charged.
+        _ = await usage.settleAndRecord(status: 200, errorCode: clientGone ? "client_disconnected" : failure?.code, tokens: tokens,
+                                        producedOutput: relay.usage != nil || relay.generatedTextBytes > 0, timeToFirstToken: ttft)
     }
 
     static func collect(_ body: HTTPClientResponse.Body, limit: Int, activity: ActivityClock) async throws -> ByteBuffer {

@@ -11,6 +11,24 @@ struct UsageDraft: Sendable {
     let logger: Logger
     var model = ""
     var provider = ""
+    /// Settles the request's credits (or BYOK fee) for `tokens` and records it; a request that failed before
+    /// producing anything gets its whole reservation back instead.
+    func settleAndRecord(status: Int, errorCode: String?, tokens: TokenUsage, producedOutput: Bool, timeToFirstToken: Duration? = nil) async -> MicroCredits {
+        guard let resolved, let billing else {
+            record(status: status, errorCode: errorCode, tokens: tokens, timeToFirstToken: timeToFirstToken)
+            return .zero
+        }
+        if billing == .credits && !producedOutput && errorCode != nil {
+            await gateway.credits.release(requestID: requestID, reason: errorCode ?? "failed", logger: logger)
+            record(status: status, errorCode: errorCode, tokens: tokens, timeToFirstToken: timeToFirstToken)
+            return .zero
+        }
+        let (cost, fee) = await gateway.credits.settle(requestID: requestID, organizationID: caller.organization.id, tokens: tokens,
+                                                       model: resolved.model, billing: billing, logger: logger)
+        record(status: status, errorCode: errorCode, tokens: tokens, timeToFirstToken: timeToFirstToken, credits: cost, fee: fee)
+        return MicroCredits(cost.value + fee.value)
+    }
+
     /// Nil until routing decided who pays.
     var billing: BillingPath?
     var resolved: ResolvedModel?
@@ -34,11 +52,13 @@ struct UsageDraft: Sendable {
         billing = decision.billing
     }
 
-    func record(status: Int, errorCode: String?, tokens: TokenUsage = .zero, timeToFirstToken: Duration? = nil) {
+    func record(status: Int, errorCode: String?, tokens: TokenUsage = .zero, timeToFirstToken: Duration? = nil,
+                credits: MicroCredits = .zero, fee: MicroCredits = .zero) {
         let cost = resolved.map { tokens.cost(at: $0.model) } ?? .zero
         let record = UsageRecord(
             requestID: requestID, organizationID: caller.organization.id, apiKeyID: caller.key.id,
             model: model, provider: provider, byok: billing == .byok, billing: billing, usage: tokens, costUSD: cost,
+            creditsCharged: credits, feeCredits: fee,
             latencyMs: (ContinuousClock.now - startedAt).milliseconds, timeToFirstTokenMs: timeToFirstToken?.milliseconds,
             stream: stream, status: status, errorCode: errorCode, createdAt: Clock.nowMs(), byokKeyID: byokKeyID)
         gateway.usage.record(record)
@@ -46,6 +66,7 @@ struct UsageDraft: Sendable {
             "model": "\(model)", "billing": "\(billing?.rawValue ?? "none")", "status": "\(status)",
             "input_tokens": "\(tokens.inputTokens)", "output_tokens": "\(tokens.outputTokens)",
             "estimated": "\(tokens.estimated)", "latency_ms": "\(record.latencyMs)",
+            "credits_charged": "\(credits)", "fee_credits": "\(fee)",
             "error": "\(errorCode ?? "")",
         ])
     }

@@ -43,7 +43,8 @@ final class GatewayHarness: @unchecked Sendable {
 
     /// Starts everything. `environment` adds to / overrides the defaults (platform key and base URLs of
     /// openai, groq, moonshot and nvidia pointing at the fake).
-    static func start(environment extra: [String: String] = [:], fakeKey: String? = platformKey) async throws -> GatewayHarness {
+    static func start(environment extra: [String: String] = [:], fakeKey: String? = platformKey,
+                      startingCredits: MicroCredits = .credits(1000)) async throws -> GatewayHarness {
         let fake = FakeOpenAIUpstream(expectedKey: fakeKey)
         let (fakePort, fakeTask) = try await startServer { onRunning in try await fake.run(port: 0, onRunning: onRunning) }
 
@@ -63,6 +64,7 @@ final class GatewayHarness: @unchecked Sendable {
         let admin = AdminService(store: gateway.store)
         let org = try await admin.createOrganization(slug: "acme", name: "Acme")
         let (record, plaintext) = try await admin.createAPIKey(organizationSlug: "acme", name: "test", isAdmin: false)
+        try await gateway.store.addCredits(organizationID: org.id, amount: startingCredits, kind: .grant, reason: "test", trialExpiresAt: nil)
 
         let (port, gatewayTask) = try await startServer { onRunning in
             let app = GatewayApplication.make(gateway: gateway, host: "127.0.0.1", port: 0, onServerRunning: onRunning)
@@ -156,8 +158,8 @@ final class GatewayHarness: @unchecked Sendable {
 
 /// Runs `body` against a fresh harness and always stops it.
 func withHarness(environment: [String: String] = [:], fakeKey: String? = GatewayHarness.platformKey,
-                 _ body: (GatewayHarness) async throws -> Void) async throws {
-    let harness = try await GatewayHarness.start(environment: environment, fakeKey: fakeKey)
+                 startingCredits: MicroCredits = .credits(1000), _ body: (GatewayHarness) async throws -> Void) async throws {
+    let harness = try await GatewayHarness.start(environment: environment, fakeKey: fakeKey, startingCredits: startingCredits)
     do {
         try await body(harness)
     } catch {

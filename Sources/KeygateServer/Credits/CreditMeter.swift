@@ -1,0 +1,66 @@
+import KeygateCore
+import KeygateStore
+import Logging
+
+/// The credits path of a request (SPEC §5): reserve the estimate, then settle the actual cost (or release
+/// everything if the request failed before producing anything).
+struct CreditMeter: Sendable {
+    let store: any Store
+    let policy: CreditPolicy
+    let instanceID: String
+    let leaseSeconds: Int64
+
+    /// Holds the estimate, or throws 402 saying which number did not fit and what to do.
+    func reserve(requestID: String, organization: Organization, estimate: CreditEstimate, provider: String) async throws {
+        let outcome = try await store.reserve(organizationID: organization.id, requestID: requestID, amount: estimate.reservation,
+                                              instanceID: instanceID, leaseExpiresAt: Clock.nowMs() + leaseSeconds * 1000)
+        if case .insufficient(let balance) = outcome {
+            throw GatewayError.insufficientCredits(balance: balance, estimate: estimate, provider: provider, organization: organization.slug)
+        }
+    }
+
+    /// The cost of `tokens` at the model's list price, in credits rounded up, and the platform fee on it.
+    func charge(for tokens: TokenUsage, model: ModelSpec, billing: BillingPath) -> (cost: MicroCredits, fee: MicroCredits) {
+        let cost = tokens.cost(at: model).microCreditsRoundedUp
+        switch billing {
+        case .credits: return (cost, CreditPolicy.fee(on: cost, basisPoints: policy.platformFeeBasisPoints))
+        // The provider bills the organisation for the tokens; Keygate may charge its BYOK fee on their list price.
+        case .byok: return (.zero, CreditPolicy.fee(on: cost, basisPoints: policy.byokFeeBasisPoints))
+        case .free: return (.zero, .zero)
+        }
+    }
+
+    /// Settles a credits request, or charges a BYOK fee. Returns what was charged (cost, fee).
+    func settle(requestID: String, organizationID: String, tokens: TokenUsage, model: ModelSpec, billing: BillingPath,
+                logger: Logger) async -> (cost: MicroCredits, fee: MicroCredits) {
+        let (cost, fee) = charge(for: tokens, model: model, billing: billing)
+        do {
+            switch billing {
+            case .credits: _ = try await store.settle(requestID: requestID, cost: cost, fee: fee)
+            case .byok: try await store.chargeFee(organizationID: organizationID, requestID: requestID, fee: fee)
+            case .free: break
+            }
+        } catch {
+            // The reservation stays open and the sweeper returns it after its lease; say so loudly.
+            logger.error("Could not settle the request's credits", metadata: ["error": "\(error)"])
+        }
+        return (cost, fee)
+    }
+
+    func release(requestID: String, reason: String, logger: Logger) async {
+        do {
+            try await store.release(requestID: requestID, reason: reason)
+        } catch {
+            logger.error("Could not release the request's reservation", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+extension GatewayError {
+    static func insufficientCredits(balance: CreditBalance, estimate: CreditEstimate, provider: String, organization: String) -> GatewayError {
+        GatewayError(
+            status: 402, type: "insufficient_credits", code: "insufficient_credits",
+            message: "Not enough credits: this request may cost up to \(estimate.reservation) credits (about \(estimate.promptTokens) prompt tokens and up to \(estimate.maxOutputTokens) output tokens, from \(estimate.maxOutputSource)), and organisation '\(organization)' has \(balance.available) available. Buy credits, set a lower max_tokens, or add the organisation's own '\(provider)' key (BYOK).",
+            param: estimate.maxOutputSource == "max_tokens" ? "max_tokens" : nil)
+    }
+}

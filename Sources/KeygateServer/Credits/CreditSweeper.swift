@@ -1,0 +1,35 @@
+import KeygateStore
+import Logging
+
+/// Keeps the ledger honest over time: marks this process alive, returns reservations whose process died
+/// (no heartbeat for `deadAfterMs`) or whose lease ended, and expires trial credits. Runs once at start and
+/// then every `intervalMs`.
+final class CreditSweeper: Sendable {
+    static let intervalMs: Int64 = 10_000
+    static let deadAfterMs: Int64 = 60_000
+
+    private let task: Task<Void, Never>
+
+    init(store: any Store, instanceID: String, logger: Logger) {
+        task = Task {
+            while !Task.isCancelled {
+                let now = Clock.nowMs()
+                do {
+                    try await store.heartbeat(instanceID: instanceID, at: now)
+                    let released = try await store.releaseAbandonedReservations(now: now, deadBefore: now - Self.deadAfterMs)
+                    if released > 0 { logger.warning("Released abandoned reservations", metadata: ["count": "\(released)"]) }
+                    let expired = try await store.expireTrialCredits(now: now)
+                    if expired > 0 { logger.info("Expired trial credits", metadata: ["organisations": "\(expired)"]) }
+                } catch {
+                    logger.error("Credit sweep failed", metadata: ["error": "\(error)"])
+                }
+                try? await Task.sleep(for: .milliseconds(Self.intervalMs))
+            }
+        }
+    }
+
+    func stop() async {
+        task.cancel()
+        await task.value
+    }
+}
