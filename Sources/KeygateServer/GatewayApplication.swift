@@ -30,6 +30,10 @@ public enum GatewayApplication {
         org.post("byok-keys/:id/activate", use: byok.activate)
         org.delete("byok-keys/:id", use: byok.delete)
         org.get("usage", use: UsageRoutes(store: gateway.store).list)
+        let credits = CreditRoutes(gateway: gateway)
+        org.get("balance", use: credits.balance)
+        org.get("ledger", use: credits.ledger)
+        org.post("estimate", use: credits.estimate)
         return router
     }
 

@@ -16,8 +16,9 @@ struct OrgCommand: AsyncParsableCommand {
             try await runReportingFailure {
                 let config = try GatewayConfiguration.fromEnvironment()
                 let store = try await Bootstrap.openStore(config)
-                let org = try await AdminService(store: store).createOrganization(slug: slug, name: name)
-                print("Created organisation \(org.slug) (\(org.id))")
+                let org = try await AdminService(store: store).createOrganization(slug: slug, name: name, trial: config.creditPolicy)
+                let trial = config.creditPolicy.trialCredits
+                print("Created organisation \(org.slug) (\(org.id))" + (trial.value > 0 ? " with \(trial) trial credits for \(config.creditPolicy.trialDays) days" : ""))
             }
         }
     }

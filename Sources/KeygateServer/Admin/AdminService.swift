@@ -8,8 +8,14 @@ public struct AdminService: Sendable {
 
     public init(store: any Store) { self.store = store }
 
-    public func createOrganization(slug: String, name: String?) async throws -> Organization {
-        try await store.createOrganization(slug: slug, name: name ?? slug)
+    /// Creates an organisation and grants the trial credits of the trial policy (if any), expiring after its days.
+    public func createOrganization(slug: String, name: String?, trial policy: CreditPolicy = CreditPolicy()) async throws -> Organization {
+        let org = try await store.createOrganization(slug: slug, name: name ?? slug)
+        if policy.trialCredits.value > 0 {
+            try await store.addCredits(organizationID: org.id, amount: policy.trialCredits, kind: .trialGrant, reason: "trial credits",
+                                       trialExpiresAt: Clock.nowMs() + policy.trialDays * 86_400_000)
+        }
+        return org
     }
 
     /// Creates a key and returns it with its plaintext, which exists nowhere else and is never stored.

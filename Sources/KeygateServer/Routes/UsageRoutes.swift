@@ -10,15 +10,18 @@ struct UsageRoutes: Sendable {
 
     func list(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         guard let caller = context.caller else { throw GatewayError.invalidAPIKey }
-        var limit = Self.defaultLimit
-        if let text = request.uri.queryParameters.get("limit") {
-            guard let value = Int(text), (1...Self.maxLimit).contains(value) else {
-                throw GatewayError.badRequest("'limit' must be an integer from 1 to \(Self.maxLimit).", param: "limit", code: "invalid_value")
-            }
-            limit = value
-        }
+        let limit = try Self.limit(request)
         let records = try await store.usageRecords(organizationID: caller.organization.id, limit: limit)
         return BYOKKeysRoutes.json(.ok, .array(records.map(Self.listed)))
+    }
+
+    /// `?limit=N`, 1…1000, default 50.
+    static func limit(_ request: Request) throws -> Int {
+        guard let text = request.uri.queryParameters.get("limit") else { return defaultLimit }
+        guard let value = Int(text), (1...maxLimit).contains(value) else {
+            throw GatewayError.badRequest("'limit' must be an integer from 1 to \(maxLimit).", param: "limit", code: "invalid_value")
+        }
+        return value
     }
 
     static func listed(_ r: UsageRecord) -> JSONValue {

@@ -160,6 +160,13 @@ public final class SQLiteStore: Store {
         }
     }
 
+    public func byokRequestCount(organizationID: String, since: Int64) async throws -> Int64 {
+        try await pool.read { db in
+            try Int64.fetchOne(db, sql: "SELECT count(*) FROM usage_records WHERE organization_id = ? AND byok = 1 AND created_at >= ?",
+                               arguments: [organizationID, since]) ?? 0
+        }
+    }
+
     public func usageRecords(organizationID: String, limit: Int) async throws -> [UsageRecord] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM usage_records WHERE organization_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?",

@@ -1,0 +1,94 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import KeygateCore
+import KeygateStore
+
+/// `/api/orgs/{slug}/balance`, `/ledger` and `/estimate`. Credits are JSON numbers with at least two decimals,
+/// exact (µcredit precision).
+struct CreditRoutes: Sendable {
+    let gateway: Gateway
+
+    func balance(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        guard let caller = context.caller else { throw GatewayError.invalidAPIKey }
+        let balance = try await gateway.store.balance(organizationID: caller.organization.id)
+        let byokCount = try await gateway.store.byokRequestCount(organizationID: caller.organization.id, since: Self.startOfMonth())
+        return BYOKKeysRoutes.json(.ok, .object([
+            "available": Self.credits(balance.available),
+            "reserved": Self.credits(balance.reserved),
+            "total": Self.credits(balance.total),
+            "trial": .object([
+                "available": Self.credits(balance.trial),
+                "expires_at": balance.trialExpiresAt.map { .string(Timestamps.iso8601(ms: $0)) } ?? .null,
+            ]),
+            "byok_request_count": .int(byokCount),
+        ]))
+    }
+
+    func ledger(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        guard let caller = context.caller else { throw GatewayError.invalidAPIKey }
+        let limit = try UsageRoutes.limit(request)
+        let entries = try await gateway.store.ledgerEntries(organizationID: caller.organization.id, limit: limit)
+        return BYOKKeysRoutes.json(.ok, .array(entries.map { entry in
+            .object([
+                "id": .int(entry.id),
+                "kind": .string(entry.kind.rawValue),
+                "credits": Self.credits(entry.totalDelta),
+                "available_change": Self.credits(MicroCredits(entry.regularDelta.value + entry.trialDelta.value)),
+                "trial_change": Self.credits(entry.trialDelta),
+                "reserved_change": Self.credits(entry.reservedDelta),
+                "balance_after": Self.credits(entry.availableAfter),
+                "reserved_after": Self.credits(entry.reservedAfter),
+                "created_at": .string(Timestamps.iso8601(ms: entry.createdAt)),
+                "request_id": entry.requestID.map(JSONValue.string) ?? .null,
+                "reason": entry.reason.map(JSONValue.string) ?? .null,
+            ])
+        }))
+    }
+
+    /// What a chat completion body would reserve, and the route it would take, without running it.
+    func estimate(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        guard let caller = context.caller else { throw GatewayError.invalidAPIKey }
+        let limit = gateway.configuration.maxBodyBytes
+        let body: ByteBuffer
+        do { body = try await request.body.collect(upTo: limit) } catch { throw GatewayError.bodyTooLarge(limit: limit) }
+        let chat = try ChatCompletionRequest.parse(Array(body.readableBytesView))
+        let forced = request.headers[.byokProvider]
+        let resolved: ResolvedModel
+        if let forced {
+            guard let provider = gateway.catalog.provider(named: forced) else { throw GatewayError.unknownBYOKProvider(forced) }
+            resolved = gateway.catalog.resolve(model: chat.model, on: provider)
+        } else {
+            guard let listed = gateway.catalog.resolve(model: chat.model) else { throw GatewayError.modelNotFound(chat.model) }
+            resolved = listed
+        }
+        let key = try await gateway.byokKeys.key(organizationID: caller.organization.id, provider: resolved.provider.id)
+        if forced != nil && key == nil { throw GatewayError.byokKeyRequired(provider: resolved.provider.id, organization: caller.organization.slug) }
+        let route = RouteDecision.decide(for: resolved, organizationHasKey: key != nil)
+        let estimate = CreditEstimate.make(for: chat, model: resolved.model, policy: gateway.credits.policy)
+        let balance = try await gateway.store.balance(organizationID: caller.organization.id)
+        let reserve = route.billing == .credits ? estimate.reservation : .zero
+        return BYOKKeysRoutes.json(.ok, .object([
+            "model": .string(resolved.publicID),
+            "provider": .string(resolved.provider.id),
+            "billing": .string(route.billing.rawValue),
+            "credits_reserved": Self.credits(reserve),
+            "estimated_prompt_tokens": .int(estimate.promptTokens),
+            "max_output_tokens": .int(estimate.maxOutputTokens),
+            "max_output_tokens_from": .string(estimate.maxOutputSource),
+            "estimated_cost": Self.credits(estimate.cost),
+            "estimated_fee": Self.credits(route.billing == .credits ? estimate.fee : .zero),
+            "available": Self.credits(balance.available),
+            "fits": .bool(balance.available.value >= reserve.value),
+        ]))
+    }
+
+    static func credits(_ amount: MicroCredits) -> JSONValue { .number(amount.description) }
+
+    static func startOfMonth() -> Int64 {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let start = calendar.date(from: calendar.dateComponents([.year, .month], from: Date()))!
+        return Int64(start.timeIntervalSince1970 * 1000)
+    }
+}
