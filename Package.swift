@@ -56,6 +56,7 @@ let package = Package(
             "KeygateFakeUpstream",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        .executableTarget(name: "keygate-ledger-bench", dependencies: ["KeygateStore", "KeygateCore"]),
         .testTarget(name: "KeygateTests", dependencies: [
             "KeygateServer", "KeygateStore", "KeygateVault", "KeygateCore", "KeygateProviders", "KeygateFakeUpstream",
             .product(name: "Hummingbird", package: "hummingbird"),

@@ -22,7 +22,8 @@ extension SQLiteStore {
     @discardableResult
     static func apply(_ db: Database, organizationID: String, kind: LedgerEntryKind, regular: Int64 = 0, trial: Int64 = 0, reserved: Int64 = 0,
                       requestID: String?, reason: String?, now: Int64) throws -> CreditBalance {
-        try db.execute(sql: "INSERT OR IGNORE INTO credit_accounts (organization_id, updated_at) VALUES (?, ?)", arguments: [organizationID, now])
+        try db.cachedStatement(sql: "INSERT OR IGNORE INTO credit_accounts (organization_id, updated_at) VALUES (?, ?)")
+            .execute(arguments: [organizationID, now])
         let update = try db.cachedStatement(sql: """
             UPDATE credit_accounts SET regular_micros = regular_micros + ?, trial_micros = trial_micros + ?,
               reserved_micros = reserved_micros + ?, updated_at = ?
@@ -38,6 +39,10 @@ extension SQLiteStore {
         try insert.execute(arguments: [organizationID, kind.rawValue, regular, trial, reserved, balance.available.value,
                                        balance.reserved.value, requestID, reason, now])
         return balance
+    }
+
+    static func openReservation(_ db: Database) throws -> Statement {
+        try db.cachedStatement(sql: "SELECT organization_id, trial_micros, regular_micros FROM reservations WHERE request_id = ? AND state = 'open'")
     }
 
     static func balance(_ db: Database, organizationID: String) throws -> CreditBalance {
@@ -76,15 +81,15 @@ extension SQLiteStore {
             let fromTrial = min(max(before.trial.value, 0), x)
             let fromRegular = x - fromTrial
             // The guard itself: only if trial + regular still cover the amount.
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 UPDATE credit_accounts SET updated_at = ?
                 WHERE organization_id = ? AND max(trial_micros, 0) + regular_micros >= ?
-                """, arguments: [now, organizationID, x])
+                """).execute(arguments: [now, organizationID, x])
             guard db.changesCount == 1 else { return .insufficient(before) }
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT INTO reservations (request_id, organization_id, trial_micros, regular_micros, state, instance_id, lease_expires_at, created_at)
                 VALUES (?, ?, ?, ?, 'open', ?, ?, ?)
-                """, arguments: [requestID, organizationID, fromTrial, fromRegular, instanceID, leaseExpiresAt, now])
+                """).execute(arguments: [requestID, organizationID, fromTrial, fromRegular, instanceID, leaseExpiresAt, now])
             try Self.apply(db, organizationID: organizationID, kind: .reserve, regular: -fromRegular, trial: -fromTrial, reserved: x,
                            requestID: requestID, reason: nil, now: now)
             return .reserved(trial: MicroCredits(fromTrial), regular: MicroCredits(fromRegular))
@@ -93,8 +98,7 @@ extension SQLiteStore {
 
     public func settle(requestID: String, cost: MicroCredits, fee: MicroCredits) async throws -> Settlement {
         try await immediateWrite { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT organization_id, trial_micros, regular_micros FROM reservations WHERE request_id = ? AND state = 'open'",
-                                             arguments: [requestID]) else {
+            guard let row = try Row.fetchOne(Self.openReservation(db), arguments: [requestID]) else {
                 return Settlement(charged: .zero, fee: .zero, applied: false)
             }
             let now = Clock.nowMs()
@@ -117,7 +121,7 @@ extension SQLiteStore {
                 try Self.apply(db, organizationID: org, kind: .release, regular: regular, trial: trial, reserved: -(trial + regular),
                                requestID: requestID, reason: "unused part of the reservation", now: now)
             }
-            try db.execute(sql: "UPDATE reservations SET state = 'settled' WHERE request_id = ?", arguments: [requestID])
+            try db.cachedStatement(sql: "UPDATE reservations SET state = 'settled' WHERE request_id = ?").execute(arguments: [requestID])
             return Settlement(charged: cost, fee: fee, applied: true)
         }
     }
@@ -129,13 +133,12 @@ extension SQLiteStore {
     }
 
     static func releaseOpen(_ db: Database, requestID: String, reason: String, now: Int64) throws -> Bool {
-        guard let row = try Row.fetchOne(db, sql: "SELECT organization_id, trial_micros, regular_micros FROM reservations WHERE request_id = ? AND state = 'open'",
-                                         arguments: [requestID]) else { return false }
+        guard let row = try Row.fetchOne(openReservation(db), arguments: [requestID]) else { return false }
         let trial: Int64 = row[1]
         let regular: Int64 = row[2]
         try apply(db, organizationID: row[0], kind: .release, regular: regular, trial: trial, reserved: -(trial + regular),
                   requestID: requestID, reason: reason, now: now)
-        try db.execute(sql: "UPDATE reservations SET state = 'released' WHERE request_id = ?", arguments: [requestID])
+        try db.cachedStatement(sql: "UPDATE reservations SET state = 'released' WHERE request_id = ?").execute(arguments: [requestID])
         return true
     }
 
