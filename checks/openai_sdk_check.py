@@ -68,6 +68,7 @@ def main():
     server = None
     try:
         subprocess.run([KEYGATE, "org", "create", "sdk-check"], env=env, check=True, capture_output=True, text=True)
+        subprocess.run([KEYGATE, "credits", "grant", "--org", "sdk-check", "--credits", "100"], env=env, check=True, capture_output=True, text=True)
         created = subprocess.run([KEYGATE, "apikey", "create", "--org", "sdk-check", "--name", "sdk"], env=env, check=True,
                                  capture_output=True, text=True)
         api_key = created.stdout.strip().splitlines()[-1]
@@ -88,6 +89,7 @@ def main():
             assert completion.usage.prompt_tokens == 12 and completion.usage.completion_tokens == 5, completion.usage
             assert raw.headers["x-keygate-billing"] == "credits", raw.headers
             assert raw.headers["x-request-id"].startswith("req_"), raw.headers
+            assert float(raw.headers["x-keygate-credits-charged"]) > 0, raw.headers
 
         def streaming_with_usage():
             stream = client.chat.completions.create(
@@ -154,6 +156,18 @@ def main():
         check("unknown model raises openai.NotFoundError", unknown_model)
         check("provider 429 raises openai.RateLimitError with retry-after", rate_limited)
         check("structured JSON log lines with request ids and no secret", no_secret_in_logs)
+
+        def not_enough_credits():
+            try:
+                client.chat.completions.create(model="openai/gpt-5.6-sol", max_tokens=10_000_000,
+                                               messages=[{"role": "user", "content": "hi"}])
+            except openai.APIStatusError as error:
+                assert error.status_code == 402 and error.code == "insufficient_credits", error
+                assert "max_tokens" in str(error) and "Buy credits" in str(error), error
+                return
+            raise AssertionError("a request beyond the balance ran")
+
+        check("a request the balance cannot cover raises a 402 that says what to do", not_enough_credits)
 
         def bad_master_key_exits():
             bad_env = dict(env, KEYGATE_MASTER_KEY="dG9vLXNob3J0")

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test: the Swift suite (`swift test`), then the checks with the official OpenAI Python SDK
-# against a real `keygate serve` (installed into .venv from checks/requirements.txt).
+# Runs every test: the Swift suite (`swift test`), then the checks against real `keygate serve` processes:
+# the official OpenAI Python SDK (installed into .venv from checks/requirements.txt) and the multi-process
+# credit ledger checks (two servers on one database, kill -9 mid-stream).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,4 +12,8 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 .venv/bin/pip install --quiet --disable-pip-version-check -r checks/requirements.txt
-.venv/bin/python checks/openai_sdk_check.py "$(swift build --show-bin-path)"
+BIN=$(swift build --show-bin-path)
+status=0
+.venv/bin/python checks/openai_sdk_check.py "$BIN" || status=1
+.venv/bin/python checks/credits_check.py "$BIN" || status=1
+exit $status

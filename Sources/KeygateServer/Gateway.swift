@@ -30,7 +30,8 @@ public struct Gateway: Sendable {
         self.instanceID = Identifiers.make("inst")
         self.credits = CreditMeter(store: store, policy: configuration.creditPolicy, instanceID: instanceID,
                                    leaseSeconds: configuration.reservationLeaseSeconds)
-        self.sweeper = CreditSweeper(store: store, instanceID: instanceID, logger: logger)
+        self.sweeper = CreditSweeper(store: store, instanceID: instanceID, intervalMs: configuration.sweepIntervalSeconds * 1000,
+                                     deadAfterMs: configuration.instanceDeadAfterSeconds * 1000, logger: logger)
     }
 
     /// Writes the queued usage records, stops outgoing connections and closes the database.

@@ -25,6 +25,11 @@ public struct GatewayConfiguration: Sendable, CustomStringConvertible {
     public var creditPolicy = CreditPolicy()
     /// How long a reservation may stay open before the sweeper returns it (`KEYGATE_RESERVATION_LEASE_SECONDS`).
     public var reservationLeaseSeconds: Int64 = 7200
+    /// Seconds between credit sweeps (`KEYGATE_SWEEP_INTERVAL_SECONDS`).
+    public var sweepIntervalSeconds: Int64 = 10
+    /// A process whose heartbeat is older than this is dead (`KEYGATE_INSTANCE_DEAD_AFTER_SECONDS`); must
+    /// exceed the sweep interval comfortably.
+    public var instanceDeadAfterSeconds: Int64 = 60
     /// `KEYGATE_LOG_LEVEL`: trace, debug, info, notice, warning, error, critical.
     public var logLevel: String = "info"
     /// The raw environment, for the master key loader.
@@ -50,9 +55,15 @@ public struct GatewayConfiguration: Sendable, CustomStringConvertible {
         }
         config.defaultTimeouts = try UpstreamTimeouts.read(env, prefix: "KEYGATE_UPSTREAM_", base: UpstreamTimeouts())
         config.creditPolicy = try readCreditPolicy(env)
-        if let text = env["KEYGATE_RESERVATION_LEASE_SECONDS"] {
-            guard let value = Int64(text), value > 0 else { throw StartupError("KEYGATE_RESERVATION_LEASE_SECONDS must be a positive number of seconds, got '\(text)'") }
-            config.reservationLeaseSeconds = value
+        for (name, setter) in [("KEYGATE_RESERVATION_LEASE_SECONDS", { (c: inout GatewayConfiguration, v: Int64) in c.reservationLeaseSeconds = v }),
+                               ("KEYGATE_SWEEP_INTERVAL_SECONDS", { $0.sweepIntervalSeconds = $1 }),
+                               ("KEYGATE_INSTANCE_DEAD_AFTER_SECONDS", { $0.instanceDeadAfterSeconds = $1 })] {
+            guard let text = env[name] else { continue }
+            guard let value = Int64(text), value > 0 else { throw StartupError("\(name) must be a positive number of seconds, got '\(text)'") }
+            setter(&config, value)
+        }
+        guard config.instanceDeadAfterSeconds > config.sweepIntervalSeconds else {
+            throw StartupError("KEYGATE_INSTANCE_DEAD_AFTER_SECONDS must be longer than KEYGATE_SWEEP_INTERVAL_SECONDS, or live processes would be taken for dead")
         }
         return config
     }

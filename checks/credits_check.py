@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""Checks the credit ledger across real processes: two `keygate serve` on one SQLite file under 200
+concurrent requests (no overspend, every accepted request charged once, `keygate ledger verify` passes),
+then `kill -9` of a server with 20 streams in flight (its reservations come back after the lease).
+
+Usage: checks/credits_check.py [BIN_DIR]   (default .build/debug)
+"""
+import concurrent.futures
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+BIN = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".build/debug")
+KEYGATE = os.path.join(BIN, "keygate")
+FAKE = os.path.join(BIN, "keygate-fake-upstream")
+results = []
+
+
+def check(name, fn):
+    try:
+        fn()
+        results.append(True)
+        print(f"ok   {name}", flush=True)
+    except Exception as error:  # noqa: BLE001
+        results.append(False)
+        print(f"FAIL {name}: {error!r}", flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http(method, url, key, body=None, timeout=60):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def main():
+    data_dir = tempfile.mkdtemp(prefix="keygate-credits-check-")
+    fake = subprocess.Popen([FAKE, "--port", "0"], stdout=subprocess.PIPE, text=True)
+    fake_port = int(fake.stdout.readline().strip().rsplit(" ", 1)[1])
+    env = dict(os.environ, KEYGATE_DATA_DIR=data_dir, KEYGATE_PROVIDER_OPENAI_BASE_URL=f"http://127.0.0.1:{fake_port}/v1",
+               KEYGATE_PROVIDER_OPENAI_API_KEY="sk-platform-credits-check", KEYGATE_MIN_RESERVATION_CREDITS="1",
+               KEYGATE_SWEEP_INTERVAL_SECONDS="1", KEYGATE_INSTANCE_DEAD_AFTER_SECONDS="3", KEYGATE_LOG_LEVEL="warning")
+    run = lambda *args: subprocess.run([KEYGATE, *args], env=env, check=True, capture_output=True, text=True)
+    run("org", "create", "acme")
+    run("credits", "grant", "--org", "acme", "--credits", "50", "--reason", "credits check")
+    key = run("apikey", "create", "--org", "acme").stdout.strip().splitlines()[-1]
+    admin = run("apikey", "create", "--org", "acme", "--admin").stdout.strip().splitlines()[-1]
+
+    servers, ports = [], []
+    def start_server():
+        port = free_port()
+        server = subprocess.Popen([KEYGATE, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(300):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        servers.append(server)
+        ports.append(port)
+        return port
+
+    def balance(port):
+        status, body = http("GET", f"http://127.0.0.1:{port}/api/orgs/acme/balance", admin)
+        assert status == 200, body
+        return json.loads(body)
+
+    try:
+        a, b = start_server(), start_server()
+
+        def concurrent_requests():
+            body = {"model": "openai/gpt-5.6-luna", "max_tokens": 10,
+                    "messages": [{"role": "user", "content": "hi #fake first_byte_delay_ms=1500"}]}
+            with concurrent.futures.ThreadPoolExecutor(max_workers=200) as pool:
+                futures = [pool.submit(http, "POST", f"http://127.0.0.1:{(a, b)[i % 2]}/v1/chat/completions", key, body) for i in range(200)]
+                statuses = [f.result()[0] for f in futures]
+            accepted = statuses.count(200)
+            assert set(statuses) <= {200, 402}, statuses
+            assert accepted >= 50, f"only {accepted} accepted"
+            after = balance(a)
+            assert after["available"] >= 0 and after["reserved"] == 0, after
+            status, body = http("GET", f"http://127.0.0.1:{b}/api/orgs/acme/ledger?limit=1000", admin)
+            entries = json.loads(body)
+            assert all(e["balance_after"] >= 0 for e in entries), "available went below zero"
+            settles = [e for e in entries if e["kind"] == "settle"]
+            assert len(settles) == accepted and len({e["request_id"] for e in settles}) == accepted, "each accepted request charged exactly once"
+            verify = subprocess.run([KEYGATE, "ledger", "verify"], env=env, capture_output=True, text=True)
+            assert verify.returncode == 0, verify.stdout + verify.stderr
+
+        check("200 concurrent requests across two servers on one SQLite file never overspend", concurrent_requests)
+
+        def crash_mid_stream():
+            run("credits", "grant", "--org", "acme", "--credits", "100")
+            start = balance(b)
+            body = {"model": "openai/gpt-5.6-luna", "stream": True, "max_tokens": 10,
+                    "messages": [{"role": "user", "content": "hi #fake chunks=100 delay_ms=100"}]}
+            pool = concurrent.futures.ThreadPoolExecutor(max_workers=20)
+            for _ in range(20):
+                pool.submit(http, "POST", f"http://127.0.0.1:{a}/v1/chat/completions", key, body, 30)
+            deadline = time.time() + 10
+            while balance(b)["reserved"] < 20 and time.time() < deadline:
+                time.sleep(0.1)
+            assert balance(b)["reserved"] >= 20, "20 streams hold their reservations"
+            servers[0].send_signal(signal.SIGKILL)
+            servers[0].wait()
+            pool.shutdown(wait=True)
+            deadline = time.time() + 20
+            while balance(b)["reserved"] != 0 and time.time() < deadline:
+                time.sleep(0.5)
+            after = balance(b)
+            assert after["reserved"] == 0, after
+            # Nothing was settled for the killed streams, so everything they held came back.
+            assert after["available"] == start["available"] + start["reserved"], (start, after)
+            verify = subprocess.run([KEYGATE, "ledger", "verify"], env=env, capture_output=True, text=True)
+            assert verify.returncode == 0, verify.stdout + verify.stderr
+
+        check("kill -9 with 20 streams in flight: the reservations come back after the lease", crash_mid_stream)
+    finally:
+        for server in servers:
+            if server.poll() is None:
+                server.terminate()
+                server.wait(timeout=30)
+        fake.terminate()
+        fake.wait(timeout=30)
+
+    passed = results.count(True)
+    print(f"{passed} passed, {len(results) - passed} failed")
+    return 0 if passed == len(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
