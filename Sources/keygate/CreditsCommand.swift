@@ -6,7 +6,7 @@ import KeygateStore
 
 struct CreditsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "credits", abstract: "Grant or adjust an organisation's credits.",
-                                                    subcommands: [Grant.self, Balance.self])
+                                                    subcommands: [Grant.self, Adjust.self, Balance.self])
 
     struct Grant: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Add credits (a ledger entry). 1 credit = $0.01.")
@@ -26,6 +26,28 @@ struct CreditsCommand: AsyncParsableCommand {
                 let balance = try await store.addCredits(organizationID: organization.id, amount: amount, kind: purchase ? .purchase : .grant,
                                                          reason: reason, trialExpiresAt: nil)
                 print("Granted \(amount) credits to \(org): available \(balance.available), reserved \(balance.reserved)")
+            }
+        }
+    }
+
+    struct Adjust: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Correct a balance by hand, up or down (an adjustment entry).")
+        @Option(help: "Organisation slug.") var org: String
+        @Option(help: "Credits to add, or to remove with a leading '-' (e.g. -2.50).") var credits: String
+        @Option(help: "Why (kept in the ledger).") var reason: String
+
+        func run() async throws {
+            try await runReportingFailure {
+                let negative = credits.hasPrefix("-")
+                guard let magnitude = MicroCredits(creditsText: negative ? String(credits.dropFirst()) : credits), magnitude.value > 0 else {
+                    throw StoreError.invalid("--credits must be a non-zero number with at most 6 decimals, got '\(credits)'")
+                }
+                let config = try GatewayConfiguration.fromEnvironment()
+                let store = try await Bootstrap.openStore(config)
+                guard let organization = try await store.organization(slug: org) else { throw StoreError.notFound("organisation '\(org)'") }
+                let amount = MicroCredits(negative ? -magnitude.value : magnitude.value)
+                let balance = try await store.addCredits(organizationID: organization.id, amount: amount, kind: .adjustment, reason: reason, trialExpiresAt: nil)
+                print("Adjusted \(org) by \(amount) credits: available \(balance.available), reserved \(balance.reserved)")
             }
         }
     }

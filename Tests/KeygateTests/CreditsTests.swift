@@ -134,6 +134,17 @@ import Testing
         }
     }
 
+    @Test func theByokFeeOnAModelFreeHereUsesItsPaidListPrice() async throws {
+        try await withHarness(environment: ["KEYGATE_BYOK_FEE_PERCENT": "10"]) { h in
+            h.fake.accept("gsk_org_key_0123456789abcdef")
+            try await h.addBYOKKey("gsk_org_key_0123456789abcdef", provider: "groq")
+            let reply = try await h.chat("hi", model: "groq/llama-3.1-8b-instant")
+            #expect(reply.headers.first(name: "x-keygate-billing") == "byok")
+            // 12 prompt × $0.05 + 5 output × $0.08 per Mtok = 1 µUSD = 100 µcredits; 10 % → 10 µcredits.
+            #expect(reply.headers.first(name: "x-keygate-credits-charged") == "0.00001")
+        }
+    }
+
     @Test func twoHundredConcurrentRequestsNeverOverspend() async throws {
         // Each request reserves the 1-credit floor; 50 credits cover 50 requests in flight at once.
         try await withHarness(environment: ["KEYGATE_MIN_RESERVATION_CREDITS": "1"], startingCredits: .credits(50)) { h in

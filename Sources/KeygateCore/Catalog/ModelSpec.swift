@@ -10,12 +10,34 @@ public struct ModelSpec: Sendable, Hashable, Codable {
     /// The documented output limit; reservations use it when a request sets no `max_tokens`.
     public var maxOutputTokens: Int64?
     public var contextWindow: Int64?
+    /// For a model that costs nothing here: the list price of its paid version, which the BYOK fee is a
+    /// percentage of (SPEC §6). Nil for paid models (their own price is the list price).
+    public var paidPrice: PaidPrice?
+
+    public struct PaidPrice: Sendable, Hashable, Codable {
+        public var input: MicroUSD
+        public var output: MicroUSD
+        public var cachedInput: MicroUSD?
+
+        enum CodingKeys: String, CodingKey {
+            case input, output
+            case cachedInput = "cached_input"
+        }
+    }
+
+    /// The prices a fee is computed on: the paid version's for a free model, else the model's own.
+    public var listPriceModel: ModelSpec {
+        guard isZeroPriced, let paid = paidPrice else { return self }
+        return ModelSpec(provider: provider, id: id, input: paid.input, output: paid.output, cachedInput: paid.cachedInput,
+                         maxOutputTokens: maxOutputTokens, contextWindow: contextWindow)
+    }
 
     enum CodingKeys: String, CodingKey {
         case provider, id, input, output
         case cachedInput = "cached_input"
         case maxOutputTokens = "max_output_tokens"
         case contextWindow = "context_window"
+        case paidPrice = "paid_price"
     }
 
     public init(provider: String, id: String, input: MicroUSD, output: MicroUSD, cachedInput: MicroUSD? = nil,
@@ -38,6 +60,7 @@ public struct ModelSpec: Sendable, Hashable, Codable {
         cachedInput = try c.decodeIfPresent(MicroUSD.self, forKey: .cachedInput) ?? input
         maxOutputTokens = try c.decodeIfPresent(Int64.self, forKey: .maxOutputTokens)
         contextWindow = try c.decodeIfPresent(Int64.self, forKey: .contextWindow)
+        paidPrice = try c.decodeIfPresent(PaidPrice.self, forKey: .paidPrice)
     }
 
     public var isZeroPriced: Bool { input.value == 0 && output.value == 0 && cachedInput.value == 0 }

@@ -24,8 +24,11 @@ struct CreditMeter: Sendable {
         let cost = tokens.cost(at: model).microCreditsRoundedUp
         switch billing {
         case .credits: return (cost, CreditPolicy.fee(on: cost, basisPoints: policy.platformFeeBasisPoints))
-        // The provider bills the organisation for the tokens; Keygate may charge its BYOK fee on their list price.
-        case .byok: return (.zero, CreditPolicy.fee(on: cost, basisPoints: policy.byokFeeBasisPoints))
+        // The provider bills the organisation for the tokens; Keygate may charge its BYOK fee on their list
+        // price (for a model free through the organisation's key: on its paid version's price).
+        case .byok:
+            let listCost = tokens.cost(at: model.listPriceModel).microCreditsRoundedUp
+            return (.zero, CreditPolicy.fee(on: listCost, basisPoints: policy.byokFeeBasisPoints))
         case .free: return (.zero, .zero)
         }
     }
