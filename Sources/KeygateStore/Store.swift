@@ -56,7 +56,8 @@ public protocol Store: Sendable {
     /// also from several processes, can never drive available below zero.
     func reserve(organizationID: String, requestID: String, amount: MicroCredits, instanceID: String, leaseExpiresAt: Int64) async throws -> ReservationOutcome
     /// Charges `cost` and `fee` against the request's reservation (trial part first), charges any excess
-    /// beyond it from available (the overage policy), and releases the rest. Idempotent per request id.
+    /// beyond it from available (the overage policy), and releases the rest. Idempotent per request id; a
+    /// reservation the sweeper already returned is charged from available (the work was done).
     func settle(requestID: String, cost: MicroCredits, fee: MicroCredits) async throws -> Settlement
     /// Returns a whole reservation. Idempotent; false if there was nothing open.
     @discardableResult

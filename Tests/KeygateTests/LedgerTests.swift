@@ -52,6 +52,17 @@ import Testing
         }
     }
 
+    @Test func aRequestThatOutlivedItsReservationIsStillCharged() async throws {
+        try await withLedger { store, org, _ in
+            try await store.addCredits(organizationID: org, amount: Self.credits(5), kind: .grant, reason: nil, trialExpiresAt: nil)
+            _ = try await store.reserve(organizationID: org, requestID: "r1", amount: Self.credits(2), instanceID: "i1", leaseExpiresAt: 0)
+            #expect(try await store.releaseAbandonedReservations(now: Clock.nowMs(), deadBefore: 0) == 1)
+            #expect(try await store.settle(requestID: "r1", cost: Self.credits(1), fee: .zero).applied)
+            #expect(try await store.balance(organizationID: org).available == Self.credits(4))
+            #expect(!(try await store.settle(requestID: "r1", cost: Self.credits(1), fee: .zero)).applied, "and only once")
+        }
+    }
+
     @Test func anInsufficientBalanceReservesNothing() async throws {
         try await withLedger { store, org, _ in
             try await store.addCredits(organizationID: org, amount: Self.credits(1), kind: .grant, reason: nil, trialExpiresAt: nil)

@@ -98,13 +98,18 @@ extension SQLiteStore {
 
     public func settle(requestID: String, cost: MicroCredits, fee: MicroCredits) async throws -> Settlement {
         try await immediateWrite { db in
-            guard let row = try Row.fetchOne(Self.openReservation(db), arguments: [requestID]) else {
+            // Open: charge it. Settled: a retry, nothing to do. Released (the sweeper returned it, e.g. the request
+            // outlived its lease): the work was still done, so charge available directly rather than lose it.
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT organization_id, trial_micros, regular_micros, state FROM reservations WHERE request_id = ?"),
+                                             arguments: [requestID]),
+                  (row[3] as String) != "settled" else {
                 return Settlement(charged: .zero, fee: .zero, applied: false)
             }
             let now = Clock.nowMs()
             let org: String = row[0]
-            var trial: Int64 = row[1]
-            var regular: Int64 = row[2]
+            let isOpen = (row[3] as String) == "open"
+            var trial: Int64 = isOpen ? row[1] : 0
+            var regular: Int64 = isOpen ? row[2] : 0
             for (kind, amount) in [(LedgerEntryKind.settle, cost.value), (.fee, fee.value)] where amount > 0 {
                 // The reservation pays first (its trial part first); beyond it, available pays (the overage).
                 let fromTrial = min(amount, trial)
