@@ -7,6 +7,8 @@ public struct ModelSpec: Sendable, Hashable, Codable {
     public var output: MicroUSD
     /// Price of prompt tokens served from the provider's cache; defaults to the input price.
     public var cachedInput: MicroUSD
+    /// Price of prompt tokens written to the provider's cache; defaults to the input price.
+    public var cacheWrite: MicroUSD
     /// The documented output limit; reservations use it when a request sets no `max_tokens`.
     public var maxOutputTokens: Int64?
     public var contextWindow: Int64?
@@ -35,13 +37,15 @@ public struct ModelSpec: Sendable, Hashable, Codable {
     enum CodingKeys: String, CodingKey {
         case provider, id, input, output
         case cachedInput = "cached_input"
+        case cacheWrite = "cache_write"
         case maxOutputTokens = "max_output_tokens"
         case contextWindow = "context_window"
         case paidPrice = "paid_price"
     }
 
     public init(provider: String, id: String, input: MicroUSD, output: MicroUSD, cachedInput: MicroUSD? = nil,
-                maxOutputTokens: Int64? = nil, contextWindow: Int64? = nil) {
+                maxOutputTokens: Int64? = nil, contextWindow: Int64? = nil, cacheWrite: MicroUSD? = nil) {
+        self.cacheWrite = cacheWrite ?? input
         self.provider = provider
         self.id = id
         self.input = input
@@ -58,10 +62,11 @@ public struct ModelSpec: Sendable, Hashable, Codable {
         input = try c.decode(MicroUSD.self, forKey: .input)
         output = try c.decode(MicroUSD.self, forKey: .output)
         cachedInput = try c.decodeIfPresent(MicroUSD.self, forKey: .cachedInput) ?? input
+        cacheWrite = try c.decodeIfPresent(MicroUSD.self, forKey: .cacheWrite) ?? input
         maxOutputTokens = try c.decodeIfPresent(Int64.self, forKey: .maxOutputTokens)
         contextWindow = try c.decodeIfPresent(Int64.self, forKey: .contextWindow)
         paidPrice = try c.decodeIfPresent(PaidPrice.self, forKey: .paidPrice)
     }
 
-    public var isZeroPriced: Bool { input.value == 0 && output.value == 0 && cachedInput.value == 0 }
+    public var isZeroPriced: Bool { input.value == 0 && output.value == 0 && cachedInput.value == 0 && cacheWrite.value == 0 }
 }

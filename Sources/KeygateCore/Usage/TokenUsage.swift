@@ -1,14 +1,18 @@
-/// Token counts of one request, in the OpenAI convention: `cachedInputTokens` is part of `inputTokens`,
-/// `reasoningTokens` is part of `outputTokens`.
+/// Token counts of one request, in the OpenAI convention: `cachedInputTokens` (cache reads) and
+/// `cacheWriteTokens` are parts of `inputTokens`, `reasoningTokens` is part of `outputTokens`.
 public struct TokenUsage: Sendable, Hashable {
     public var inputTokens: Int64
     public var outputTokens: Int64
     public var cachedInputTokens: Int64
     public var reasoningTokens: Int64
+    /// Prompt tokens written to the provider's cache (Anthropic, Bedrock), priced at the cache-write rate.
+    public var cacheWriteTokens: Int64
     /// True when the provider did not report the counts and Keygate estimated them.
     public var estimated: Bool
 
-    public init(inputTokens: Int64 = 0, outputTokens: Int64 = 0, cachedInputTokens: Int64 = 0, reasoningTokens: Int64 = 0, estimated: Bool = false) {
+    public init(inputTokens: Int64 = 0, outputTokens: Int64 = 0, cachedInputTokens: Int64 = 0, reasoningTokens: Int64 = 0,
+                cacheWriteTokens: Int64 = 0, estimated: Bool = false) {
+        self.cacheWriteTokens = cacheWriteTokens
         self.inputTokens = inputTokens
         self.outputTokens = outputTokens
         self.cachedInputTokens = cachedInputTokens
@@ -18,13 +22,16 @@ public struct TokenUsage: Sendable, Hashable {
 
     public static let zero = TokenUsage()
 
-    /// At-cost price of these tokens at the model's list prices: uncached input, cached input and output
-    /// are each priced at their own rate (reasoning tokens are already inside output).
+    /// At-cost price of these tokens at the model's list prices: uncached input, cache reads, cache writes and
+    /// output are each priced at their own rate (reasoning tokens are already inside output).
     public func cost(at model: ModelSpec) -> PicoUSD {
-        let cached = min(max(cachedInputTokens, 0), max(inputTokens, 0))
-        let uncached = max(inputTokens, 0) - cached
+        let input = max(inputTokens, 0)
+        let cached = min(max(cachedInputTokens, 0), input)
+        let written = min(max(cacheWriteTokens, 0), input - cached)
+        let uncached = input - cached - written
         return PicoUSD.cost(tokens: uncached, pricePerMillion: model.input)
             + PicoUSD.cost(tokens: cached, pricePerMillion: model.cachedInput)
+            + PicoUSD.cost(tokens: written, pricePerMillion: model.cacheWrite)
             + PicoUSD.cost(tokens: max(outputTokens, 0), pricePerMillion: model.output)
     }
 }
