@@ -130,7 +130,7 @@ import Testing
 
     @Test func aNativeProviderThisVersionCannotCallIs501() async throws {
         try await withHarness { h in
-            expectOpenAIError(try await h.chat("hi", model: "anthropic/claude-haiku-4-5"), status: 501, code: "provider_not_supported")
+            expectOpenAIError(try await h.chat("hi", model: "google/gemini-3.7-flash"), status: 501, code: "provider_not_supported")
         }
     }
 

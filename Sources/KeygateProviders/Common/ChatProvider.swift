@@ -5,8 +5,9 @@ import KeygateCore
 /// Adapters are pure: they never perform I/O and never see the database.
 public protocol ChatProvider: Sendable {
     func makeRequest(_ request: ChatCompletionRequest, for resolved: ResolvedModel, credential: String) throws(GatewayError) -> UpstreamRequest
-    /// Usage from a complete non-streaming response body, if the provider reported it.
-    func usage(fromResponseBody body: [UInt8]) -> TokenUsage?
+    /// A complete non-streaming answer translated to the OpenAI `chat.completion` format (`translated` nil:
+    /// already in it, send as received), and the usage the provider reported (nil if none).
+    func response(fromBody body: [UInt8], model: String) -> (translated: [UInt8]?, usage: TokenUsage?)
     /// A fresh relay for one streamed response.
     func makeStreamRelay(clientWantsUsage: Bool) -> any StreamRelay
     /// The error the caller sees for a non-2xx provider answer. `credential` is scrubbed from any text kept.
@@ -34,6 +35,7 @@ public enum ChatProviders {
     public static func adapter(for format: WireFormat) -> (any ChatProvider)? {
         switch format {
         case .openAIChat: return OpenAICompatibleProvider()
+        case .anthropicMessages: return AnthropicProvider()
         default: return nil
         }
     }

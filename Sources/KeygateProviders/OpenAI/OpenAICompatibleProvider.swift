@@ -28,6 +28,11 @@ public struct OpenAICompatibleProvider: ChatProvider {
             body: bytes)
     }
 
+    /// OpenAI-compatible answers pass through unchanged; only the usage is read.
+    public func response(fromBody body: [UInt8], model: String) -> (translated: [UInt8]?, usage: TokenUsage?) {
+        (nil, usage(fromResponseBody: body))
+    }
+
     public func usage(fromResponseBody body: [UInt8]) -> TokenUsage? {
         guard let json = try? JSONValue.decode(body), let usage = json["usage"] else { return nil }
         return OpenAIUsage.tokenUsage(from: usage)

@@ -17,56 +17,35 @@ struct OpenAISSERelay: StreamRelay {
     private var endedCleanly = false
     private(set) var generatedTextBytes = 0
 
-    /// Bytes of an event not yet complete.
-    private var pending: [UInt8] = []
-    /// Where scanning resumes inside `pending`, and where the current line started.
-    private var scanIndex = 0
-    private var lineStart = 0
+    private var framer = SSEFramer()
 
     init(forwardUsageChunk: Bool) {
         self.forwardUsageChunk = forwardUsageChunk
     }
 
     mutating func relay(_ chunk: [UInt8]) -> [UInt8]? {
-        var unchanged = pending.isEmpty
-        pending.append(contentsOf: chunk)
+        let hadPending = !framer.isEmpty
+        let events = framer.append(chunk)
+        var unchanged = !hadPending && framer.isEmpty
         var out: [UInt8] = []
-        out.reserveCapacity(pending.count)
-        var eventStart = 0
-        var i = scanIndex
-        while i < pending.count {
-            if pending[i] == UInt8(ascii: "\n") {
-                let lineEnd = (i > lineStart && pending[i - 1] == UInt8(ascii: "\r")) ? i - 1 : i
-                if lineEnd == lineStart {
-                    // A blank line: the event [eventStart, i] is complete.
-                    switch handle(event: pending[eventStart..<lineStart]) {
-                    case .keep: out.append(contentsOf: pending[eventStart...i])
-                    case .drop: unchanged = false
-                    case .replace(let bytes):
-                        out.append(contentsOf: bytes)
-                        unchanged = false
-                    }
-                    eventStart = i + 1
-                }
-                lineStart = i + 1
+        out.reserveCapacity(chunk.count)
+        for event in events {
+            switch handle(event: event) {
+            case .keep: out.append(contentsOf: event)
+            case .drop: unchanged = false
+            case .replace(let bytes):
+                out.append(contentsOf: bytes)
+                unchanged = false
             }
-            i += 1
         }
-        if eventStart < pending.count { unchanged = false }
-        pending.removeFirst(eventStart)
-        scanIndex = pending.count
-        lineStart -= eventStart
         return unchanged ? nil : out
     }
 
     mutating func finish() -> [UInt8] {
         endedCleanly = true
-        guard !pending.isEmpty else { return [] }
+        let rest = framer.finish()
+        guard !rest.isEmpty else { return [] }
         // A last event without its blank line: still count it, then pass it on.
-        let rest = pending
-        pending = []
-        scanIndex = 0
-        lineStart = 0
         switch handle(event: rest[...]) {
         case .keep: return rest
         case .drop: return []

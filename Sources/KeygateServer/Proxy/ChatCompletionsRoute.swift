@@ -163,15 +163,16 @@ struct ChatCompletionsRoute: Sendable {
             throw adapter.error(for: failure, provider: resolved.provider, credential: credential)
 
         case .complete(let status, let upstreamHeaders, let body):
-            let bodyBytes = Array(body.readableBytesView)
-            let tokens = adapter.usage(fromResponseBody: bodyBytes)
+            let (translated, reported) = adapter.response(fromBody: Array(body.readableBytesView), model: resolved.model.id)
+            let out = translated.map { ByteBuffer(bytes: $0) } ?? body
+            let tokens = reported
                 ?? TokenUsage(inputTokens: TokenEstimator.tokens(forBytes: chat.byteCount),
-                              outputTokens: TokenEstimator.tokens(forBytes: bodyBytes.count), estimated: true)
-            headers[.contentType] = upstreamHeaders.first(name: "content-type") ?? "application/json"
+                              outputTokens: TokenEstimator.tokens(forBytes: out.readableBytes), estimated: true)
+            headers[.contentType] = "application/json"
             // The provider has done (and billed) the work: it is settled and recorded whether or not the client reads it.
             let charged = await usage.settleAndRecord(status: status, errorCode: nil, tokens: tokens, producedOutput: true)
             headers[.keygateCreditsCharged] = charged.description
-            return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: body))
+            return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: out))
         }
     }
 

@@ -1,0 +1,228 @@
+import Foundation
+import KeygateCore
+
+/// Anthropic Messages (`POST {base}/v1/messages`, `x-api-key`, `anthropic-version`), translated to and from
+/// OpenAI chat completions (../shared/reference/providers.md §2).
+public struct AnthropicProvider: ChatProvider {
+    public static let apiVersion = "2023-06-01"
+    /// `max_tokens` is required upstream; used when neither the request nor the catalog gives one.
+    static let fallbackMaxTokens: Int64 = 4096
+
+    public init() {}
+
+    public func makeRequest(_ request: ChatCompletionRequest, for resolved: ResolvedModel, credential: String) throws(GatewayError) -> UpstreamRequest {
+        let body = try Self.translate(request, model: resolved.model)
+        var base = resolved.provider.baseURL
+        while base.hasSuffix("/") { base.removeLast() }
+        return UpstreamRequest(
+            method: "POST", url: base + "/v1/messages",
+            headers: [("x-api-key", credential), ("anthropic-version", Self.apiVersion), ("content-type", "application/json"),
+                      ("accept", request.stream ? "text/event-stream" : "application/json")],
+            body: JSONValue.object(body).encoded())
+    }
+
+    /// OpenAI chat request → Anthropic Messages request.
+    static func translate(_ request: ChatCompletionRequest, model: ModelSpec) throws(GatewayError) -> JSONObject {
+        let source = request.body
+        var body: JSONObject = ["model": .string(model.id)]
+        body["max_tokens"] = .int(request.maxOutputTokens ?? model.maxOutputTokens ?? fallbackMaxTokens)
+
+        var system: [String] = []
+        var messages: [JSONObject] = []
+        func append(role: String, blocks: [JSONValue]) {
+            guard !blocks.isEmpty else { return }
+            // Anthropic wants user and assistant turns to alternate: merge neighbours of the same role.
+            if var last = messages.last, last["role"]?.stringValue == role, case .array(let existing)? = last["content"] {
+                last["content"] = .array(existing + blocks)
+                messages[messages.count - 1] = last
+            } else {
+                messages.append(["role": .string(role), "content": .array(blocks)])
+            }
+        }
+        for (index, message) in (source["messages"]?.arrayValue ?? []).enumerated() {
+            let role = message["role"]?.stringValue ?? ""
+            switch role {
+            case "system", "developer":
+                system.append(text(of: message["content"]))
+            case "user":
+                append(role: "user", blocks: try contentBlocks(message["content"], param: "messages[\(index)].content"))
+            case "assistant":
+                var blocks = try contentBlocks(message["content"], param: "messages[\(index)].content")
+                for call in message["tool_calls"]?.arrayValue ?? [] {
+                    let arguments = call["function"]?["arguments"]?.stringValue ?? "{}"
+                    let input = (try? JSONValue.decode(Array(arguments.utf8))).flatMap { $0.objectValue.map(JSONValue.object) } ?? .object([:])
+                    blocks.append(.object(["type": .string("tool_use"), "id": call["id"] ?? .string("call_\(index)"),
+                                           "name": call["function"]?["name"] ?? .string(""), "input": input]))
+                }
+                append(role: "assistant", blocks: blocks)
+            case "tool", "function":
+                var result: JSONObject = ["type": .string("tool_result"), "tool_use_id": message["tool_call_id"] ?? .string("")]
+                result["content"] = .string(text(of: message["content"]))
+                append(role: "user", blocks: [.object(result)])
+            default:
+                break
+            }
+        }
+        if !system.isEmpty { body["system"] = .string(system.joined(separator: "\n\n")) }
+        body["messages"] = .array(messages.map(JSONValue.object))
+
+        if let tools = source["tools"]?.arrayValue, !tools.isEmpty {
+            body["tools"] = .array(tools.compactMap { tool -> JSONValue? in
+                guard let function = tool["function"] else { return nil }
+                var out: JSONObject = ["name": function["name"] ?? .string("")]
+                if let description = function["description"] { out["description"] = description }
+                out["input_schema"] = function["parameters"] ?? .object(["type": .string("object"), "properties": .object([:])])
+                return .object(out)
+            })
+        }
+        if let choice = source["tool_choice"] {
+            var mapped: JSONObject?
+            switch choice.stringValue {
+            case "auto": mapped = ["type": .string("auto")]
+            case "required": mapped = ["type": .string("any")]
+            case "none": mapped = ["type": .string("none")]
+            default:
+                if let name = choice["function"]?["name"] { mapped = ["type": .string("tool"), "name": name] }
+            }
+            if var mapped {
+                if source["parallel_tool_calls"]?.boolValue == false { mapped["disable_parallel_tool_use"] = .bool(true) }
+                body["tool_choice"] = .object(mapped)
+            }
+        }
+        if let stop = source["stop"] {
+            if let one = stop.stringValue { body["stop_sequences"] = .array([.string(one)]) }
+            else if let many = stop.arrayValue { body["stop_sequences"] = .array(many) }
+        }
+        for name in ["temperature", "top_p", "top_k"] {
+            if let value = source[name], !value.isNull { body[name] = value }
+        }
+        if let user = source["user"]?.stringValue { body["metadata"] = .object(["user_id": .string(user)]) }
+        if request.stream { body["stream"] = .bool(true) }
+        return body
+    }
+
+    static func text(of content: JSONValue?) -> String {
+        switch content {
+        case .string(let s)?: return s
+        case .array(let parts)?: return parts.compactMap { $0["text"]?.stringValue }.joined(separator: "\n")
+        default: return ""
+        }
+    }
+
+    static func contentBlocks(_ content: JSONValue?, param: String) throws(GatewayError) -> [JSONValue] {
+        switch content {
+        case .string(let s)?:
+            return s.isEmpty ? [] : [.object(["type": .string("text"), "text": .string(s)])]
+        case .array(let parts)?:
+            var blocks: [JSONValue] = []
+            for part in parts {
+                switch part["type"]?.stringValue {
+                case "text":
+                    blocks.append(.object(["type": .string("text"), "text": part["text"] ?? .string("")]))
+                case "image_url":
+                    let url = part["image_url"]?["url"]?.stringValue ?? part["image_url"]?.stringValue ?? ""
+                    blocks.append(try image(url, param: param))
+                default:
+                    throw GatewayError.badRequest("Anthropic models take text and image parts only; '\(part["type"]?.stringValue ?? "?")' in \(param) is not supported.", param: param, code: "unsupported_content")
+                }
+            }
+            return blocks
+        default:
+            return []
+        }
+    }
+
+    static func image(_ url: String, param: String) throws(GatewayError) -> JSONValue {
+        if url.hasPrefix("data:") {
+            // data:<mime>;base64,<data>
+            guard let comma = url.firstIndex(of: ","), url[..<comma].hasSuffix(";base64") else {
+                throw GatewayError.badRequest("An image data URL in \(param) must be base64 (data:image/png;base64,…).", param: param, code: "invalid_image")
+            }
+            let mediaType = String(url[url.index(url.startIndex, offsetBy: 5)..<comma].dropLast(";base64".count))
+            return .object(["type": .string("image"), "source": .object([
+                "type": .string("base64"), "media_type": .string(mediaType), "data": .string(String(url[url.index(after: comma)...])),
+            ])])
+        }
+        return .object(["type": .string("image"), "source": .object(["type": .string("url"), "url": .string(url)])])
+    }
+
+    // MARK: Answers
+
+    public func response(fromBody body: [UInt8], model: String) -> (translated: [UInt8]?, usage: TokenUsage?) {
+        guard let message = try? JSONValue.decode(body) else { return (body, nil) }
+        var text = ""
+        var toolCalls: [JSONValue] = []
+        for block in message["content"]?.arrayValue ?? [] {
+            switch block["type"]?.stringValue {
+            case "text": text += block["text"]?.stringValue ?? ""
+            case "tool_use":
+                let arguments = String(decoding: (block["input"] ?? .object([:])).encoded(), as: UTF8.self)
+                toolCalls.append(.object(["id": block["id"] ?? .null, "type": .string("function"),
+                                          "function": .object(["name": block["name"] ?? .null, "arguments": .string(arguments)])]))
+            default: break
+            }
+        }
+        var assistant: JSONObject = ["role": .string("assistant"), "content": text.isEmpty && !toolCalls.isEmpty ? .null : .string(text)]
+        if !toolCalls.isEmpty { assistant["tool_calls"] = .array(toolCalls) }
+        let usage = message["usage"].flatMap(Self.usage)
+        var completion: JSONObject = [
+            "id": .string("chatcmpl-" + (message["id"]?.stringValue ?? "anthropic")),
+            "object": .string("chat.completion"),
+            "created": .int(Int64(Date().timeIntervalSince1970)),
+            "model": message["model"] ?? .string(model),
+            "choices": .array([.object(["index": .int(0), "message": .object(assistant),
+                                        "finish_reason": .string(Self.finishReason(message["stop_reason"]?.stringValue))])]),
+        ]
+        if let usage { completion["usage"] = Self.openAIUsage(usage) }
+        return (JSONValue.object(completion).encoded(), usage)
+    }
+
+    /// Anthropic counts only uncached input in `input_tokens`; the OpenAI convention includes cache reads and writes.
+    static func usage(_ usage: JSONValue) -> TokenUsage? {
+        guard case .object = usage else { return nil }
+        let uncached = usage["input_tokens"]?.int64Value ?? 0
+        let read = usage["cache_read_input_tokens"]?.int64Value ?? 0
+        let written = usage["cache_creation_input_tokens"]?.int64Value ?? 0
+        return TokenUsage(inputTokens: uncached + read + written, outputTokens: usage["output_tokens"]?.int64Value ?? 0,
+                          cachedInputTokens: read, cacheWriteTokens: written)
+    }
+
+    static func openAIUsage(_ usage: TokenUsage) -> JSONValue {
+        .object([
+            "prompt_tokens": .int(usage.inputTokens), "completion_tokens": .int(usage.outputTokens),
+            "total_tokens": .int(usage.inputTokens + usage.outputTokens),
+            "prompt_tokens_details": .object(["cached_tokens": .int(usage.cachedInputTokens), "cache_write_tokens": .int(usage.cacheWriteTokens)]),
+        ])
+    }
+
+    static func finishReason(_ stopReason: String?) -> String {
+        switch stopReason {
+        case "max_tokens", "model_context_window_exceeded": return "length"
+        case "tool_use": return "tool_calls"
+        case "refusal": return "content_filter"
+        default: return "stop"
+        }
+    }
+
+    public func makeStreamRelay(clientWantsUsage: Bool) -> any StreamRelay {
+        AnthropicStreamRelay(clientWantsUsage: clientWantsUsage)
+    }
+
+    public func error(for failure: UpstreamFailure, provider: ProviderSpec, credential: String) -> GatewayError {
+        let detail = (try? JSONValue.decode(failure.body))?["error"]
+        let message = detail?["message"]?.stringValue.map { SecretScrubber.scrub($0, secrets: [credential]) }
+        switch failure.status {
+        case 401, 403: return .platformKeyRejected(provider: provider.id)
+        case 429: return .upstreamRateLimited(provider: provider.id, retryAfter: failure.retryAfter)
+        case 529:
+            return GatewayError(status: 503, type: "api_error", code: "upstream_overloaded",
+                                message: "Provider '\(provider.id)' is overloaded. Retry after the time in the retry-after header.",
+                                retryAfter: failure.retryAfter ?? "5")
+        case 400, 404, 413, 422:
+            return .upstreamRejectedRequest(provider: provider.id, status: failure.status, message: message, param: nil,
+                                            code: detail?["type"]?.stringValue)
+        default:
+            return .upstreamFailed(provider: provider.id, status: failure.status)
+        }
+    }
+}

@@ -1,0 +1,117 @@
+import Foundation
+import KeygateCore
+
+/// Anthropic's stream (`message_start`, content blocks, `message_delta`, `message_stop`) as OpenAI
+/// `chat.completion.chunk` events, one translated event per upstream event as it arrives (providers.md §2.3).
+struct AnthropicStreamRelay: StreamRelay {
+    let clientWantsUsage: Bool
+    private(set) var usage: TokenUsage?
+    private(set) var completed = false
+    private(set) var generatedTextBytes = 0
+
+    private var framer = SSEFramer()
+    private var id = "chatcmpl-anthropic"
+    private var model = ""
+    private let created = Int64(Date().timeIntervalSince1970)
+    /// Anthropic content-block index → OpenAI tool-call index.
+    private var toolCallIndex: [Int64: Int] = [:]
+    /// Input-side counts from `message_start`, completed by `message_delta`.
+    private var started = TokenUsage()
+
+    init(clientWantsUsage: Bool) {
+        self.clientWantsUsage = clientWantsUsage
+    }
+
+    mutating func relay(_ chunk: [UInt8]) -> [UInt8]? {
+        var out: [UInt8] = []
+        for event in framer.append(chunk) { out += translate(event) }
+        return out
+    }
+
+    mutating func finish() -> [UInt8] {
+        let rest = framer.finish()
+        return rest.isEmpty ? [] : translate(rest[...])
+    }
+
+    private mutating func translate(_ event: ArraySlice<UInt8>) -> [UInt8] {
+        guard let payload = SSE.dataPayload(of: event), let json = try? JSONValue.decode(payload) else { return [] }
+        let type = json["type"]?.stringValue ?? SSE.eventName(of: event) ?? ""
+        switch type {
+        case "message_start":
+            let message = json["message"]
+            if let messageID = message?["id"]?.stringValue { id = "chatcmpl-" + messageID }
+            model = message?["model"]?.stringValue ?? model
+            started = message?["usage"].flatMap(AnthropicProvider.usage) ?? TokenUsage()
+            return chunk(delta: ["role": .string("assistant"), "content": .string("")])
+        case "content_block_start":
+            guard let block = json["content_block"], block["type"]?.stringValue == "tool_use", let index = json["index"]?.int64Value else { return [] }
+            let callIndex = toolCallIndex.count
+            toolCallIndex[index] = callIndex
+            return chunk(delta: ["tool_calls": .array([.object([
+                "index": .int(Int64(callIndex)), "id": block["id"] ?? .null, "type": .string("function"),
+                "function": .object(["name": block["name"] ?? .null, "arguments": .string("")]),
+            ])])])
+        case "content_block_delta":
+            let delta = json["delta"]
+            switch delta?["type"]?.stringValue {
+            case "text_delta":
+                let text = delta?["text"]?.stringValue ?? ""
+                generatedTextBytes += text.utf8.count
+                return chunk(delta: ["content": .string(text)])
+            case "input_json_delta":
+                let partial = delta?["partial_json"]?.stringValue ?? ""
+                generatedTextBytes += partial.utf8.count
+                let callIndex = json["index"]?.int64Value.flatMap { toolCallIndex[$0] } ?? 0
+                return chunk(delta: ["tool_calls": .array([.object(["index": .int(Int64(callIndex)), "function": .object(["arguments": .string(partial)])])])])
+            case "thinking_delta":
+                let thinking = delta?["thinking"]?.stringValue ?? ""
+                generatedTextBytes += thinking.utf8.count
+                return chunk(delta: ["reasoning_content": .string(thinking)])
+            default:
+                return []
+            }
+        case "message_delta":
+            // Output tokens are cumulative here; input/cache counts, when present, override message_start's.
+            let reported = json["usage"]
+            var final = started
+            if let reported, case .object = reported {
+                if reported["input_tokens"] != nil || reported["cache_read_input_tokens"] != nil || reported["cache_creation_input_tokens"] != nil,
+                   let input = AnthropicProvider.usage(reported) {
+                    final.inputTokens = input.inputTokens
+                    final.cachedInputTokens = input.cachedInputTokens
+                    final.cacheWriteTokens = input.cacheWriteTokens
+                }
+                final.outputTokens = reported["output_tokens"]?.int64Value ?? final.outputTokens
+                usage = final
+            }
+            return chunk(delta: [:], finishReason: AnthropicProvider.finishReason(json["delta"]?["stop_reason"]?.stringValue))
+        case "message_stop":
+            completed = true
+            var out: [UInt8] = []
+            if clientWantsUsage, let usage {
+                out += Self.event(.object(["id": .string(id), "object": .string("chat.completion.chunk"), "created": .int(created),
+                                           "model": .string(model), "choices": .array([]), "usage": AnthropicProvider.openAIUsage(usage)]))
+            }
+            return out + Array("data: [DONE]\n\n".utf8)
+        case "error":
+            let error = json["error"]
+            return Self.event(.object(["error": .object([
+                "message": .string("Provider 'anthropic' failed mid-stream: " + (error?["message"]?.stringValue ?? "unknown error") + ". The answer above is partial; retry."),
+                "type": .string("api_error"), "param": .null, "code": error?["type"] ?? .string("upstream_error"),
+            ])]))
+        default:
+            return []  // ping, content_block_stop, unknown events
+        }
+    }
+
+    private func chunk(delta: JSONObject, finishReason: String? = nil) -> [UInt8] {
+        Self.event(.object([
+            "id": .string(id), "object": .string("chat.completion.chunk"), "created": .int(created), "model": .string(model),
+            "choices": .array([.object(["index": .int(0), "delta": .object(delta), "finish_reason": finishReason.map(JSONValue.string) ?? .null])]),
+        ]))
+    }
+
+    static func event(_ value: JSONValue) -> [UInt8] {
+        Array("data: ".utf8) + value.encoded() + Array("\n\n".utf8)
+    }
+}

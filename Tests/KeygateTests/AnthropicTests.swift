@@ -1,0 +1,145 @@
+import Foundation
+import Testing
+@testable import KeygateCore
+@testable import KeygateProviders
+
+/// Golden translations for the Anthropic adapter (../shared/reference/providers.md §2).
+@Suite struct AnthropicTranslationTests {
+    let provider = AnthropicProvider()
+
+    func resolved(_ name: String = "anthropic/claude-haiku-4-5") throws -> ResolvedModel {
+        try #require(try CatalogLoader.builtIn().resolve(model: name))
+    }
+
+    @Test func translatesARequestWithSystemImagesToolsAndToolResults() throws {
+        let chat = try ChatCompletionRequest.parse(Array(#"""
+            {"model":"anthropic/claude-haiku-4-5","stream":true,"temperature":0.5,"stop":"END","user":"u1","parallel_tool_calls":false,
+             "messages":[
+              {"role":"system","content":"Be brief."},
+              {"role":"developer","content":[{"type":"text","text":"Use tools."}]},
+              {"role":"user","content":[{"type":"text","text":"What is in this image?"},{"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0KGgo="}},{"type":"image_url","image_url":{"url":"https://example.com/cat.jpg"}}]},
+              {"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"lookup","arguments":"{\"q\":\"cat\"}"}}]},
+              {"role":"tool","tool_call_id":"call_1","content":"a cat"},
+              {"role":"user","content":"Thanks"}
+             ],
+             "tools":[{"type":"function","function":{"name":"lookup","description":"Look up","parameters":{"type":"object","properties":{"q":{"type":"string"}}}}}],
+             "tool_choice":"required"}
+            """#.utf8))
+        let request = try provider.makeRequest(chat, for: try resolved(), credential: "sk-ant-test")
+        #expect(request.url == "https://api.anthropic.com/v1/messages")
+        #expect(request.headers.contains { $0.name == "x-api-key" && $0.value == "sk-ant-test" })
+        #expect(request.headers.contains { $0.name == "anthropic-version" && $0.value == "2023-06-01" })
+        let body = try JSONValue.decode(request.body)
+        #expect(body["model"] == .string("claude-haiku-4-5"))
+        #expect(body["max_tokens"]?.int64Value == 64000, "required upstream: the model's limit when the request sets none")
+        #expect(body["system"] == .string("Be brief.\n\nUse tools."))
+        #expect(body["stream"] == .bool(true))
+        #expect(body["stop_sequences"] == .array([.string("END")]))
+        #expect(body["metadata"]?["user_id"] == .string("u1"))
+        #expect(body["tool_choice"] == .object(["type": .string("any"), "disable_parallel_tool_use": .bool(true)]))
+        #expect(body["tools"]?.arrayValue?.first?["input_schema"]?["type"] == .string("object"))
+        let messages = try #require(body["messages"]?.arrayValue)
+        #expect(messages.map { $0["role"]?.stringValue ?? "" } == ["user", "assistant", "user"], "roles alternate; the tool result and the next user turn merge")
+        let images = messages[0]["content"]?.arrayValue?.filter { $0["type"] == .string("image") } ?? []
+        #expect(images.first?["source"] == .object(["type": .string("base64"), "media_type": .string("image/png"), "data": .string("iVBORw0KGgo=")]))
+        #expect(images.last?["source"]?["url"] == .string("https://example.com/cat.jpg"))
+        let toolUse = try #require(messages[1]["content"]?.arrayValue?.first)
+        #expect(toolUse["type"] == .string("tool_use") && toolUse["input"]?["q"] == .string("cat"))
+        let results = try #require(messages[2]["content"]?.arrayValue)
+        #expect(results.first?["type"] == .string("tool_result") && results.first?["tool_use_id"] == .string("call_1"))
+        #expect(results.last?["text"] == .string("Thanks"))
+    }
+
+    @Test func translatesAnAnswerWithToolUseAndCacheUsage() throws {
+        let answer = #"{"id":"msg_1","type":"message","role":"assistant","model":"claude-haiku-4-5","content":[{"type":"text","text":"Let me check."},{"type":"tool_use","id":"toolu_1","name":"lookup","input":{"q":"cat"}}],"stop_reason":"tool_use","usage":{"input_tokens":10,"cache_read_input_tokens":100,"cache_creation_input_tokens":20,"output_tokens":7}}"#
+        let (translated, usage) = provider.response(fromBody: Array(answer.utf8), model: "claude-haiku-4-5")
+        #expect(usage == TokenUsage(inputTokens: 130, outputTokens: 7, cachedInputTokens: 100, cacheWriteTokens: 20))
+        let json = try JSONValue.decode(try #require(translated))
+        #expect(json["object"] == .string("chat.completion"))
+        let choice = try #require(json["choices"]?.arrayValue?.first)
+        #expect(choice["finish_reason"] == .string("tool_calls"))
+        #expect(choice["message"]?["content"] == .string("Let me check."))
+        let call = try #require(choice["message"]?["tool_calls"]?.arrayValue?.first)
+        #expect(call["id"] == .string("toolu_1") && call["function"]?["arguments"] == .string(#"{"q":"cat"}"#))
+        #expect(json["usage"]?["prompt_tokens"]?.int64Value == 130)
+        #expect(json["usage"]?["prompt_tokens_details"]?["cached_tokens"]?.int64Value == 100)
+        // Cache reads and writes each at their own price: haiku 4.5 is $1 in, $0.10 read, $1.25 write, $5 out.
+        let model = try resolved().model
+        #expect(try #require(usage).cost(at: model) == PicoUSD(10 * 1_000_000 + 100 * 100_000 + 20 * 1_250_000 + 7 * 5_000_000))
+    }
+
+    static let stream = [
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_9\",\"model\":\"claude-haiku-4-5\",\"usage\":{\"input_tokens\":12,\"cache_read_input_tokens\":4,\"output_tokens\":1}}}\n\n",
+        "event: ping\ndata: {\"type\":\"ping\"}\n\n",
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n",
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hello\"}}\n\n",
+        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n",
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":1,\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_2\",\"name\":\"lookup\",\"input\":{}}}\n\n",
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"q\\\":\"}}\n\n",
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"\\\"cat\\\"}\"}}\n\n",
+        "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\"},\"usage\":{\"output_tokens\":9}}\n\n",
+        "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+    ].joined()
+
+    func run(_ text: String, wantsUsage: Bool, split: Int? = nil) -> (payloads: [JSONValue], done: Bool, relay: any StreamRelay) {
+        var relay = provider.makeStreamRelay(clientWantsUsage: wantsUsage)
+        let bytes = Array(text.utf8)
+        let pieces = split.map { [Array(bytes[..<$0]), Array(bytes[$0...])] } ?? [bytes]
+        var out: [UInt8] = []
+        for piece in pieces { out += relay.relay(piece) ?? piece }
+        out += relay.finish()
+        let events = String(decoding: out, as: UTF8.self).components(separatedBy: "\n\n").filter { !$0.isEmpty }
+        let payloads = events.compactMap { event -> JSONValue? in
+            guard event.hasPrefix("data: "), !event.hasSuffix("[DONE]") else { return nil }
+            return try? JSONValue.decode(Array(event.dropFirst(6).utf8))
+        }
+        return (payloads, events.last == "data: [DONE]", relay)
+    }
+
+    @Test func translatesTheStreamIncludingToolArgumentDeltasAndUsage() throws {
+        let (payloads, done, relay) = run(Self.stream, wantsUsage: true)
+        #expect(done && relay.completed)
+        #expect(relay.usage == TokenUsage(inputTokens: 16, outputTokens: 9, cachedInputTokens: 4))
+        let deltas = payloads.compactMap { $0["choices"]?.arrayValue?.first?["delta"] }
+        #expect(deltas.first?["role"] == .string("assistant"))
+        #expect(deltas.compactMap { $0["content"]?.stringValue }.joined() == "Hello")
+        let calls = deltas.compactMap { $0["tool_calls"]?.arrayValue?.first }
+        #expect(calls.first?["id"] == .string("toolu_2") && calls.first?["function"]?["name"] == .string("lookup"))
+        #expect(calls.compactMap { $0["function"]?["arguments"]?.stringValue }.joined() == #"{"q":"cat"}"#)
+        #expect(calls.allSatisfy { $0["index"]?.int64Value == 0 })
+        #expect(payloads.compactMap { $0["choices"]?.arrayValue?.first?["finish_reason"]?.stringValue }.last == "tool_calls")
+        let usageChunk = try #require(payloads.last)
+        #expect(usageChunk["choices"] == .array([]) && usageChunk["usage"]?["prompt_tokens"]?.int64Value == 16)
+        #expect(payloads.allSatisfy { $0["id"] == .string("chatcmpl-msg_9") || $0["choices"] == .array([]) })
+    }
+
+    @Test func theUsageChunkOnlyWhenAskedAndAnySplitGivesTheSameStream() {
+        let whole = run(Self.stream, wantsUsage: false)
+        #expect(!whole.payloads.contains { $0["usage"] != nil })
+        #expect(whole.relay.usage?.outputTokens == 9, "usage is still known for billing")
+        for cut in stride(from: 1, to: Self.stream.utf8.count, by: 7) {
+            let split = run(Self.stream, wantsUsage: false, split: cut)
+            #expect(split.payloads.count == whole.payloads.count, "split at \(cut)")
+            #expect(split.relay.usage == whole.relay.usage)
+        }
+    }
+
+    @Test func aStreamCutOrFailedIsNotComplete() {
+        let cut = run(String(Self.stream.prefix(600)), wantsUsage: false)
+        #expect(!cut.relay.completed && cut.relay.usage == nil)
+        let failed = run("event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n", wantsUsage: false)
+        #expect(!failed.relay.completed)
+        #expect(failed.payloads.first?["error"]?["code"] == .string("overloaded_error"))
+    }
+
+    @Test func mapsErrors() throws {
+        let spec = try resolved().provider
+        let overloaded = provider.error(for: UpstreamFailure(status: 529, body: Array(#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#.utf8), retryAfter: nil),
+                                        provider: spec, credential: "sk-ant-x")
+        #expect(overloaded.statusCode == 503 && overloaded.retryAfter != nil)
+        let bad = provider.error(for: UpstreamFailure(status: 400, body: Array(#"{"type":"error","error":{"type":"invalid_request_error","message":"max_tokens: too large for sk-ant-secret-123456"}}"#.utf8), retryAfter: nil),
+                                 provider: spec, credential: "sk-ant-secret-123456")
+        #expect(bad.statusCode == 400 && bad.message.contains("max_tokens") && !bad.message.contains("sk-ant-secret-123456"))
+        #expect(provider.error(for: UpstreamFailure(status: 429, body: [], retryAfter: "4"), provider: spec, credential: "k").retryAfter == "4")
+    }
+}
