@@ -66,6 +66,7 @@ public final class FakeOpenAIUpstream: Sendable {
         router.post("/v1/chat/completions") { request, context in
             try await self.chat(request, context: context)
         }
+        addAnthropicRoutes(to: router)
         return router
     }
 
@@ -79,14 +80,19 @@ public final class FakeOpenAIUpstream: Sendable {
         try await app.run()
     }
 
-    private func record(_ request: Request, body: [UInt8]) {
+    func isAccepted(_ key: String) -> Bool {
+        acceptedKeys.withLock { $0?.contains(key) ?? true }
+    }
+
+    func record(_ request: Request, body: [UInt8]) {
         var headers: [String: String] = [:]
         for field in request.headers { headers[field.name.canonicalName] = field.value }
         state.withLock { $0.requests.append(RecordedRequest(path: request.uri.path, headers: headers, rawBody: body)) }
     }
 
     private func deny(_ request: Request) -> Response? {
-        let sent = request.headers[.authorization] ?? ""
+        // Bearer (OpenAI style) or x-api-key (Anthropic style, as Anthropic's key check sends it).
+        let sent = request.headers[.authorization] ?? request.headers[HTTPField.Name("x-api-key")!] ?? ""
         guard let keys = acceptedKeys.withLock({ $0 }) else { return nil }
         guard !keys.contains(sent.replacingOccurrences(of: "Bearer ", with: "")) else { return nil }
         // Like the real thing, echo part of the key that was sent: the gateway must never pass this on.

@@ -143,3 +143,66 @@ import Testing
         #expect(provider.error(for: UpstreamFailure(status: 429, body: [], retryAfter: "4"), provider: spec, credential: "k").retryAfter == "4")
     }
 }
+
+/// Through the gateway, against the fake Anthropic endpoint.
+@Suite struct AnthropicGatewayTests {
+    @Test func aChatCompletionRunsOnAnthropicAndIsBilledWithCachePrices() async throws {
+        try await withHarness { h in
+            let reply = try await h.chat("hello", model: "anthropic/claude-haiku-4-5")
+            #expect(reply.status == 200, "\(reply.text)")
+            let choice = (reply.json?["choices"] as? [[String: Any]])?.first
+            #expect((choice?["message"] as? [String: Any])?["content"] as? String == "Hello from the fake upstream.")
+            #expect(choice?["finish_reason"] as? String == "stop")
+            let sent = try #require(h.fake.requests.last)
+            #expect(sent.path == "/v1/messages")
+            #expect(sent.headers["x-api-key"] == GatewayHarness.platformKey && sent.headers["anthropic-version"] == "2023-06-01")
+            #expect(sent.headers["authorization"] == nil)
+            #expect(sent.json?["model"] as? String == "claude-haiku-4-5" && sent.json?["max_tokens"] as? Int == 64000)
+            let record = try #require(try await h.usageRecords().first)
+            #expect(record.provider == "anthropic" && record.inputTokens == 12 && record.cachedInputTokens == 4 && record.outputTokens == 5)
+            // haiku 4.5: 8 × $1 + 4 × $0.10 + 5 × $5 per Mtok = 33.4 µUSD = 3340 µcredits.
+            #expect(record.creditsCharged == MicroCredits(3340))
+            #expect(reply.headers.first(name: "x-keygate-credits-charged") == "0.00334")
+        }
+    }
+
+    @Test func aStreamIsTranslatedChunkByChunk() async throws {
+        try await withHarness { h in
+            let reply = try await h.chat("hello #fake chunks=3", model: "claude-haiku-4-5", stream: true, includeUsage: true)
+            #expect(reply.status == 200)
+            let payloads = ssePayloads(reply.text)
+            #expect(payloads.last == "[DONE]")
+            let chunks = payloads.dropLast().compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            let text = chunks.compactMap { (($0["choices"] as? [[String: Any]])?.first?["delta"] as? [String: Any])?["content"] as? String }.joined()
+            #expect(text == "w0 w1 w2 ")
+            let usage = try #require(chunks.last?["usage"] as? [String: Any])
+            #expect(usage["prompt_tokens"] as? Int == 12 && usage["completion_tokens"] as? Int == 3)
+            let record = try #require(try await h.usageRecords().first)
+            #expect(!record.tokensEstimated && record.outputTokens == 3 && record.stream)
+        }
+    }
+
+    @Test func overloadedIs503AndACutStreamEndsWithAnError() async throws {
+        try await withHarness { h in
+            let overloaded = try await h.chat("hello #fake status=529 retry_after=11", model: "anthropic/claude-haiku-4-5")
+            #expect(overloaded.status == 503)
+            #expect(overloaded.headers.first(name: "retry-after") == "11")
+            let cut = try await h.chat("hello #fake chunks=5 cut_after=2", model: "anthropic/claude-haiku-4-5", stream: true)
+            #expect(ssePayloads(cut.text).last?.contains("upstream_stream_cut") == true)
+            #expect(try await h.usageRecords(atLeast: 2).first?.tokensEstimated == true)
+            #expect(try await h.gateway.store.balance(organizationID: h.organization.id).reserved == .zero)
+        }
+    }
+
+    @Test func anOrganisationsAnthropicKeyIsValidatedAndUsed() async throws {
+        try await withHarness { h in
+            h.fake.accept("sk-ant-org-key-0123456789")
+            let key = try await h.addBYOKKey("sk-ant-org-key-0123456789", provider: "claude", validate: true)
+            #expect(key.provider == "anthropic" && key.lastValidationResult == "ok")
+            #expect(h.fake.requests.last?.headers["x-api-key"] == "sk-ant-org-key-0123456789")
+            let reply = try await h.chat("hello", model: "anthropic/claude-sonnet-5")
+            #expect(reply.headers.first(name: "x-keygate-billing") == "byok")
+            #expect(h.fake.requests.last?.headers["x-api-key"] == "sk-ant-org-key-0123456789")
+        }
+    }
+}

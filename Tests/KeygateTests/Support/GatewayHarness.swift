@@ -55,6 +55,9 @@ final class GatewayHarness: @unchecked Sendable {
             environment["KEYGATE_PROVIDER_\(provider)_API_KEY"] = platformKey
         }
         environment["KEYGATE_PROVIDER_AWS_BASE_URL"] = "http://127.0.0.1:\(fakePort)"
+        // Anthropic's base URL is the host: Keygate appends /v1/messages.
+        environment["KEYGATE_PROVIDER_ANTHROPIC_BASE_URL"] = "http://127.0.0.1:\(fakePort)"
+        environment["KEYGATE_PROVIDER_ANTHROPIC_API_KEY"] = platformKey
         environment.merge(extra) { $1 }
         var config = try GatewayConfiguration.fromEnvironment(environment)
         config.host = "127.0.0.1"
