@@ -15,6 +15,7 @@ import Synchronization
 public final class FakeOpenAIUpstream: Sendable {
     public struct RecordedRequest: Sendable {
         public var path: String
+        public var query: String
         public var headers: [String: String]
         public var rawBody: [UInt8]
         /// The body parsed as a JSON object.
@@ -67,6 +68,15 @@ public final class FakeOpenAIUpstream: Sendable {
             try await self.chat(request, context: context)
         }
         addAnthropicRoutes(to: router)
+        // Azure OpenAI: the same chat completions under a deployment, and the model list for key checks.
+        router.post("/openai/deployments/:deployment/chat/completions") { request, context in
+            try await self.chat(request, context: context)
+        }
+        router.get("/openai/models") { request, context in
+            self.record(request, body: [])
+            if let denied = self.deny(request) { return denied }
+            return Self.json(.ok, ["object": "list", "data": []])
+        }
         return router
     }
 
@@ -87,12 +97,12 @@ public final class FakeOpenAIUpstream: Sendable {
     func record(_ request: Request, body: [UInt8]) {
         var headers: [String: String] = [:]
         for field in request.headers { headers[field.name.canonicalName] = field.value }
-        state.withLock { $0.requests.append(RecordedRequest(path: request.uri.path, headers: headers, rawBody: body)) }
+        state.withLock { $0.requests.append(RecordedRequest(path: request.uri.path, query: request.uri.query ?? "", headers: headers, rawBody: body)) }
     }
 
     private func deny(_ request: Request) -> Response? {
         // Bearer (OpenAI style) or x-api-key (Anthropic style, as Anthropic's key check sends it).
-        let sent = request.headers[.authorization] ?? request.headers[HTTPField.Name("x-api-key")!] ?? ""
+        let sent = request.headers[.authorization] ?? request.headers[HTTPField.Name("x-api-key")!] ?? request.headers[HTTPField.Name("api-key")!] ?? ""
         guard let keys = acceptedKeys.withLock({ $0 }) else { return nil }
         guard !keys.contains(sent.replacingOccurrences(of: "Bearer ", with: "")) else { return nil }
         // Like the real thing, echo part of the key that was sent: the gateway must never pass this on.

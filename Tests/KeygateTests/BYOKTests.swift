@@ -89,6 +89,24 @@ import Testing
         }
     }
 
+    @Test func anAzureKeyRunsOnItsDeployment() async throws {
+        try await withHarness { h in
+            h.fake.accept("0123456789abcdef0123456789abcdef")
+            let secret = #"{"endpoint":"https://acme.openai.azure.com","apiKey":"0123456789abcdef0123456789abcdef","deploymentName":"luna-prod","apiVersion":"2024-10-21"}"#
+            let key = try await h.addBYOKKey(secret, provider: "azure", validate: true)
+            #expect(key.lastValidationResult == "ok" && key.preview == "0123…cdef")
+            #expect(h.fake.requests.last?.path == "/openai/models")
+            let reply = try await h.request(.POST, "/v1/chat/completions", body: GatewayHarness.chatBody("hi", model: "gpt-5.6-luna"),
+                                            headers: [("x-byok-provider", "azure")])
+            #expect(reply.status == 200, "\(reply.text)")
+            #expect(reply.headers.first(name: "x-keygate-billing") == "byok")
+            let sent = try #require(h.fake.requests.last)
+            #expect(sent.path == "/openai/deployments/luna-prod/chat/completions" && sent.query == "api-version=2024-10-21")
+            #expect(sent.headers["api-key"] == "0123456789abcdef0123456789abcdef" && sent.headers["authorization"] == nil)
+            #expect(sent.json?["model"] as? String == "luna-prod")
+        }
+    }
+
     @Test func routingMatrix() async throws {
         try await withHarness { h in
             h.fake.accept(Self.orgKey)

@@ -36,6 +36,7 @@ public enum ChatProviders {
         switch format {
         case .openAIChat: return OpenAICompatibleProvider()
         case .anthropicMessages: return AnthropicProvider()
+        case .azureOpenAI: return AzureOpenAIProvider()
         default: return nil
         }
     }

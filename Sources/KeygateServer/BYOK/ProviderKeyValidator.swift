@@ -45,7 +45,8 @@ struct ProviderKeyValidator: Sendable {
                 request.headers.add(name: "authorization", value: "Bearer " + credential.secret)
             }
         case .azure, .azureResponses:
-            var endpoint = credential.fields["endpoint"] ?? ""
+            // A base URL override stands in for the credential's endpoint (tests, private links).
+            var endpoint = provider.baseURL.contains("{endpoint}") ? (credential.fields["endpoint"] ?? "") : provider.baseURL
             while endpoint.hasSuffix("/") { endpoint.removeLast() }
             let version = credential.fields["apiVersion"] ?? ""
             let path = provider.validation.path.replacingOccurrences(of: "{apiVersion}", with: version)

@@ -58,6 +58,7 @@ final class GatewayHarness: @unchecked Sendable {
         // Anthropic's base URL is the host: Keygate appends /v1/messages.
         environment["KEYGATE_PROVIDER_ANTHROPIC_BASE_URL"] = "http://127.0.0.1:\(fakePort)"
         environment["KEYGATE_PROVIDER_ANTHROPIC_API_KEY"] = platformKey
+        environment["KEYGATE_PROVIDER_AZURE_BASE_URL"] = "http://127.0.0.1:\(fakePort)"
         environment.merge(extra) { $1 }
         var config = try GatewayConfiguration.fromEnvironment(environment)
         config.host = "127.0.0.1"
