@@ -19,6 +19,7 @@ public enum GatewayApplication {
         v1.get("models", use: models.list)
         v1.get("models/**", use: models.retrieve)
         v1.post("chat/completions", use: chat.handle)
+        v1.post("messages", use: MessagesRoute(gateway: gateway).handle)
 
         let byok = BYOKKeysRoutes(service: BYOKService(gateway: gateway))
         let org = router.group("api/orgs/:slug")

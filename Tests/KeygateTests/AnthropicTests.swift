@@ -206,3 +206,50 @@ import Testing
         }
     }
 }
+
+/// `POST /v1/messages` for Anthropic SDK users.
+@Suite struct MessagesEndpointTests {
+    static let body = #"{"model":"claude-haiku-4-5","max_tokens":256,"messages":[{"role":"user","content":"hello"}]}"#
+
+    @Test func passesThroughOnTheKeygateKeySentAsXApiKey() async throws {
+        try await withHarness { h in
+            let reply = try await h.request(.POST, "/v1/messages", body: Self.body, key: .some(nil), headers: [("x-api-key", h.apiKey), ("anthropic-version", "2023-06-01")])
+            #expect(reply.status == 200, "\(reply.text)")
+            #expect(reply.json?["type"] as? String == "message")
+            #expect(reply.headers.first(name: "x-keygate-billing") == "credits")
+            let sent = try #require(h.fake.requests.last)
+            #expect(sent.path == "/v1/messages" && sent.headers["x-api-key"] == GatewayHarness.platformKey)
+            #expect(sent.json?["max_tokens"] as? Int == 256)
+            let record = try #require(try await h.usageRecords().first)
+            #expect(record.inputTokens == 12 && record.outputTokens == 5 && record.creditsCharged == MicroCredits(3340))
+        }
+    }
+
+    @Test func streamsAnthropicEventsUnchangedAndBillsTheirUsage() async throws {
+        try await withHarness { h in
+            let body = #"{"model":"anthropic/claude-haiku-4-5","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"hi #fake chunks=2"}]}"#
+            let reply = try await h.request(.POST, "/v1/messages", body: body)
+            #expect(reply.status == 200)
+            #expect(reply.text.hasPrefix("event: message_start\n"))
+            #expect(reply.text.contains("event: message_stop"))
+            #expect(!reply.text.contains("chat.completion.chunk"))
+            let record = try #require(try await h.usageRecords().first)
+            #expect(record.outputTokens == 2 && !record.tokensEstimated && record.stream)
+        }
+    }
+
+    @Test func errorsComeInAnthropicsFormat() async throws {
+        try await withHarness(startingCredits: MicroCredits(1)) { h in
+            let missingKey = try await h.request(.POST, "/v1/messages", body: Self.body, key: .some(nil))
+            #expect(missingKey.status == 401)
+            #expect(missingKey.json?["type"] as? String == "error")
+            #expect((missingKey.json?["error"] as? [String: Any])?["type"] as? String == "authentication_error")
+            let noMax = try await h.request(.POST, "/v1/messages", body: #"{"model":"claude-haiku-4-5","messages":[{"role":"user","content":"x"}]}"#)
+            #expect(noMax.status == 400 && (noMax.json?["error"] as? [String: Any])?["type"] as? String == "invalid_request_error")
+            let poor = try await h.request(.POST, "/v1/messages", body: Self.body)
+            #expect(poor.status == 402 && (poor.json?["error"] as? [String: Any])?["type"] as? String == "billing_error")
+            let other = try await h.request(.POST, "/v1/messages", body: #"{"model":"gpt-5.6-luna","max_tokens":5,"messages":[{"role":"user","content":"x"}]}"#)
+            #expect(other.status == 400 && ((other.json?["error"] as? [String: Any])?["message"] as? String)?.contains("/v1/chat/completions") == true)
+        }
+    }
+}

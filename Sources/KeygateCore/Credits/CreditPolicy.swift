@@ -34,12 +34,17 @@ public struct CreditEstimate: Sendable, Equatable {
     public var reservation: MicroCredits
 
     public static func make(for request: ChatCompletionRequest, model: ModelSpec, policy: CreditPolicy) -> CreditEstimate {
+        make(promptBytes: request.byteCount, maxOutputTokens: request.maxOutputTokens, model: model, policy: policy)
+    }
+
+    /// The same from the request's size and its output limit, whatever the request's format.
+    public static func make(promptBytes: Int, maxOutputTokens: Int64?, model: ModelSpec, policy: CreditPolicy) -> CreditEstimate {
         // Prompt size from the body: about 4 bytes a token, rounded up, never more than the context window.
-        var prompt = TokenEstimator.tokens(forBytes: request.byteCount)
+        var prompt = TokenEstimator.tokens(forBytes: promptBytes)
         if let window = model.contextWindow { prompt = min(prompt, window) }
         let output: Int64
         let source: String
-        if let asked = request.maxOutputTokens {
+        if let asked = maxOutputTokens {
             output = asked
             source = "max_tokens"
         } else if let limit = model.maxOutputTokens, limit < policy.defaultMaxOutputTokens {

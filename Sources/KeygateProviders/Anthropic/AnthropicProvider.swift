@@ -208,6 +208,18 @@ public struct AnthropicProvider: ChatProvider {
         AnthropicStreamRelay(clientWantsUsage: clientWantsUsage)
     }
 
+    /// A relay for Anthropic-native clients (`/v1/messages`): bytes pass unchanged, usage is read on the way.
+    public func makePassthroughRelay() -> any StreamRelay {
+        var relay = AnthropicStreamRelay(clientWantsUsage: false)
+        relay.passthrough = true
+        return relay
+    }
+
+    /// Usage from an Anthropic Messages answer body.
+    public static func usage(fromMessage body: [UInt8]) -> TokenUsage? {
+        (try? JSONValue.decode(body))?["usage"].flatMap(usage)
+    }
+
     public func error(for failure: UpstreamFailure, provider: ProviderSpec, credential: String) -> GatewayError {
         let detail = (try? JSONValue.decode(failure.body))?["error"]
         let message = detail?["message"]?.stringValue.map { SecretScrubber.scrub($0, secrets: [credential]) }

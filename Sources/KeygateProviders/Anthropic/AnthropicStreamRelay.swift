@@ -5,6 +5,9 @@ import KeygateCore
 /// `chat.completion.chunk` events, one translated event per upstream event as it arrives (providers.md §2.3).
 struct AnthropicStreamRelay: StreamRelay {
     let clientWantsUsage: Bool
+    /// For `/v1/messages`: the client speaks Anthropic too, so events pass unchanged; only usage and
+    /// completion are tracked.
+    var passthrough = false
     private(set) var usage: TokenUsage?
     private(set) var completed = false
     private(set) var generatedTextBytes = 0
@@ -25,12 +28,14 @@ struct AnthropicStreamRelay: StreamRelay {
     mutating func relay(_ chunk: [UInt8]) -> [UInt8]? {
         var out: [UInt8] = []
         for event in framer.append(chunk) { out += translate(event) }
-        return out
+        return passthrough ? nil : out
     }
 
     mutating func finish() -> [UInt8] {
         let rest = framer.finish()
-        return rest.isEmpty ? [] : translate(rest[...])
+        guard !rest.isEmpty else { return [] }
+        let translated = translate(rest[...])
+        return passthrough ? rest : translated
     }
 
     private mutating func translate(_ event: ArraySlice<UInt8>) -> [UInt8] {

@@ -23,7 +23,7 @@ struct APIErrorMiddleware: RouterMiddleware {
                 context.logger.error("Unhandled error", metadata: ["error": "\(String(reflecting: type(of: error)))"])
                 gatewayError = .internalError(requestID: context.requestID)
             }
-            var response = gatewayError.makeResponse()
+            var response = gatewayError.makeResponse(anthropicFormat: request.uri.path == "/v1/messages")
             response.headers[.requestID] = context.requestID
             if request.uri.path.hasPrefix("/v1/") {
                 response.headers[.keygateBilling] = gatewayError.billing?.rawValue ?? BillingHeader.none

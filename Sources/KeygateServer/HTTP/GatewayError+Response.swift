@@ -11,10 +11,28 @@ extension GatewayError: HTTPResponseError {
         makeResponse()
     }
 
-    func makeResponse() -> Response {
+    func makeResponse(anthropicFormat: Bool = false) -> Response {
         var headers: HTTPFields = [.contentType: "application/json"]
         if let retryAfter { headers[.retryAfter] = retryAfter }
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bodyBytes)))
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: anthropicFormat ? anthropicBodyBytes : bodyBytes)))
+    }
+
+    /// Anthropic's error body (`{"type":"error","error":{"type","message"}}`), for `/v1/messages` clients.
+    public var anthropicBodyBytes: [UInt8] {
+        let type: String
+        switch statusCode {
+        case 400: type = "invalid_request_error"
+        case 401: type = "authentication_error"
+        case 402: type = "billing_error"
+        case 403: type = "permission_error"
+        case 404: type = "not_found_error"
+        case 413: type = "request_too_large"
+        case 429: type = "rate_limit_error"
+        case 503: type = "overloaded_error"
+        case 504: type = "timeout_error"
+        default: type = "api_error"
+        }
+        return JSONValue.object(["type": .string("error"), "error": .object(["type": .string(type), "message": .string(message)])]).encoded()
     }
 
     /// `{"error":{"message","type","param","code"}}`.

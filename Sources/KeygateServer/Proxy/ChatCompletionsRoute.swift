@@ -187,8 +187,8 @@ struct ChatCompletionsRoute: Sendable {
     /// Relays an upstream SSE body to the client. Never throws: every ending is turned into a usage record,
     /// and an ending the client can still hear about (provider cut the stream, went silent) into an SSE error
     /// event, so a truncated answer is never mistaken for a complete one.
-    private static func relayStream(_ response: HTTPClientResponse, relay: any StreamRelay, watchdog: UpstreamWatchdog, provider: String,
-                                    usage: UsageDraft, writer: inout any ResponseBodyWriter) async {
+    static func relayStream(_ response: HTTPClientResponse, relay: any StreamRelay, watchdog: UpstreamWatchdog, provider: String,
+                            usage: UsageDraft, anthropicEvents: Bool = false, writer: inout any ResponseBodyWriter) async {
         var relay = relay
         var firstChunkAt: ContinuousClock.Instant?
         var failure: GatewayError?
@@ -221,7 +221,8 @@ struct ChatCompletionsRoute: Sendable {
                 : .upstreamStreamCut(provider: provider)
         }
         if let failure, !clientGone {
-            do { try await writer.write(ByteBuffer(bytes: failure.sseEventBytes)) } catch { clientGone = true }
+            let event = anthropicEvents ? Array("event: error\ndata: ".utf8) + failure.anthropicBodyBytes + Array("\n\n".utf8) : failure.sseEventBytes
+            do { try await writer.write(ByteBuffer(bytes: event)) } catch { clientGone = true }
         }
         if !clientGone {
             do { try await writer.finish(nil) } catch { clientGone = true }

@@ -1,0 +1,154 @@
+import AsyncHTTPClient
+import Foundation
+import HTTPTypes
+import Hummingbird
+import KeygateCore
+import KeygateProviders
+import KeygateStore
+import NIOCore
+import NIOHTTP1
+
+/// `POST /v1/messages`: the Anthropic-native endpoint for Anthropic SDK users. Requests for Anthropic models
+/// pass through (the body as sent, the model id resolved), on the organisation's own key or the platform's,
+/// billed exactly like `/v1/chat/completions`; errors come back in Anthropic's format.
+struct MessagesRoute: Sendable {
+    let gateway: Gateway
+
+    func handle(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        guard let caller = context.caller else { throw GatewayError.invalidAPIKey }
+        var usage = UsageDraft(gateway: gateway, caller: caller, context: context)
+        do {
+            return try await proxy(request, context: context, usage: &usage)
+        } catch let error as GatewayError {
+            usage.record(status: error.statusCode, errorCode: error.code ?? error.type)
+            throw usage.billing.map { error.billed($0) } ?? error
+        } catch WatchdogStop.clientDisconnected {
+            usage.record(status: 499, errorCode: "client_disconnected")
+            throw GatewayError(status: 499, type: "invalid_request_error", code: "client_disconnected", message: "The client closed the connection.")
+        }
+    }
+
+    private func proxy(_ request: Request, context: GatewayRequestContext, usage: inout UsageDraft) async throws -> Response {
+        let limit = gateway.configuration.maxBodyBytes
+        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit { throw GatewayError.bodyTooLarge(limit: limit) }
+        let bytes: [UInt8]
+        do {
+            bytes = Array(try await request.body.collect(upTo: limit).readableBytesView)
+        } catch {
+            throw GatewayError.bodyTooLarge(limit: limit)
+        }
+        let json: JSONValue
+        do { json = try JSONValue.decode(bytes) } catch { throw GatewayError.invalidJSON("it could not be parsed") }
+        guard case .object = json else { throw GatewayError.invalidJSON("expected an object") }
+        guard let model = json["model"]?.stringValue, !model.isEmpty else { throw GatewayError.missingField("model", expected: "a model id such as claude-haiku-4-5") }
+        guard let messages = json["messages"]?.arrayValue, !messages.isEmpty else { throw GatewayError.missingField("messages", expected: "a non-empty array of messages") }
+        guard let maxTokens = json["max_tokens"]?.int64Value, maxTokens >= 1 else {
+            throw GatewayError.missingField("max_tokens", expected: "a positive integer (required by the Messages API)")
+        }
+        let stream = json["stream"]?.boolValue ?? false
+        usage.model = model
+        usage.stream = stream
+        usage.promptBytes = bytes.count
+
+        let forced = request.headers[.byokProvider]
+        let resolved: ResolvedModel
+        if let forced {
+            guard let provider = gateway.catalog.provider(named: forced) else { throw GatewayError.unknownBYOKProvider(forced) }
+            resolved = gateway.catalog.resolve(model: model, on: provider)
+        } else {
+            guard let listed = gateway.catalog.resolve(model: model) else { throw GatewayError.modelNotFound(model) }
+            resolved = listed
+        }
+        guard resolved.provider.wireFormat == .anthropicMessages else {
+            throw GatewayError.badRequest("/v1/messages serves Anthropic models in this version; '\(resolved.publicID)' is a \(resolved.provider.wireFormat.rawValue) model. Call it through POST /v1/chat/completions.",
+                                          param: "model", code: "model_not_supported_here")
+        }
+        let caller = usage.caller
+        let byokKey = try await gateway.byokKeys.key(organizationID: caller.organization.id, provider: resolved.provider.id)
+        if forced != nil && byokKey == nil { throw GatewayError.byokKeyRequired(provider: resolved.provider.id, organization: caller.organization.slug) }
+        let route = RouteDecision.decide(for: resolved, organizationHasKey: byokKey != nil)
+        usage.route(route, byokKeyID: byokKey?.id)
+        let credential: String
+        if let byokKey {
+            credential = byokKey.secret
+        } else {
+            guard resolved.isCatalogued else { throw GatewayError.modelNotFound(model) }
+            guard let platformKey = gateway.configuration.platformKeys[resolved.provider.id] else { throw GatewayError.providerNotConfigured(provider: resolved.provider.id) }
+            credential = platformKey
+        }
+        if route.billing == .credits {
+            let estimate = CreditEstimate.make(promptBytes: bytes.count, maxOutputTokens: maxTokens, model: resolved.model, policy: gateway.credits.policy)
+            try await gateway.credits.reserve(requestID: usage.requestID, organization: caller.organization, estimate: estimate, provider: resolved.provider.id)
+        }
+        do {
+            return try await exchange(json, request: request, resolved: resolved, route: route, byokKey: byokKey, credential: credential,
+                                      stream: stream, context: context, usage: &usage)
+        } catch {
+            if route.billing == .credits {
+                await gateway.credits.release(requestID: usage.requestID, reason: (error as? GatewayError)?.code ?? "failed", logger: context.logger)
+            }
+            throw error
+        }
+    }
+
+    private func exchange(_ json: JSONValue, request: Request, resolved: ResolvedModel, route: RouteDecision, byokKey: UsableBYOKKey?,
+                          credential: String, stream: Bool, context: GatewayRequestContext, usage: inout UsageDraft) async throws -> Response {
+        var body = json
+        body["model"] = .string(resolved.model.id)
+        var base = resolved.provider.baseURL
+        while base.hasSuffix("/") { base.removeLast() }
+        var outgoing = HTTPClientRequest(url: base + "/v1/messages")
+        outgoing.method = .POST
+        outgoing.headers.add(name: "x-api-key", value: credential)
+        outgoing.headers.add(name: "anthropic-version", value: request.headers[HTTPField.Name("anthropic-version")!] ?? AnthropicProvider.apiVersion)
+        if let beta = request.headers[HTTPField.Name("anthropic-beta")!] { outgoing.headers.add(name: "anthropic-beta", value: beta) }
+        outgoing.headers.add(name: "content-type", value: "application/json")
+        outgoing.body = .bytes(ByteBuffer(bytes: body.encoded()))
+
+        let timeouts = gateway.configuration.timeouts(for: resolved.provider.id)
+        let client = gateway.upstream.client(for: resolved.provider.id)
+        let watchdog = UpstreamWatchdog(channel: context.channel, idleTimeout: timeouts.idle)
+        let answer: ChatCompletionsRoute.UpstreamAnswer
+        do {
+            answer = try await watchdog.run {
+                let response = try await client.execute(outgoing, deadline: .now() + TimeAmount(timeouts.firstByte))
+                let success = (200..<300).contains(response.status.code)
+                if stream && success { return .stream(response) }
+                watchdog.activity.touch()
+                let body = try await ChatCompletionsRoute.collect(response.body, limit: success ? 256 << 20 : 1 << 20, activity: watchdog.activity)
+                return .complete(status: Int(response.status.code), headers: response.headers, body: body)
+            }
+        } catch {
+            let phase = watchdog.activity.idleFor == nil ? "waiting for the first byte" : "reading the response"
+            throw ChatCompletionsRoute.transportError(error, provider: resolved.provider.id, phase: phase)
+        }
+
+        var headers: HTTPFields = [.keygateBilling: route.billing.rawValue, .keygateProvider: resolved.provider.id]
+        if let byokKey { headers[.keygateBYOKKey] = byokKey.preview }
+        let adapter = AnthropicProvider()
+        switch answer {
+        case .stream(let response):
+            headers[.contentType] = "text/event-stream"
+            headers[.cacheControl] = "no-cache"
+            let draft = usage
+            return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+                await ChatCompletionsRoute.relayStream(response, relay: adapter.makePassthroughRelay(), watchdog: watchdog,
+                                                       provider: resolved.provider.id, usage: draft, anthropicEvents: true, writer: &writer)
+            })
+        case .complete(let status, let upstreamHeaders, let body) where !(200..<300).contains(status):
+            if let byokKey, status == 401 || status == 403 {
+                await BYOKService(gateway: gateway).markRejected(organizationID: usage.caller.organization.id, key: byokKey, status: status)
+                throw GatewayError.byokKeyRejected(provider: resolved.provider.id, preview: byokKey.preview, status: status)
+            }
+            let failure = UpstreamFailure(status: status, body: Array(body.readableBytesView), retryAfter: ChatCompletionsRoute.retryAfter(upstreamHeaders))
+            throw adapter.error(for: failure, provider: resolved.provider, credential: credential)
+        case .complete(let status, _, let body):
+            let tokens = AnthropicProvider.usage(fromMessage: Array(body.readableBytesView))
+                ?? TokenUsage(inputTokens: TokenEstimator.tokens(forBytes: usage.promptBytes), outputTokens: TokenEstimator.tokens(forBytes: body.readableBytes), estimated: true)
+            headers[.contentType] = "application/json"
+            let charged = await usage.settleAndRecord(status: status, errorCode: nil, tokens: tokens, producedOutput: true)
+            headers[.keygateCreditsCharged] = charged.description
+            return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: body))
+        }
+    }
+}
