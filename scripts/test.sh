@@ -14,6 +14,6 @@ fi
 .venv/bin/pip install --quiet --disable-pip-version-check -r checks/requirements.txt
 BIN=$(swift build --show-bin-path)
 status=0
-.venv/bin/python checks/openai_sdk_check.py "$BIN" || status=1
+.venv/bin/python checks/sdk_check.py "$BIN" || status=1
 .venv/bin/python checks/credits_check.py "$BIN" || status=1
 exit $status

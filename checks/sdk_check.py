@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""Checks Keygate with the official `openai` Python SDK against a real `keygate serve` process.
+"""Checks Keygate with the official `openai` and `anthropic` Python SDKs against a real `keygate serve` process.
 
 Starts the fake OpenAI-compatible provider (keygate-fake-upstream) and `keygate serve` on free ports with a
 temporary data directory, creates an organisation and an API key with the real CLI, then drives the gateway
 through the SDK exactly as a customer would. Prints one line per check and a closing "N passed, N failed".
 
-Usage: checks/openai_sdk_check.py [BIN_DIR]   (default .build/debug)
+Usage: checks/sdk_check.py [BIN_DIR]   (default .build/debug)
 """
 import json
 import os
@@ -16,6 +16,7 @@ import tempfile
 import time
 import urllib.request
 
+import anthropic
 import openai
 
 BIN = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".build/debug")
@@ -64,6 +65,8 @@ def main():
         "KEYGATE_DATA_DIR": data_dir,
         "KEYGATE_PROVIDER_OPENAI_BASE_URL": f"http://127.0.0.1:{fake_port}/v1",
         "KEYGATE_PROVIDER_OPENAI_API_KEY": PLATFORM_KEY,
+        "KEYGATE_PROVIDER_ANTHROPIC_BASE_URL": f"http://127.0.0.1:{fake_port}",
+        "KEYGATE_PROVIDER_ANTHROPIC_API_KEY": PLATFORM_KEY,
     })
     server = None
     try:
@@ -168,6 +171,42 @@ def main():
             raise AssertionError("a request beyond the balance ran")
 
         check("a request the balance cannot cover raises a 402 that says what to do", not_enough_credits)
+
+        claude = anthropic.Anthropic(base_url=f"http://127.0.0.1:{port}", api_key=api_key, max_retries=0)
+
+        def anthropic_messages():
+            message = claude.messages.create(model="claude-haiku-4-5", max_tokens=64, messages=[{"role": "user", "content": "hello"}])
+            assert message.content[0].text == "Hello from the fake upstream.", message
+            assert message.usage.output_tokens == 5, message.usage
+
+        def anthropic_stream():
+            with claude.messages.stream(model="claude-haiku-4-5", max_tokens=64,
+                                        messages=[{"role": "user", "content": "count #fake chunks=3"}]) as stream:
+                text = "".join(stream.text_stream)
+                final = stream.get_final_message()
+            assert text == "w0 w1 w2 ", text
+            assert final.usage.output_tokens == 3, final.usage
+
+        def anthropic_bad_key():
+            bad = anthropic.Anthropic(base_url=f"http://127.0.0.1:{port}", api_key="kg_000000000000_" + "a" * 43, max_retries=0)
+            try:
+                bad.messages.create(model="claude-haiku-4-5", max_tokens=8, messages=[{"role": "user", "content": "hi"}])
+            except anthropic.AuthenticationError:
+                return
+            raise AssertionError("a bad key was accepted")
+
+        def openai_sdk_on_an_anthropic_model():
+            stream = client.chat.completions.create(model="anthropic/claude-haiku-4-5", stream=True, stream_options={"include_usage": True},
+                                                    messages=[{"role": "user", "content": "count #fake chunks=2"}])
+            chunks = list(stream)
+            text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+            assert text == "w0 w1 ", text
+            assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == 2, chunks[-1]
+
+        check("anthropic SDK: messages.create through /v1/messages", anthropic_messages)
+        check("anthropic SDK: messages.stream through /v1/messages", anthropic_stream)
+        check("anthropic SDK: a bad key raises anthropic.AuthenticationError", anthropic_bad_key)
+        check("openai SDK streaming from an Anthropic model (translated)", openai_sdk_on_an_anthropic_model)
 
         def bad_master_key_exits():
             bad_env = dict(env, KEYGATE_MASTER_KEY="dG9vLXNob3J0")
