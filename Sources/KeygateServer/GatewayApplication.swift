@@ -13,7 +13,7 @@ public enum GatewayApplication {
         router.get("/healthz", use: health.health)
         router.get("/readyz", use: health.ready)
 
-        let models = ModelsRoute(catalog: gateway.catalog)
+        let models = ModelsRoute(gateway: gateway)
         let chat = ChatCompletionsRoute(gateway: gateway)
         let v1 = router.group("v1").add(middleware: APIKeyAuthenticator(store: gateway.store))
         v1.get("models", use: models.list)

@@ -159,6 +159,18 @@ import Testing
             #expect(reply.headers.first(name: "x-request-id") != nil)
             #expect(reply.headers.first(name: "x-keygate-billing") == "none")
 
+            func route(_ id: String, in data: [[String: Any]]) -> (String?, Bool?) {
+                let keygate = data.first { $0["id"] as? String == id }?["keygate"] as? [String: Any]
+                return (keygate?["route"] as? String, keygate?["available"] as? Bool)
+            }
+            #expect(route("openai/gpt-5.6-luna", in: data) == ("credits", true))
+            #expect(route("nvidia/meta/llama-3.1-8b-instruct", in: data) == ("free", true))
+            #expect(route("google/gemini-3.7-flash", in: data) == ("credits", false), "no adapter for Gemini yet")
+            #expect(route("xai/grok-4.5", in: data) == ("credits", false), "no platform key for xAI here")
+            try await h.addBYOKKey("sk-org-key-for-models-123")
+            let withKey = try await h.request(.GET, "/v1/models")
+            #expect(route("openai/gpt-5.6-luna", in: withKey.json?["data"] as? [[String: Any]] ?? []) == ("byok", true))
+
             let one = try await h.request(.GET, "/v1/models/groq/openai/gpt-oss-120b")
             #expect(one.json?["id"] as? String == "groq/openai/gpt-oss-120b")
             #expect(try await h.request(.GET, "/v1/models/nope").status == 404)

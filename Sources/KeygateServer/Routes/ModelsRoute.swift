@@ -2,21 +2,34 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import KeygateCore
+import KeygateProviders
 
 /// `GET /v1/models` and `GET /v1/models/{id}` in the OpenAI list format. Ids are `provider/model`; a
 /// `keygate` object adds the provider, list prices (USD per million tokens, exact decimals) and whether the
 /// model is free. The catalog is fixed while the server runs, so the list is rendered once.
 struct ModelsRoute: Sendable {
-    let catalog: Catalog
-    let listBody: ByteBuffer
+    let gateway: Gateway
+    var catalog: Catalog { gateway.catalog }
+    let entries: [(resolved: ResolvedModel, json: JSONValue)]
 
-    init(catalog: Catalog) {
-        self.catalog = catalog
-        let data: [JSONValue] = catalog.models.compactMap { model in
-            catalog.resolve(model: model.provider + "/" + model.id).map(Self.entry)
+    init(gateway: Gateway) {
+        self.gateway = gateway
+        entries = gateway.catalog.models.compactMap { model in
+            gateway.catalog.resolve(model: model.provider + "/" + model.id).map { ($0, Self.entry($0)) }
         }
-        let list: JSONValue = .object(["object": .string("list"), "data": .array(data)])
-        listBody = ByteBuffer(bytes: list.encoded())
+    }
+
+    /// How the caller's organisation would pay for each model right now: `byok` (it has an active key for
+    /// the provider), `free`, or `credits`; and whether this gateway can call the provider at all.
+    private func routed(_ entry: (resolved: ResolvedModel, json: JSONValue), keys: [String: Bool]) -> JSONValue {
+        var json = entry.json
+        let provider = entry.resolved.provider
+        let route = RouteDecision.decide(for: entry.resolved, organizationHasKey: keys[provider.id] ?? false)
+        let callable = ChatProviders.adapter(for: provider.wireFormat) != nil
+            && (route.billing == .byok || gateway.configuration.platformKeys[provider.id] != nil)
+        json["keygate"]?["route"] = .string(route.billing.rawValue)
+        json["keygate"]?["available"] = .bool(callable)
+        return json
     }
 
     static func entry(_ resolved: ResolvedModel) -> JSONValue {
@@ -42,14 +55,27 @@ struct ModelsRoute: Sendable {
     }
 
     func list(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        Response(status: .ok, headers: [.contentType: "application/json", .keygateBilling: BillingHeader.none], body: .init(byteBuffer: listBody))
+        let keys = try await organizationKeys(context)
+        let list: JSONValue = .object(["object": .string("list"), "data": .array(entries.map { routed($0, keys: keys) })])
+        return Response(status: .ok, headers: [.contentType: "application/json", .keygateBilling: BillingHeader.none],
+                        body: .init(byteBuffer: ByteBuffer(bytes: list.encoded())))
+    }
+
+    /// Which providers the caller's organisation has a usable key for (one cached lookup per provider).
+    private func organizationKeys(_ context: GatewayRequestContext) async throws -> [String: Bool] {
+        guard let caller = context.caller else { return [:] }
+        var keys: [String: Bool] = [:]
+        for provider in catalog.providers {
+            keys[provider.id] = try await gateway.byokKeys.key(organizationID: caller.organization.id, provider: provider.id) != nil
+        }
+        return keys
     }
 
     func retrieve(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         // Model ids contain slashes, so the id is everything after /v1/models/.
         let id = String(request.uri.path.dropFirst("/v1/models/".count)).removingPercentEncoding ?? ""
         guard let resolved = catalog.resolve(model: id) else { throw GatewayError.modelNotFound(id) }
-        let body = Self.entry(resolved).encoded()
+        let body = routed((resolved, Self.entry(resolved)), keys: try await organizationKeys(context)).encoded()
         return Response(status: .ok, headers: [.contentType: "application/json", .keygateBilling: BillingHeader.none],
                         body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
