@@ -68,6 +68,7 @@ public final class FakeOpenAIUpstream: Sendable {
             try await self.chat(request, context: context)
         }
         addAnthropicRoutes(to: router)
+        addGeminiRoutes(to: router)
         // Azure OpenAI: the same chat completions under a deployment, and the model list for key checks.
         router.post("/openai/deployments/:deployment/chat/completions") { request, context in
             try await self.chat(request, context: context)

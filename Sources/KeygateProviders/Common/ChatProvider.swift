@@ -1,5 +1,9 @@
 import KeygateCore
 
+extension ChatProvider {
+    public func isCredentialRejection(_ failure: UpstreamFailure) -> Bool { failure.status == 401 || failure.status == 403 }
+}
+
 /// One wire format: how to turn the canonical (OpenAI chat) request into the provider's request, and the
 /// provider's answers (body, stream, usage, errors) back into the canonical form.
 /// Adapters are pure: they never perform I/O and never see the database.
@@ -10,6 +14,8 @@ public protocol ChatProvider: Sendable {
     func response(fromBody body: [UInt8], model: String) -> (translated: [UInt8]?, usage: TokenUsage?)
     /// A fresh relay for one streamed response.
     func makeStreamRelay(clientWantsUsage: Bool) -> any StreamRelay
+    /// True when the provider refused the credential itself (usually 401/403), so a BYOK key gets marked invalid.
+    func isCredentialRejection(_ failure: UpstreamFailure) -> Bool
     /// The error the caller sees for a non-2xx provider answer. `credential` is scrubbed from any text kept.
     func error(for failure: UpstreamFailure, provider: ProviderSpec, credential: String) -> GatewayError
 }
@@ -37,6 +43,7 @@ public enum ChatProviders {
         case .openAIChat: return OpenAICompatibleProvider()
         case .anthropicMessages: return AnthropicProvider()
         case .azureOpenAI: return AzureOpenAIProvider()
+        case .gemini: return GeminiProvider()
         default: return nil
         }
     }

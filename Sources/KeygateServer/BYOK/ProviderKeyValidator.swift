@@ -73,7 +73,9 @@ struct ProviderKeyValidator: Sendable {
         request.method = HTTPMethod(rawValue: provider.validation.method)
         do {
             let response = try await upstream.client(for: provider.id).execute(request, timeout: .seconds(15))
-            _ = try? await response.body.collect(upTo: 1 << 20)
+            let body = (try? await response.body.collect(upTo: 1 << 20)).map { Array($0.readableBytesView) } ?? []
+            // Gemini refuses a bad key with 400 API_KEY_INVALID rather than 401.
+            if response.status.code == 400, String(decoding: body, as: UTF8.self).contains("API_KEY_INVALID") { return .rejected(status: 400) }
             switch response.status.code {
             case 200..<300, 429: return .valid  // rate limited means the key itself was accepted
             case 401, 403: return .rejected(status: Int(response.status.code))

@@ -155,11 +155,11 @@ struct ChatCompletionsRoute: Sendable {
             })
 
         case .complete(let status, let upstreamHeaders, let body) where !(200..<300).contains(status):
-            if let byokKey, status == 401 || status == 403 {
+            let failure = UpstreamFailure(status: status, body: Array(body.readableBytesView), retryAfter: Self.retryAfter(upstreamHeaders))
+            if let byokKey, adapter.isCredentialRejection(failure) {
                 await BYOKService(gateway: gateway).markRejected(organizationID: usage.caller.organization.id, key: byokKey, status: status)
                 throw GatewayError.byokKeyRejected(provider: resolved.provider.id, preview: byokKey.preview, status: status)
             }
-            let failure = UpstreamFailure(status: status, body: Array(body.readableBytesView), retryAfter: Self.retryAfter(upstreamHeaders))
             throw adapter.error(for: failure, provider: resolved.provider, credential: credential)
 
         case .complete(let status, let upstreamHeaders, let body):

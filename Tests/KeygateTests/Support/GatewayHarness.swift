@@ -59,6 +59,8 @@ final class GatewayHarness: @unchecked Sendable {
         environment["KEYGATE_PROVIDER_ANTHROPIC_BASE_URL"] = "http://127.0.0.1:\(fakePort)"
         environment["KEYGATE_PROVIDER_ANTHROPIC_API_KEY"] = platformKey
         environment["KEYGATE_PROVIDER_AZURE_BASE_URL"] = "http://127.0.0.1:\(fakePort)"
+        environment["KEYGATE_PROVIDER_GOOGLE_BASE_URL"] = "http://127.0.0.1:\(fakePort)"
+        environment["KEYGATE_PROVIDER_GOOGLE_API_KEY"] = platformKey
         environment.merge(extra) { $1 }
         var config = try GatewayConfiguration.fromEnvironment(environment)
         config.host = "127.0.0.1"
