@@ -67,6 +67,8 @@ def main():
         "KEYGATE_PROVIDER_OPENAI_API_KEY": PLATFORM_KEY,
         "KEYGATE_PROVIDER_ANTHROPIC_BASE_URL": f"http://127.0.0.1:{fake_port}",
         "KEYGATE_PROVIDER_ANTHROPIC_API_KEY": PLATFORM_KEY,
+        "KEYGATE_PROVIDER_GOOGLE_BASE_URL": f"http://127.0.0.1:{fake_port}",
+        "KEYGATE_PROVIDER_GOOGLE_API_KEY": PLATFORM_KEY,
     })
     server = None
     try:
@@ -207,6 +209,16 @@ def main():
         check("anthropic SDK: messages.stream through /v1/messages", anthropic_stream)
         check("anthropic SDK: a bad key raises anthropic.AuthenticationError", anthropic_bad_key)
         check("openai SDK streaming from an Anthropic model (translated)", openai_sdk_on_an_anthropic_model)
+
+        def openai_sdk_on_a_gemini_model():
+            completion = client.chat.completions.create(model="gemini/gemini-3.7-flash", messages=[{"role": "user", "content": "hello"}])
+            assert completion.choices[0].message.content == "Hello from the fake upstream.", completion
+            chunks = list(client.chat.completions.create(model="google/gemini-3.7-flash", stream=True, stream_options={"include_usage": True},
+                                                         messages=[{"role": "user", "content": "count #fake chunks=2"}]))
+            assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "w0 w1 "
+            assert chunks[-1].usage.completion_tokens == 2, chunks[-1]
+
+        check("openai SDK on a Gemini model, plain and streamed (translated)", openai_sdk_on_a_gemini_model)
 
         def bad_master_key_exits():
             bad_env = dict(env, KEYGATE_MASTER_KEY="dG9vLXNob3J0")
