@@ -24,6 +24,7 @@ public final class FakeOpenAIUpstream: Sendable {
 
     /// Keys callers may send as `Authorization: Bearer …`; nil accepts any.
     private let acceptedKeys: Mutex<Set<String>?>
+    private let awsSecrets = Mutex<[String: String]>([:])
     private let state = Mutex<(requests: [RecordedRequest], disconnects: Int)>(([], 0))
 
     public init(expectedKey: String? = nil) {
@@ -34,6 +35,14 @@ public final class FakeOpenAIUpstream: Sendable {
     public func accept(_ key: String) {
         acceptedKeys.withLock { keys in keys = (keys ?? []).union([key]) }
     }
+
+    /// Registers an AWS access key id with its secret: Bedrock requests signed with it are verified.
+    public func acceptAWS(accessKeyID: String, secret: String) {
+        accept(accessKeyID)
+        awsSecrets.withLock { $0[accessKeyID] = secret }
+    }
+
+    func awsSecret(for accessKeyID: String) -> String? { awsSecrets.withLock { $0[accessKeyID] } }
 
     /// Stops accepting a key (the provider "revoked" it).
     public func revoke(_ key: String) {
@@ -69,6 +78,7 @@ public final class FakeOpenAIUpstream: Sendable {
         }
         addAnthropicRoutes(to: router)
         addGeminiRoutes(to: router)
+        addBedrockRoutes(to: router)
         // Azure OpenAI: the same chat completions under a deployment, and the model list for key checks.
         router.post("/openai/deployments/:deployment/chat/completions") { request, context in
             try await self.chat(request, context: context)

@@ -130,7 +130,7 @@ import Testing
 
     @Test func aNativeProviderThisVersionCannotCallIs501() async throws {
         try await withHarness { h in
-            expectOpenAIError(try await h.chat("hi", model: "aws/global.anthropic.claude-opus-5"), status: 501, code: "provider_not_supported")
+            expectOpenAIError(try await h.chat("hi", model: "openai-responses/gpt-5.6-sol"), status: 501, code: "provider_not_supported")
         }
     }
 
@@ -165,7 +165,7 @@ import Testing
             }
             #expect(route("openai/gpt-5.6-luna", in: data) == ("credits", true))
             #expect(route("nvidia/meta/llama-3.1-8b-instruct", in: data) == ("free", true))
-            #expect(route("aws/global.anthropic.claude-opus-5", in: data) == ("credits", false), "no adapter for Bedrock yet")
+            #expect(route("openai-responses/gpt-5.6-sol", in: data) == ("credits", false), "no adapter for the Responses API yet")
             #expect(route("xai/grok-4.5", in: data) == ("credits", false), "no platform key for xAI here")
             try await h.addBYOKKey("sk-org-key-for-models-123")
             let withKey = try await h.request(.GET, "/v1/models")

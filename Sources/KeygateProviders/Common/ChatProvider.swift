@@ -44,6 +44,7 @@ public enum ChatProviders {
         case .anthropicMessages: return AnthropicProvider()
         case .azureOpenAI: return AzureOpenAIProvider()
         case .gemini: return GeminiProvider()
+        case .bedrockConverse: return BedrockConverseProvider()
         default: return nil
         }
     }

@@ -12,6 +12,9 @@ import NIOHTTP1
 /// provider (also on a random port), with an organisation and an API key ready.
 final class GatewayHarness: @unchecked Sendable {
     static let platformKey = "sk-platform-SECRET-0123456789abcdef"
+    static let awsAccessKeyID = "AKIAPLATFORM00000001"
+    static let awsSecret = "platformAWSsecret/K7MDENG/bPxRfiCYEXAMPLE"
+    static let awsPlatformCredential = #"{"accessKeyId":"\#(awsAccessKeyID)","secretAccessKey":"\#(awsSecret)","region":"us-east-1"}"#
     let fake: FakeOpenAIUpstream
     let fakePort: Int
     let gateway: Gateway
@@ -61,6 +64,7 @@ final class GatewayHarness: @unchecked Sendable {
         environment["KEYGATE_PROVIDER_AZURE_BASE_URL"] = "http://127.0.0.1:\(fakePort)"
         environment["KEYGATE_PROVIDER_GOOGLE_BASE_URL"] = "http://127.0.0.1:\(fakePort)"
         environment["KEYGATE_PROVIDER_GOOGLE_API_KEY"] = platformKey
+        environment["KEYGATE_PROVIDER_AWS_API_KEY"] = awsPlatformCredential
         environment.merge(extra) { $1 }
         var config = try GatewayConfiguration.fromEnvironment(environment)
         config.host = "127.0.0.1"

@@ -1,0 +1,303 @@
+import Foundation
+import KeygateCore
+
+/// AWS Bedrock Converse / ConverseStream, SigV4-signed with the credential JSON
+/// `{"accessKeyId","secretAccessKey","region"[,"sessionToken"]}`, translated to and from OpenAI chat
+/// completions (../shared/reference/providers.md §4). The region comes from the credential; the catalog's
+/// base URL carries a `{region}` placeholder (an override replaces the whole endpoint).
+public struct BedrockConverseProvider: ChatProvider {
+    public init() {}
+
+    struct Credential {
+        var accessKeyID: String
+        var secretAccessKey: String
+        var region: String
+        var sessionToken: String?
+
+        init(_ text: String) throws(GatewayError) {
+            guard let fields = (try? JSONValue.decode(Array(text.utf8)))?.objectValue,
+                  let id = fields["accessKeyId"]?.stringValue, let secret = fields["secretAccessKey"]?.stringValue,
+                  let region = fields["region"]?.stringValue else {
+                throw GatewayError(status: 500, type: "api_error", code: "byok_key_unreadable",
+                                   message: "The stored AWS credential is not the expected JSON (accessKeyId, secretAccessKey, region). Add it again.")
+            }
+            accessKeyID = id
+            secretAccessKey = secret
+            self.region = region
+            sessionToken = fields["sessionToken"]?.stringValue
+        }
+    }
+
+    public func makeRequest(_ request: ChatCompletionRequest, for resolved: ResolvedModel, credential: String) throws(GatewayError) -> UpstreamRequest {
+        let aws = try Credential(credential)
+        var base = resolved.provider.baseURL.replacingOccurrences(of: "{region}", with: aws.region)
+        while base.hasSuffix("/") { base.removeLast() }
+        // The model id is one path label: percent-encoded once on the wire (`:` → `%3A`); SigV4 encodes it again.
+        let url = base + "/model/" + SigV4Signer.uriEncode(resolved.model.id, keepSlash: false) + (request.stream ? "/converse-stream" : "/converse")
+        let body = JSONValue.object(try Self.translate(request)).encoded()
+        guard let parsed = URL(string: url) else { throw GatewayError.upstreamFailed(provider: resolved.provider.id, status: nil) }
+        let signer = SigV4Signer(accessKeyID: aws.accessKeyID, secretAccessKey: aws.secretAccessKey, sessionToken: aws.sessionToken, region: aws.region)
+        var headers: [(name: String, value: String)] = [("content-type", "application/json")]
+        headers += signer.sign(method: "POST", url: parsed, headers: headers, body: body)
+        headers.append(("accept", request.stream ? "application/vnd.amazon.eventstream" : "application/json"))
+        return UpstreamRequest(method: "POST", url: url, headers: headers, body: body)
+    }
+
+    static func translate(_ request: ChatCompletionRequest) throws(GatewayError) -> JSONObject {
+        let source = request.body
+        var system: [JSONValue] = []
+        var messages: [JSONObject] = []
+        func append(role: String, blocks: [JSONValue]) {
+            guard !blocks.isEmpty else { return }
+            if var last = messages.last, last["role"]?.stringValue == role, case .array(let existing)? = last["content"] {
+                last["content"] = .array(existing + blocks)
+                messages[messages.count - 1] = last
+            } else {
+                messages.append(["role": .string(role), "content": .array(blocks)])
+            }
+        }
+        var usedTools = false
+        for (index, message) in (source["messages"]?.arrayValue ?? []).enumerated() {
+            switch message["role"]?.stringValue {
+            case "system", "developer":
+                system.append(.object(["text": .string(AnthropicProvider.text(of: message["content"]))]))
+            case "user":
+                append(role: "user", blocks: try blocks(message["content"], param: "messages[\(index)].content"))
+            case "assistant":
+                var content = try blocks(message["content"], param: "messages[\(index)].content")
+                for call in message["tool_calls"]?.arrayValue ?? [] {
+                    usedTools = true
+                    let arguments = call["function"]?["arguments"]?.stringValue ?? "{}"
+                    let input = (try? JSONValue.decode(Array(arguments.utf8))).flatMap { $0.objectValue.map(JSONValue.object) } ?? .object([:])
+                    content.append(.object(["toolUse": .object(["toolUseId": call["id"] ?? .string("call_\(index)"),
+                                                                 "name": call["function"]?["name"] ?? .string(""), "input": input])]))
+                }
+                append(role: "assistant", blocks: content)
+            case "tool", "function":
+                usedTools = true
+                append(role: "user", blocks: [.object(["toolResult": .object([
+                    "toolUseId": message["tool_call_id"] ?? .string(""),
+                    "content": .array([.object(["text": .string(AnthropicProvider.text(of: message["content"]))])]),
+                ])])])
+            default:
+                break
+            }
+        }
+        var body: JSONObject = ["messages": .array(messages.map(JSONValue.object))]
+        if !system.isEmpty { body["system"] = .array(system) }
+        var inference: JSONObject = [:]
+        if let max = request.maxOutputTokens { inference["maxTokens"] = .int(max) }
+        if let t = source["temperature"], !t.isNull { inference["temperature"] = t }
+        if let p = source["top_p"], !p.isNull { inference["topP"] = p }
+        if let stop = source["stop"] {
+            if let one = stop.stringValue { inference["stopSequences"] = .array([.string(one)]) } else if let many = stop.arrayValue { inference["stopSequences"] = .array(many) }
+        }
+        if !inference.isEmpty { body["inferenceConfig"] = .object(inference) }
+        var tools: [JSONValue] = (source["tools"]?.arrayValue ?? []).compactMap { tool in
+            guard let function = tool["function"] else { return nil }
+            var spec: JSONObject = ["name": function["name"] ?? .string("")]
+            if let description = function["description"] { spec["description"] = description }
+            spec["inputSchema"] = .object(["json": function["parameters"] ?? .object(["type": .string("object")])])
+            return .object(["toolSpec": .object(spec)])
+        }
+        // Bedrock rejects tool history without a tool configuration.
+        if tools.isEmpty && usedTools {
+            tools = [.object(["toolSpec": .object(["name": .string("noop"), "description": .string("unused"),
+                                                   "inputSchema": .object(["json": .object(["type": .string("object")])])])])]
+        }
+        if !tools.isEmpty {
+            var config: JSONObject = ["tools": .array(tools)]
+            switch source["tool_choice"]?.stringValue {
+            case "required": config["toolChoice"] = .object(["any": .object([:])])
+            case "auto": config["toolChoice"] = .object(["auto": .object([:])])
+            default:
+                if let name = source["tool_choice"]?["function"]?["name"] { config["toolChoice"] = .object(["tool": .object(["name": name])]) }
+            }
+            body["toolConfig"] = .object(config)
+        }
+        return body
+    }
+
+    static func blocks(_ content: JSONValue?, param: String) throws(GatewayError) -> [JSONValue] {
+        switch content {
+        case .string(let s)?: return s.isEmpty ? [] : [.object(["text": .string(s)])]
+        case .array(let parts)?:
+            var blocks: [JSONValue] = []
+            for part in parts {
+                switch part["type"]?.stringValue {
+                case "text": blocks.append(.object(["text": part["text"] ?? .string("")]))
+                case "image_url":
+                    let url = part["image_url"]?["url"]?.stringValue ?? ""
+                    guard url.hasPrefix("data:image/"), let comma = url.firstIndex(of: ","), url[..<comma].hasSuffix(";base64") else {
+                        throw GatewayError.badRequest("Bedrock takes images as base64 data URLs (data:image/png;base64,…) in \(param).", param: param, code: "invalid_image")
+                    }
+                    let format = String(url[url.index(url.startIndex, offsetBy: 11)..<comma].dropLast(";base64".count))
+                    blocks.append(.object(["image": .object(["format": .string(format == "jpg" ? "jpeg" : format),
+                                                             "source": .object(["bytes": .string(String(url[url.index(after: comma)...]))])])]))
+                default:
+                    throw GatewayError.badRequest("Bedrock models take text and image parts here; '\(part["type"]?.stringValue ?? "?")' in \(param) is not supported.", param: param, code: "unsupported_content")
+                }
+            }
+            return blocks
+        default: return []
+        }
+    }
+
+    /// `inputTokens` excludes cache reads and writes; the OpenAI convention includes them.
+    static func usage(_ usage: JSONValue?) -> TokenUsage? {
+        guard let usage, case .object = usage else { return nil }
+        let read = usage["cacheReadInputTokens"]?.int64Value ?? 0
+        let written = usage["cacheWriteInputTokens"]?.int64Value ?? 0
+        return TokenUsage(inputTokens: (usage["inputTokens"]?.int64Value ?? 0) + read + written, outputTokens: usage["outputTokens"]?.int64Value ?? 0,
+                          cachedInputTokens: read, cacheWriteTokens: written)
+    }
+
+    static func finishReason(_ stop: String?) -> String {
+        switch stop {
+        case "tool_use": return "tool_calls"
+        case "max_tokens", "model_context_window_exceeded": return "length"
+        case "guardrail_intervened", "content_filtered": return "content_filter"
+        default: return "stop"
+        }
+    }
+
+    public func response(fromBody body: [UInt8], model: String) -> (translated: [UInt8]?, usage: TokenUsage?) {
+        guard let json = try? JSONValue.decode(body) else { return (body, nil) }
+        var text = ""
+        var reasoning = ""
+        var calls: [JSONValue] = []
+        for block in json["output"]?["message"]?["content"]?.arrayValue ?? [] {
+            if let piece = block["text"]?.stringValue { text += piece }
+            if let piece = block["reasoningContent"]?["reasoningText"]?["text"]?.stringValue { reasoning += piece }
+            if let use = block["toolUse"] {
+                calls.append(.object(["id": use["toolUseId"] ?? .null, "type": .string("function"),
+                                      "function": .object(["name": use["name"] ?? .null,
+                                                           "arguments": .string(String(decoding: (use["input"] ?? .object([:])).encoded(), as: UTF8.self))])]))
+            }
+        }
+        var message: JSONObject = ["role": .string("assistant"), "content": text.isEmpty && !calls.isEmpty ? .null : .string(text)]
+        if !reasoning.isEmpty { message["reasoning_content"] = .string(reasoning) }
+        if !calls.isEmpty { message["tool_calls"] = .array(calls) }
+        let usage = Self.usage(json["usage"])
+        var completion: JSONObject = [
+            "id": .string("chatcmpl-bedrock-\(UInt32.random(in: 0...UInt32.max))"), "object": .string("chat.completion"),
+            "created": .int(Int64(Date().timeIntervalSince1970)), "model": .string(model),
+            "choices": .array([.object(["index": .int(0), "message": .object(message), "finish_reason": .string(Self.finishReason(json["stopReason"]?.stringValue))])]),
+        ]
+        if let usage { completion["usage"] = AnthropicProvider.openAIUsage(usage) }
+        return (JSONValue.object(completion).encoded(), usage)
+    }
+
+    public func makeStreamRelay(clientWantsUsage: Bool) -> any StreamRelay {
+        BedrockStreamRelay(clientWantsUsage: clientWantsUsage)
+    }
+
+    public func error(for failure: UpstreamFailure, provider: ProviderSpec, credential: String) -> GatewayError {
+        let secret = (try? Credential(credential))?.secretAccessKey ?? credential
+        let message = (try? JSONValue.decode(failure.body))?["message"]?.stringValue.map { SecretScrubber.scrub($0, secrets: [secret]) }
+        switch failure.status {
+        case 401, 403: return .platformKeyRejected(provider: provider.id)
+        case 429: return .upstreamRateLimited(provider: provider.id, retryAfter: failure.retryAfter)
+        case 408: return .upstreamTimeout(provider: provider.id, phase: "the model timed out")
+        case 400, 404, 413, 422: return .upstreamRejectedRequest(provider: provider.id, status: failure.status, message: message, param: nil, code: nil)
+        default: return .upstreamFailed(provider: provider.id, status: failure.status)
+        }
+    }
+}
+
+/// ConverseStream's binary event-stream as OpenAI chunks. Usage arrives in the final `metadata` event,
+/// after `messageStop`; the usage chunk (if asked) and `[DONE]` follow it.
+struct BedrockStreamRelay: StreamRelay {
+    let clientWantsUsage: Bool
+    private(set) var usage: TokenUsage?
+    private(set) var generatedTextBytes = 0
+    private var decoder = EventStreamDecoder()
+    private var sawStop = false
+    private var sawMetadata = false
+    private var endedCleanly = false
+    private var failed = false
+    private var toolCallIndex: [Int64: Int] = [:]
+    private let id = "chatcmpl-bedrock-\(UInt32.random(in: 0...UInt32.max))"
+    private let created = Int64(Date().timeIntervalSince1970)
+
+    init(clientWantsUsage: Bool) { self.clientWantsUsage = clientWantsUsage }
+
+    var completed: Bool { !failed && (sawMetadata || (sawStop && endedCleanly)) }
+
+    mutating func relay(_ chunk: [UInt8]) -> [UInt8]? {
+        guard !failed else { return [] }
+        do {
+            var out: [UInt8] = []
+            for message in try decoder.append(chunk) { out += translate(message) }
+            return out
+        } catch {
+            failed = true
+            return Self.event(.object(["error": .object(["message": .string("Provider 'aws' sent a corrupted stream (\(error)). The answer above is partial; retry."),
+                                                         "type": .string("api_error"), "param": .null, "code": .string("upstream_stream_corrupted")])]))
+        }
+    }
+
+    mutating func finish() -> [UInt8] {
+        endedCleanly = !decoder.hasPartialFrame
+        guard completed, !sawMetadata else { return [] }
+        return Array("data: [DONE]\n\n".utf8)
+    }
+
+    private mutating func translate(_ message: EventStreamMessage) -> [UInt8] {
+        let json = (try? JSONValue.decode(message.payload)) ?? .object([:])
+        if message.headers[":message-type"] != "event" {
+            failed = true
+            let type = message.headers[":exception-type"] ?? message.headers[":error-code"] ?? "upstream_error"
+            return Self.event(.object(["error": .object([
+                "message": .string("Provider 'aws' failed mid-stream: " + (json["message"]?.stringValue ?? message.headers[":error-message"] ?? type) + ". The answer above is partial; retry."),
+                "type": .string("api_error"), "param": .null, "code": .string(type)])]))
+        }
+        switch message.headers[":event-type"] {
+        case "messageStart":
+            return chunk(["role": .string("assistant"), "content": .string("")])
+        case "contentBlockStart":
+            guard let use = json["start"]?["toolUse"], let index = json["contentBlockIndex"]?.int64Value else { return [] }
+            let callIndex = toolCallIndex.count
+            toolCallIndex[index] = callIndex
+            return chunk(["tool_calls": .array([.object(["index": .int(Int64(callIndex)), "id": use["toolUseId"] ?? .null, "type": .string("function"),
+                                                         "function": .object(["name": use["name"] ?? .null, "arguments": .string("")])])])])
+        case "contentBlockDelta":
+            let delta = json["delta"]
+            if let text = delta?["text"]?.stringValue {
+                generatedTextBytes += text.utf8.count
+                return chunk(["content": .string(text)])
+            }
+            if let input = delta?["toolUse"]?["input"]?.stringValue {
+                generatedTextBytes += input.utf8.count
+                let callIndex = json["contentBlockIndex"]?.int64Value.flatMap { toolCallIndex[$0] } ?? 0
+                return chunk(["tool_calls": .array([.object(["index": .int(Int64(callIndex)), "function": .object(["arguments": .string(input)])])])])
+            }
+            if let thinking = delta?["reasoningContent"]?["text"]?.stringValue {
+                generatedTextBytes += thinking.utf8.count
+                return chunk(["reasoning_content": .string(thinking)])
+            }
+            return []
+        case "messageStop":
+            sawStop = true
+            return chunk([:], finish: BedrockConverseProvider.finishReason(json["stopReason"]?.stringValue))
+        case "metadata":
+            sawMetadata = true
+            usage = BedrockConverseProvider.usage(json["usage"])
+            var out: [UInt8] = []
+            if clientWantsUsage, let usage {
+                out += Self.event(.object(["id": .string(id), "object": .string("chat.completion.chunk"), "created": .int(created), "model": .string(""),
+                                           "choices": .array([]), "usage": AnthropicProvider.openAIUsage(usage)]))
+            }
+            return out + Array("data: [DONE]\n\n".utf8)
+        default:
+            return []
+        }
+    }
+
+    private func chunk(_ delta: JSONObject, finish: String? = nil) -> [UInt8] {
+        Self.event(.object(["id": .string(id), "object": .string("chat.completion.chunk"), "created": .int(created), "model": .string(""),
+                            "choices": .array([.object(["index": .int(0), "delta": .object(delta), "finish_reason": finish.map(JSONValue.string) ?? .null])])]))
+    }
+
+    static func event(_ value: JSONValue) -> [UInt8] { Array("data: ".utf8) + value.encoded() + Array("\n\n".utf8) }
+}
