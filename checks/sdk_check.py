@@ -24,6 +24,7 @@ KEYGATE = os.path.join(BIN, "keygate")
 FAKE = os.path.join(BIN, "keygate-fake-upstream")
 PLATFORM_KEY = "sk-platform-sdk-check-0123456789"
 ORG_KEY = "sk-org-own-sdk-check-MARKER-4242"
+AWS_KEY_ID, AWS_SECRET = "AKIASDKCHECK00000001", "sdkCheckAWSsecret/K7MDENG/bPxRfiCYEXAMPLE"
 
 results = []
 
@@ -58,7 +59,8 @@ def wait_ready(url, timeout=60):
 
 def main():
     data_dir = tempfile.mkdtemp(prefix="keygate-sdk-check-")
-    fake = subprocess.Popen([FAKE, "--port", "0", "--api-key", PLATFORM_KEY, "--api-key", ORG_KEY], stdout=subprocess.PIPE, text=True)
+    fake = subprocess.Popen([FAKE, "--port", "0", "--api-key", PLATFORM_KEY, "--api-key", ORG_KEY,
+                             "--aws-key", f"{AWS_KEY_ID}:{AWS_SECRET}"], stdout=subprocess.PIPE, text=True)
     fake_port = int(fake.stdout.readline().strip().rsplit(" ", 1)[1])
     env = dict(os.environ)
     env.update({
@@ -69,6 +71,8 @@ def main():
         "KEYGATE_PROVIDER_ANTHROPIC_API_KEY": PLATFORM_KEY,
         "KEYGATE_PROVIDER_GOOGLE_BASE_URL": f"http://127.0.0.1:{fake_port}",
         "KEYGATE_PROVIDER_GOOGLE_API_KEY": PLATFORM_KEY,
+        "KEYGATE_PROVIDER_AWS_BASE_URL": f"http://127.0.0.1:{fake_port}",
+        "KEYGATE_PROVIDER_AWS_API_KEY": json.dumps({"accessKeyId": AWS_KEY_ID, "secretAccessKey": AWS_SECRET, "region": "us-east-1"}),
     })
     server = None
     try:
@@ -219,6 +223,16 @@ def main():
             assert chunks[-1].usage.completion_tokens == 2, chunks[-1]
 
         check("openai SDK on a Gemini model, plain and streamed (translated)", openai_sdk_on_a_gemini_model)
+
+        def openai_sdk_on_a_bedrock_model():
+            completion = client.chat.completions.create(model="aws/global.anthropic.claude-sonnet-5-v1:0", messages=[{"role": "user", "content": "hello"}])
+            assert completion.choices[0].message.content == "Hello from the fake upstream.", completion
+            chunks = list(client.chat.completions.create(model="bedrock/global.anthropic.claude-opus-5", stream=True, stream_options={"include_usage": True},
+                                                         messages=[{"role": "user", "content": "count #fake chunks=2"}]))
+            assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "w0 w1 "
+            assert chunks[-1].usage.completion_tokens == 2, chunks[-1]
+
+        check("openai SDK on a Bedrock model, plain and streamed (SigV4, event-stream translated)", openai_sdk_on_a_bedrock_model)
 
         def bad_master_key_exits():
             bad_env = dict(env, KEYGATE_MASTER_KEY="dG9vLXNob3J0")

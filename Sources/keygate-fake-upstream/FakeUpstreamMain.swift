@@ -11,9 +11,17 @@ struct FakeUpstreamMain: AsyncParsableCommand {
     @Option(help: "Accept this key as Bearer token (repeat for several); without it any key is accepted.")
     var apiKey: [String] = []
 
+    @Option(help: "Accept Bedrock requests signed with ACCESS_KEY_ID:SECRET (the signature is verified).")
+    var awsKey: [String] = []
+
     func run() async throws {
         let fake = FakeOpenAIUpstream(expectedKey: apiKey.first)
         for key in apiKey.dropFirst() { fake.accept(key) }
+        for pair in awsKey {
+            let parts = pair.split(separator: ":", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { throw ValidationError("--aws-key takes ACCESS_KEY_ID:SECRET") }
+            fake.acceptAWS(accessKeyID: parts[0], secret: parts[1])
+        }
         try await fake.run(port: port) { bound in
             FileHandle.standardOutput.write(Data("fake upstream listening on port \(bound)\n".utf8))
         }
