@@ -79,6 +79,7 @@ public final class FakeOpenAIUpstream: Sendable {
         addAnthropicRoutes(to: router)
         addGeminiRoutes(to: router)
         addBedrockRoutes(to: router)
+        addResponsesRoutes(to: router)
         // Azure OpenAI: the same chat completions under a deployment, and the model list for key checks.
         router.post("/openai/deployments/:deployment/chat/completions") { request, context in
             try await self.chat(request, context: context)
@@ -111,7 +112,7 @@ public final class FakeOpenAIUpstream: Sendable {
         state.withLock { $0.requests.append(RecordedRequest(path: request.uri.path, query: request.uri.query ?? "", headers: headers, rawBody: body)) }
     }
 
-    private func deny(_ request: Request) -> Response? {
+    func deny(_ request: Request) -> Response? {
         // Bearer (OpenAI style) or x-api-key (Anthropic style, as Anthropic's key check sends it).
         let sent = request.headers[.authorization] ?? request.headers[HTTPField.Name("x-api-key")!] ?? request.headers[HTTPField.Name("api-key")!] ?? ""
         guard let keys = acceptedKeys.withLock({ $0 }) else { return nil }

@@ -130,7 +130,9 @@ import Testing
 
     @Test func aNativeProviderThisVersionCannotCallIs501() async throws {
         try await withHarness { h in
-            expectOpenAIError(try await h.chat("hi", model: "openai-responses/gpt-5.6-sol"), status: 501, code: "provider_not_supported")
+            try await h.addBYOKKey(#"{"endpoint":"https://acme.openai.azure.com","apiKey":"0123456789abcdef0123","apiVersion":"v1"}"#, provider: "azure-responses")
+            expectOpenAIError(try await h.request(.POST, "/v1/chat/completions", body: GatewayHarness.chatBody("hi"), headers: [("x-byok-provider", "azure-responses")]),
+                              status: 501, code: "provider_not_supported")
         }
     }
 
@@ -165,7 +167,6 @@ import Testing
             }
             #expect(route("openai/gpt-5.6-luna", in: data) == ("credits", true))
             #expect(route("nvidia/meta/llama-3.1-8b-instruct", in: data) == ("free", true))
-            #expect(route("openai-responses/gpt-5.6-sol", in: data) == ("credits", false), "no adapter for the Responses API yet")
             #expect(route("xai/grok-4.5", in: data) == ("credits", false), "no platform key for xAI here")
             try await h.addBYOKKey("sk-org-key-for-models-123")
             let withKey = try await h.request(.GET, "/v1/models")

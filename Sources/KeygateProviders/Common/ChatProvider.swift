@@ -45,6 +45,7 @@ public enum ChatProviders {
         case .azureOpenAI: return AzureOpenAIProvider()
         case .gemini: return GeminiProvider()
         case .bedrockConverse: return BedrockConverseProvider()
+        case .openAIResponses: return OpenAIResponsesProvider()
         default: return nil
         }
     }

@@ -53,7 +53,7 @@ final class GatewayHarness: @unchecked Sendable {
 
         let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("keygate-test-\(UUID().uuidString)").path
         var environment: [String: String] = ["KEYGATE_DATA_DIR": dataDirectory]
-        for provider in ["OPENAI", "GROQ", "MOONSHOT", "NVIDIA", "OPENROUTER"] {
+        for provider in ["OPENAI", "GROQ", "MOONSHOT", "NVIDIA", "OPENROUTER", "OPENAI_RESPONSES"] {
             environment["KEYGATE_PROVIDER_\(provider)_BASE_URL"] = "http://127.0.0.1:\(fakePort)/v1"
             environment["KEYGATE_PROVIDER_\(provider)_API_KEY"] = platformKey
         }
