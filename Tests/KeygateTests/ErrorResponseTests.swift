@@ -128,14 +128,6 @@ import Testing
         }
     }
 
-    @Test func aNativeProviderThisVersionCannotCallIs501() async throws {
-        try await withHarness { h in
-            try await h.addBYOKKey(#"{"endpoint":"https://acme.openai.azure.com","apiKey":"0123456789abcdef0123","apiVersion":"v1"}"#, provider: "azure-responses")
-            expectOpenAIError(try await h.request(.POST, "/v1/chat/completions", body: GatewayHarness.chatBody("hi"), headers: [("x-byok-provider", "azure-responses")]),
-                              status: 501, code: "provider_not_supported")
-        }
-    }
-
     @Test func unknownRoutesAre404InTheOpenAIFormat() async throws {
         try await withHarness { h in
             let reply = try await h.request(.GET, "/v1/nothing-here")

@@ -55,3 +55,19 @@ import Testing
         }
     }
 }
+
+
+@Suite struct AzureResponsesGatewayTests {
+    @Test func anAzureResponsesCredentialRunsOnItsResource() async throws {
+        try await withHarness { h in
+            h.fake.accept("0123456789abcdef0123")
+            try await h.addBYOKKey(#"{"endpoint":"https://acme.openai.azure.com","apiKey":"0123456789abcdef0123","apiVersion":"v1"}"#, provider: "azure-responses")
+            let reply = try await h.request(.POST, "/v1/chat/completions", body: GatewayHarness.chatBody("hi", model: "my-deployment"),
+                                            headers: [("x-byok-provider", "azure-responses")])
+            #expect(reply.status == 200, "\(reply.text)")
+            let sent = try #require(h.fake.requests.last)
+            #expect(sent.path == "/openai/v1/responses" && sent.headers["api-key"] == "0123456789abcdef0123")
+            #expect(sent.json?["model"] as? String == "my-deployment")
+        }
+    }
+}

@@ -98,11 +98,6 @@ public struct GatewayError: Error, Sendable, Equatable, CustomStringConvertible 
                      message: "Provider '\(provider)' has no platform key configured on this gateway. Ask the operator to set one, or use another model.")
     }
 
-    public static func wireFormatNotSupported(provider: String, format: String) -> GatewayError {
-        GatewayError(status: 501, type: "api_error", code: "provider_not_supported",
-                     message: "Provider '\(provider)' speaks the '\(format)' format, which this gateway version cannot call yet. Use a model of an OpenAI-compatible provider.")
-    }
-
     /// An upstream 4xx about the request itself (bad parameter, context too long): relayed with its status.
     public static func upstreamRejectedRequest(provider: String, status: Int, message: String?, param: String?, code: String?) -> GatewayError {
         let detail = message.map { ": " + $0 } ?? "."

@@ -36,9 +36,9 @@ public protocol StreamRelay: Sendable {
     var generatedTextBytes: Int { get }
 }
 
-/// The adapter for a wire format, or nil if this build cannot call it yet.
+/// The adapter for each wire format.
 public enum ChatProviders {
-    public static func adapter(for format: WireFormat) -> (any ChatProvider)? {
+    public static func adapter(for format: WireFormat) -> any ChatProvider {
         switch format {
         case .openAIChat: return OpenAICompatibleProvider()
         case .anthropicMessages: return AnthropicProvider()
@@ -46,7 +46,7 @@ public enum ChatProviders {
         case .gemini: return GeminiProvider()
         case .bedrockConverse: return BedrockConverseProvider()
         case .openAIResponses: return OpenAIResponsesProvider()
-        default: return nil
+        case .azureResponses: return AzureResponsesProvider()
         }
     }
 }

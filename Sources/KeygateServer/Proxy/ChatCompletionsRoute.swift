@@ -65,9 +65,7 @@ struct ChatCompletionsRoute: Sendable {
         if forcedProvider != nil && byokKey == nil {
             throw GatewayError.byokKeyRequired(provider: resolved.provider.id, organization: caller.organization.slug)
         }
-        guard let adapter = ChatProviders.adapter(for: resolved.provider.wireFormat) else {
-            throw GatewayError.wireFormatNotSupported(provider: resolved.provider.id, format: resolved.provider.wireFormat.rawValue)
-        }
+        let adapter = ChatProviders.adapter(for: resolved.provider.wireFormat)
         let route = RouteDecision.decide(for: resolved, organizationHasKey: byokKey != nil)
         do {
             return try await attempt(chat, route: route, byokKey: byokKey, adapter: adapter, context: context, usage: &usage)

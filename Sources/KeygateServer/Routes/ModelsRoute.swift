@@ -2,7 +2,6 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import KeygateCore
-import KeygateProviders
 
 /// `GET /v1/models` and `GET /v1/models/{id}` in the OpenAI list format. Ids are `provider/model`; a
 /// `keygate` object adds the provider, list prices (USD per million tokens, exact decimals) and whether the
@@ -20,13 +19,12 @@ struct ModelsRoute: Sendable {
     }
 
     /// How the caller's organisation would pay for each model right now: `byok` (it has an active key for
-    /// the provider), `free`, or `credits`; and whether this gateway can call the provider at all.
+    /// the provider), `free`, or `credits`; and whether it can be called (a key, the org's or the platform's).
     private func routed(_ entry: (resolved: ResolvedModel, json: JSONValue), keys: [String: Bool]) -> JSONValue {
         var json = entry.json
         let provider = entry.resolved.provider
         let route = RouteDecision.decide(for: entry.resolved, organizationHasKey: keys[provider.id] ?? false)
-        let callable = ChatProviders.adapter(for: provider.wireFormat) != nil
-            && (route.billing == .byok || gateway.configuration.platformKeys[provider.id] != nil)
+        let callable = route.billing == .byok || gateway.configuration.platformKeys[provider.id] != nil
         json["keygate"]?["route"] = .string(route.billing.rawValue)
         json["keygate"]?["available"] = .bool(callable)
         return json

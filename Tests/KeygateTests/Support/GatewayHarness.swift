@@ -62,6 +62,7 @@ final class GatewayHarness: @unchecked Sendable {
         environment["KEYGATE_PROVIDER_ANTHROPIC_BASE_URL"] = "http://127.0.0.1:\(fakePort)"
         environment["KEYGATE_PROVIDER_ANTHROPIC_API_KEY"] = platformKey
         environment["KEYGATE_PROVIDER_AZURE_BASE_URL"] = "http://127.0.0.1:\(fakePort)"
+        environment["KEYGATE_PROVIDER_AZURE_RESPONSES_BASE_URL"] = "http://127.0.0.1:\(fakePort)"
         environment["KEYGATE_PROVIDER_GOOGLE_BASE_URL"] = "http://127.0.0.1:\(fakePort)"
         environment["KEYGATE_PROVIDER_GOOGLE_API_KEY"] = platformKey
         environment["KEYGATE_PROVIDER_AWS_API_KEY"] = awsPlatformCredential
