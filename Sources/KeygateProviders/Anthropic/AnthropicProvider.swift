@@ -28,43 +28,32 @@ public struct AnthropicProvider: ChatProvider {
         body["max_tokens"] = .int(request.maxOutputTokens ?? model.maxOutputTokens ?? fallbackMaxTokens)
 
         var system: [String] = []
-        var messages: [JSONObject] = []
-        func append(role: String, blocks: [JSONValue]) {
-            guard !blocks.isEmpty else { return }
-            // Anthropic wants user and assistant turns to alternate: merge neighbours of the same role.
-            if var last = messages.last, last["role"]?.stringValue == role, case .array(let existing)? = last["content"] {
-                last["content"] = .array(existing + blocks)
-                messages[messages.count - 1] = last
-            } else {
-                messages.append(["role": .string(role), "content": .array(blocks)])
-            }
-        }
+        var turns = AlternatingTurns(partsKey: "content")
         for (index, message) in (source["messages"]?.arrayValue ?? []).enumerated() {
             let role = message["role"]?.stringValue ?? ""
             switch role {
             case "system", "developer":
                 system.append(text(of: message["content"]))
             case "user":
-                append(role: "user", blocks: try contentBlocks(message["content"], param: "messages[\(index)].content"))
+                turns.append(role: "user", parts: try contentBlocks(message["content"], param: "messages[\(index)].content"))
             case "assistant":
                 var blocks = try contentBlocks(message["content"], param: "messages[\(index)].content")
                 for call in message["tool_calls"]?.arrayValue ?? [] {
-                    let arguments = call["function"]?["arguments"]?.stringValue ?? "{}"
-                    let input = (try? JSONValue.decode(Array(arguments.utf8))).flatMap { $0.objectValue.map(JSONValue.object) } ?? .object([:])
                     blocks.append(.object(["type": .string("tool_use"), "id": call["id"] ?? .string("call_\(index)"),
-                                           "name": call["function"]?["name"] ?? .string(""), "input": input]))
+                                           "name": call["function"]?["name"] ?? .string(""),
+                                           "input": argumentsObject(call["function"]?["arguments"]?.stringValue)]))
                 }
-                append(role: "assistant", blocks: blocks)
+                turns.append(role: "assistant", parts: blocks)
             case "tool", "function":
                 var result: JSONObject = ["type": .string("tool_result"), "tool_use_id": message["tool_call_id"] ?? .string("")]
                 result["content"] = .string(text(of: message["content"]))
-                append(role: "user", blocks: [.object(result)])
+                turns.append(role: "user", parts: [.object(result)])
             default:
                 break
             }
         }
         if !system.isEmpty { body["system"] = .string(system.joined(separator: "\n\n")) }
-        body["messages"] = .array(messages.map(JSONValue.object))
+        body["messages"] = turns.json
 
         if let tools = source["tools"]?.arrayValue, !tools.isEmpty {
             body["tools"] = .array(tools.compactMap { tool -> JSONValue? in
@@ -134,13 +123,11 @@ public struct AnthropicProvider: ChatProvider {
 
     static func image(_ url: String, param: String) throws(GatewayError) -> JSONValue {
         if url.hasPrefix("data:") {
-            // data:<mime>;base64,<data>
-            guard let comma = url.firstIndex(of: ","), url[..<comma].hasSuffix(";base64") else {
+            guard let image = DataURL.parse(url) else {
                 throw GatewayError.badRequest("An image data URL in \(param) must be base64 (data:image/png;base64,…).", param: param, code: "invalid_image")
             }
-            let mediaType = String(url[url.index(url.startIndex, offsetBy: 5)..<comma].dropLast(";base64".count))
             return .object(["type": .string("image"), "source": .object([
-                "type": .string("base64"), "media_type": .string(mediaType), "data": .string(String(url[url.index(after: comma)...])),
+                "type": .string("base64"), "media_type": .string(image.mediaType), "data": .string(image.base64),
             ])])
         }
         return .object(["type": .string("image"), "source": .object(["type": .string("url"), "url": .string(url)])])

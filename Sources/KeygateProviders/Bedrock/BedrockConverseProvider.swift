@@ -46,36 +46,26 @@ public struct BedrockConverseProvider: ChatProvider {
     static func translate(_ request: ChatCompletionRequest) throws(GatewayError) -> JSONObject {
         let source = request.body
         var system: [JSONValue] = []
-        var messages: [JSONObject] = []
-        func append(role: String, blocks: [JSONValue]) {
-            guard !blocks.isEmpty else { return }
-            if var last = messages.last, last["role"]?.stringValue == role, case .array(let existing)? = last["content"] {
-                last["content"] = .array(existing + blocks)
-                messages[messages.count - 1] = last
-            } else {
-                messages.append(["role": .string(role), "content": .array(blocks)])
-            }
-        }
+        var turns = AlternatingTurns(partsKey: "content")
         var usedTools = false
         for (index, message) in (source["messages"]?.arrayValue ?? []).enumerated() {
             switch message["role"]?.stringValue {
             case "system", "developer":
                 system.append(.object(["text": .string(AnthropicProvider.text(of: message["content"]))]))
             case "user":
-                append(role: "user", blocks: try blocks(message["content"], param: "messages[\(index)].content"))
+                turns.append(role: "user", parts: try blocks(message["content"], param: "messages[\(index)].content"))
             case "assistant":
                 var content = try blocks(message["content"], param: "messages[\(index)].content")
                 for call in message["tool_calls"]?.arrayValue ?? [] {
                     usedTools = true
-                    let arguments = call["function"]?["arguments"]?.stringValue ?? "{}"
-                    let input = (try? JSONValue.decode(Array(arguments.utf8))).flatMap { $0.objectValue.map(JSONValue.object) } ?? .object([:])
                     content.append(.object(["toolUse": .object(["toolUseId": call["id"] ?? .string("call_\(index)"),
-                                                                 "name": call["function"]?["name"] ?? .string(""), "input": input])]))
+                                                                 "name": call["function"]?["name"] ?? .string(""),
+                                                                 "input": argumentsObject(call["function"]?["arguments"]?.stringValue)])]))
                 }
-                append(role: "assistant", blocks: content)
+                turns.append(role: "assistant", parts: content)
             case "tool", "function":
                 usedTools = true
-                append(role: "user", blocks: [.object(["toolResult": .object([
+                turns.append(role: "user", parts: [.object(["toolResult": .object([
                     "toolUseId": message["tool_call_id"] ?? .string(""),
                     "content": .array([.object(["text": .string(AnthropicProvider.text(of: message["content"]))])]),
                 ])])])
@@ -83,7 +73,7 @@ public struct BedrockConverseProvider: ChatProvider {
                 break
             }
         }
-        var body: JSONObject = ["messages": .array(messages.map(JSONValue.object))]
+        var body: JSONObject = ["messages": turns.json]
         if !system.isEmpty { body["system"] = .array(system) }
         var inference: JSONObject = [:]
         if let max = request.maxOutputTokens { inference["maxTokens"] = .int(max) }
@@ -128,12 +118,12 @@ public struct BedrockConverseProvider: ChatProvider {
                 case "text": blocks.append(.object(["text": part["text"] ?? .string("")]))
                 case "image_url":
                     let url = part["image_url"]?["url"]?.stringValue ?? ""
-                    guard url.hasPrefix("data:image/"), let comma = url.firstIndex(of: ","), url[..<comma].hasSuffix(";base64") else {
+                    guard let image = DataURL.parse(url), image.mediaType.hasPrefix("image/") else {
                         throw GatewayError.badRequest("Bedrock takes images as base64 data URLs (data:image/png;base64,…) in \(param).", param: param, code: "invalid_image")
                     }
-                    let format = String(url[url.index(url.startIndex, offsetBy: 11)..<comma].dropLast(";base64".count))
+                    let format = String(image.mediaType.dropFirst("image/".count))
                     blocks.append(.object(["image": .object(["format": .string(format == "jpg" ? "jpeg" : format),
-                                                             "source": .object(["bytes": .string(String(url[url.index(after: comma)...]))])])]))
+                                                             "source": .object(["bytes": .string(image.base64)])])]))
                 default:
                     throw GatewayError.badRequest("Bedrock models take text and image parts here; '\(part["type"]?.stringValue ?? "?")' in \(param) is not supported.", param: param, code: "unsupported_content")
                 }

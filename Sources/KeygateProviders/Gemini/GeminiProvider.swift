@@ -19,44 +19,33 @@ public struct GeminiProvider: ChatProvider {
     static func translate(_ request: ChatCompletionRequest) throws(GatewayError) -> JSONObject {
         let source = request.body
         var system: [JSONValue] = []
-        var contents: [JSONObject] = []
+        var turns = AlternatingTurns(partsKey: "parts")
         var toolNames: [String: String] = [:]  // tool_call_id → function name (functionResponse needs the name)
-        func append(role: String, parts: [JSONValue]) {
-            guard !parts.isEmpty else { return }
-            if var last = contents.last, last["role"]?.stringValue == role, case .array(let existing)? = last["parts"] {
-                last["parts"] = .array(existing + parts)
-                contents[contents.count - 1] = last
-            } else {
-                contents.append(["role": .string(role), "parts": .array(parts)])
-            }
-        }
         for (index, message) in (source["messages"]?.arrayValue ?? []).enumerated() {
             switch message["role"]?.stringValue {
             case "system", "developer":
                 system.append(.object(["text": .string(AnthropicProvider.text(of: message["content"]))]))
             case "user":
-                append(role: "user", parts: try parts(message["content"], param: "messages[\(index)].content"))
+                turns.append(role: "user", parts: try parts(message["content"], param: "messages[\(index)].content"))
             case "assistant":
                 var parts = try parts(message["content"], param: "messages[\(index)].content")
                 for call in message["tool_calls"]?.arrayValue ?? [] {
                     let name = call["function"]?["name"]?.stringValue ?? ""
                     if let id = call["id"]?.stringValue { toolNames[id] = name }
-                    let arguments = call["function"]?["arguments"]?.stringValue ?? "{}"
-                    let args = (try? JSONValue.decode(Array(arguments.utf8))).flatMap { $0.objectValue.map(JSONValue.object) } ?? .object([:])
-                    parts.append(.object(["functionCall": .object(["name": .string(name), "args": args])]))
+                    parts.append(.object(["functionCall": .object(["name": .string(name), "args": argumentsObject(call["function"]?["arguments"]?.stringValue)])]))
                 }
-                append(role: "model", parts: parts)
+                turns.append(role: "model", parts: parts)
             case "tool", "function":
                 let id = message["tool_call_id"]?.stringValue ?? ""
                 let name = toolNames[id] ?? message["name"]?.stringValue ?? id
                 let text = AnthropicProvider.text(of: message["content"])
                 let response = (try? JSONValue.decode(Array(text.utf8))).flatMap { $0.objectValue.map(JSONValue.object) } ?? .object(["result": .string(text)])
-                append(role: "user", parts: [.object(["functionResponse": .object(["name": .string(name), "response": response])])])
+                turns.append(role: "user", parts: [.object(["functionResponse": .object(["name": .string(name), "response": response])])])
             default:
                 break
             }
         }
-        var body: JSONObject = ["contents": .array(contents.map(JSONValue.object))]
+        var body: JSONObject = ["contents": turns.json]
         if !system.isEmpty { body["systemInstruction"] = .object(["parts": .array(system)]) }
         if let tools = source["tools"]?.arrayValue, !tools.isEmpty {
             let declarations: [JSONValue] = tools.compactMap { tool in
@@ -108,9 +97,8 @@ public struct GeminiProvider: ChatProvider {
                 case "text": parts.append(.object(["text": item["text"] ?? .string("")]))
                 case "image_url":
                     let url = item["image_url"]?["url"]?.stringValue ?? ""
-                    if url.hasPrefix("data:"), let comma = url.firstIndex(of: ","), url[..<comma].hasSuffix(";base64") {
-                        let mime = String(url[url.index(url.startIndex, offsetBy: 5)..<comma].dropLast(";base64".count))
-                        parts.append(.object(["inlineData": .object(["mimeType": .string(mime), "data": .string(String(url[url.index(after: comma)...]))])]))
+                    if let image = DataURL.parse(url) {
+                        parts.append(.object(["inlineData": .object(["mimeType": .string(image.mediaType), "data": .string(image.base64)])]))
                     } else {
                         parts.append(.object(["fileData": .object(["mimeType": .string("image/*"), "fileUri": .string(url)])]))
                     }

@@ -1,0 +1,38 @@
+import KeygateCore
+
+/// A conversation being rebuilt for a provider whose turns must alternate (Anthropic, Gemini, Bedrock):
+/// consecutive parts for the same role join one turn.
+struct AlternatingTurns {
+    /// The key of each turn's parts array (`content` for Anthropic and Bedrock, `parts` for Gemini).
+    let partsKey: String
+    private(set) var turns: [JSONObject] = []
+
+    init(partsKey: String) { self.partsKey = partsKey }
+
+    mutating func append(role: String, parts: [JSONValue]) {
+        guard !parts.isEmpty else { return }
+        if var last = turns.last, last["role"]?.stringValue == role, case .array(let existing)? = last[partsKey] {
+            last[partsKey] = .array(existing + parts)
+            turns[turns.count - 1] = last
+        } else {
+            turns.append(["role": .string(role), partsKey: .array(parts)])
+        }
+    }
+
+    var json: JSONValue { .array(turns.map(JSONValue.object)) }
+}
+
+/// `data:<media type>;base64,<data>` image URLs.
+enum DataURL {
+    /// The media type and base64 data, or nil if `url` is not a base64 data URL.
+    static func parse(_ url: String) -> (mediaType: String, base64: String)? {
+        guard url.hasPrefix("data:"), let comma = url.firstIndex(of: ","), url[..<comma].hasSuffix(";base64") else { return nil }
+        let mediaType = String(url[url.index(url.startIndex, offsetBy: 5)..<comma].dropLast(";base64".count))
+        return (mediaType, String(url[url.index(after: comma)...]))
+    }
+}
+
+/// Tool-call arguments (a JSON text) as the object providers want, `{}` when they are not an object.
+func argumentsObject(_ arguments: String?) -> JSONValue {
+    (try? JSONValue.decode(Array((arguments ?? "{}").utf8))).flatMap { $0.objectValue.map(JSONValue.object) } ?? .object([:])
+}
