@@ -27,17 +27,9 @@ struct SSEFramer {
             i += 1
         }
         if eventStart > 0 {
-            let done = Array(pending[..<eventStart])
+            // The slices keep the old storage alive (copy on write), so they stay valid after this.
             pending.removeFirst(eventStart)
             lineStart -= eventStart
-            // Re-slice from a stable copy: `pending` has changed.
-            var stable: [ArraySlice<UInt8>] = []
-            var offset = 0
-            for event in events {
-                stable.append(done[offset..<(offset + event.count)])
-                offset += event.count
-            }
-            events = stable
         }
         scanIndex = pending.count
         return events

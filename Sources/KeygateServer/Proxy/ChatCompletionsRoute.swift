@@ -17,16 +17,8 @@ struct ChatCompletionsRoute: Sendable {
     let gateway: Gateway
 
     func handle(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        guard let caller = context.caller else { throw GatewayError.invalidAPIKey }
-        var usage = UsageDraft(gateway: gateway, caller: caller, context: context)
-        do {
-            return try await proxy(request, context: context, usage: &usage)
-        } catch let error as GatewayError {
-            usage.record(status: error.statusCode, errorCode: error.code ?? error.type)
-            throw usage.billing.map { error.billed($0) } ?? error
-        } catch WatchdogStop.clientDisconnected {
-            usage.record(status: 499, errorCode: "client_disconnected")
-            throw GatewayError(status: 499, type: "invalid_request_error", code: "client_disconnected", message: "The client closed the connection.")
+        try await withUsageRecord(gateway: gateway, context: context) { usage in
+            try await proxy(request, context: context, usage: &usage)
         }
     }
 

@@ -1,3 +1,4 @@
+import Hummingbird
 import KeygateCore
 import KeygateStore
 import Logging
@@ -76,5 +77,21 @@ extension Duration {
     var milliseconds: Int64 {
         let (seconds, attoseconds) = components
         return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+}
+
+/// Runs a proxied request so that every ending leaves exactly one usage record: an error is recorded (and
+/// carries the billing path for its header), a client that left is recorded as such.
+func withUsageRecord(gateway: Gateway, context: GatewayRequestContext, _ body: (inout UsageDraft) async throws -> Response) async throws -> Response {
+    guard let caller = context.caller else { throw GatewayError.invalidAPIKey }
+    var usage = UsageDraft(gateway: gateway, caller: caller, context: context)
+    do {
+        return try await body(&usage)
+    } catch let error as GatewayError {
+        usage.record(status: error.statusCode, errorCode: error.code ?? error.type)
+        throw usage.billing.map { error.billed($0) } ?? error
+    } catch WatchdogStop.clientDisconnected {
+        usage.record(status: 499, errorCode: "client_disconnected")
+        throw GatewayError(status: 499, type: "invalid_request_error", code: "client_disconnected", message: "The client closed the connection.")
     }
 }
