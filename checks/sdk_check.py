@@ -212,6 +212,18 @@ def main():
         check("anthropic SDK: messages.create through /v1/messages", anthropic_messages)
         check("anthropic SDK: messages.stream through /v1/messages", anthropic_stream)
         check("anthropic SDK: a bad key raises anthropic.AuthenticationError", anthropic_bad_key)
+
+        def anthropic_sdk_on_an_openai_model():
+            message = claude.messages.create(model="openai/gpt-5.6-luna", max_tokens=64, messages=[{"role": "user", "content": "hello"}])
+            assert message.content[0].text == "Hello from the fake upstream.", message
+            with claude.messages.stream(model="openai/gpt-5.6-luna", max_tokens=64,
+                                        messages=[{"role": "user", "content": "count #fake chunks=3"}]) as stream:
+                text = "".join(stream.text_stream)
+                final = stream.get_final_message()
+            assert text == "w0 w1 w2 ", text
+            assert final.usage.output_tokens == 3, final.usage
+
+        check("anthropic SDK on an OpenAI model through /v1/messages (translated both ways)", anthropic_sdk_on_an_openai_model)
         check("openai SDK streaming from an Anthropic model (translated)", openai_sdk_on_an_anthropic_model)
 
         def openai_sdk_on_a_gemini_model():

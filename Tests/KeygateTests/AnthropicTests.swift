@@ -248,8 +248,29 @@ import Testing
             #expect(noMax.status == 400 && (noMax.json?["error"] as? [String: Any])?["type"] as? String == "invalid_request_error")
             let poor = try await h.request(.POST, "/v1/messages", body: Self.body)
             #expect(poor.status == 402 && (poor.json?["error"] as? [String: Any])?["type"] as? String == "billing_error")
-            let other = try await h.request(.POST, "/v1/messages", body: #"{"model":"gpt-5.6-luna","max_tokens":5,"messages":[{"role":"user","content":"x"}]}"#)
-            #expect(other.status == 400 && ((other.json?["error"] as? [String: Any])?["message"] as? String)?.contains("/v1/chat/completions") == true)
+            let unknown = try await h.request(.POST, "/v1/messages", body: #"{"model":"nope","max_tokens":5,"messages":[{"role":"user","content":"x"}]}"#)
+            #expect(unknown.status == 404 && (unknown.json?["error"] as? [String: Any])?["type"] as? String == "not_found_error")
+        }
+    }
+
+    @Test func otherProvidersModelsAreTranslatedBothWays() async throws {
+        try await withHarness { h in
+            let plain = try await h.request(.POST, "/v1/messages", body: #"{"model":"openai/gpt-5.6-luna","max_tokens":50,"system":"Be brief.","messages":[{"role":"user","content":[{"type":"text","text":"hello"}]}]}"#)
+            #expect(plain.status == 200, "\(plain.text)")
+            #expect(plain.json?["type"] as? String == "message" && plain.json?["stop_reason"] as? String == "end_turn")
+            #expect(((plain.json?["content"] as? [[String: Any]])?.first?["text"] as? String) == "Hello from the fake upstream.")
+            #expect((plain.json?["usage"] as? [String: Any])?["output_tokens"] as? Int == 5)
+            let sent = try #require(h.fake.requests.last)
+            #expect(sent.path == "/v1/chat/completions")
+            #expect((sent.json?["messages"] as? [[String: Any]])?.first?["role"] as? String == "system")
+
+            let streamed = try await h.request(.POST, "/v1/messages", body: #"{"model":"openai/gpt-5.6-luna","max_tokens":50,"stream":true,"messages":[{"role":"user","content":"hi #fake chunks=2"}]}"#)
+            #expect(streamed.status == 200)
+            let names = streamed.text.components(separatedBy: "\n").filter { $0.hasPrefix("event: ") }.map { String($0.dropFirst(7)) }
+            #expect(names.first == "message_start" && names.last == "message_stop", "\(names)")
+            #expect(names.contains("content_block_delta") && names.contains("message_delta"))
+            #expect(streamed.text.contains(#""output_tokens":2"#))
+            #expect(try await h.usageRecords(atLeast: 2).first?.outputTokens == 2)
         }
     }
 }

@@ -37,12 +37,16 @@ struct ChatCompletionsRoute: Sendable {
             throw GatewayError.bodyTooLarge(limit: limit)
         }
         let chat = try ChatCompletionRequest.parse(Array(body.readableBytesView))
+        return try await run(chat, forcedProvider: request.headers[.byokProvider], context: context, usage: &usage)
+    }
+
+    /// Routes and runs a parsed chat request; the answer is in the OpenAI format (JSON or SSE).
+    func run(_ chat: ChatCompletionRequest, forcedProvider: String?, context: GatewayRequestContext, usage: inout UsageDraft) async throws -> Response {
         usage.model = chat.model
         usage.stream = chat.stream
         usage.promptBytes = chat.byteCount
 
         // Which provider: the one the caller forces (`x-byok-provider`), else the catalog's for the model.
-        let forcedProvider = request.headers[.byokProvider]
         let resolved: ResolvedModel
         if let forcedProvider {
             guard let provider = gateway.catalog.provider(named: forcedProvider) else { throw GatewayError.unknownBYOKProvider(forcedProvider) }

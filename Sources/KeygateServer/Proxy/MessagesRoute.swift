@@ -7,6 +7,7 @@ import KeygateProviders
 import KeygateStore
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 /// `POST /v1/messages`: the Anthropic-native endpoint for Anthropic SDK users. Requests for Anthropic models
 /// pass through (the body as sent, the model id resolved), on the organisation's own key or the platform's,
@@ -52,8 +53,7 @@ struct MessagesRoute: Sendable {
             resolved = listed
         }
         guard resolved.provider.wireFormat == .anthropicMessages else {
-            throw GatewayError.badRequest("/v1/messages serves Anthropic models in this version; '\(resolved.publicID)' is a \(resolved.provider.wireFormat.rawValue) model. Call it through POST /v1/chat/completions.",
-                                          param: "model", code: "model_not_supported_here")
+            return try await translated(json, model: model, forced: forced, context: context, usage: &usage)
         }
         let caller = usage.caller
         let byokKey = try await gateway.byokKeys.key(organizationID: caller.organization.id, provider: resolved.provider.id)
@@ -81,6 +81,25 @@ struct MessagesRoute: Sendable {
             }
             throw error
         }
+    }
+
+    /// Another provider's model: the request becomes a chat completion, which runs the usual way, and its
+    /// answer (or stream) is turned back into Anthropic's format on the way out.
+    private func translated(_ json: JSONValue, model: String, forced: String?, context: GatewayRequestContext, usage: inout UsageDraft) async throws -> Response {
+        let chat = try ChatCompletionRequest.parse(AnthropicInbound.chatBody(from: json).encoded())
+        let response = try await ChatCompletionsRoute(gateway: gateway).run(chat, forcedProvider: forced, context: context, usage: &usage)
+        var headers = response.headers
+        let streaming = headers[.contentType] == "text/event-stream"
+        headers[.contentLength] = nil
+        if streaming {
+            let writer = Mutex(AnthropicEventWriter(model: model))
+            return Response(status: response.status, headers: headers, body: response.body.map { buffer in
+                ByteBuffer(bytes: writer.withLock { $0.translate(Array(buffer.readableBytesView)) })
+            })
+        }
+        return Response(status: response.status, headers: headers, body: response.body.map { buffer in
+            ByteBuffer(bytes: AnthropicInbound.message(fromChatCompletion: Array(buffer.readableBytesView), model: model))
+        })
     }
 
     private func exchange(_ json: JSONValue, request: Request, resolved: ResolvedModel, route: RouteDecision, byokKey: UsableBYOKKey?,
