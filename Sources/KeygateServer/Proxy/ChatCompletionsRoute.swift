@@ -47,14 +47,7 @@ struct ChatCompletionsRoute: Sendable {
         usage.promptBytes = chat.byteCount
 
         // Which provider: the one the caller forces (`x-byok-provider`), else the catalog's for the model.
-        let resolved: ResolvedModel
-        if let forcedProvider {
-            guard let provider = gateway.catalog.provider(named: forcedProvider) else { throw GatewayError.unknownBYOKProvider(forcedProvider) }
-            resolved = gateway.catalog.resolve(model: chat.model, on: provider)
-        } else {
-            guard let listed = gateway.catalog.resolve(model: chat.model) else { throw GatewayError.modelNotFound(chat.model) }
-            resolved = listed
-        }
+        let resolved = try gateway.resolve(model: chat.model, forcedProvider: forcedProvider)
         // Who pays: the organisation's own key for that provider, else the platform (SPEC §4).
         let caller = usage.caller
         let byokKey = try await gateway.byokKeys.key(organizationID: caller.organization.id, provider: resolved.provider.id)
@@ -119,21 +112,8 @@ struct ChatCompletionsRoute: Sendable {
         for header in upstreamRequest.headers { outgoing.headers.add(name: header.name, value: header.value) }
         outgoing.body = .bytes(ByteBuffer(bytes: upstreamRequest.body))
 
-        // One watched exchange: the head, then (unless it is a stream to relay) the whole body.
-        let answer: UpstreamAnswer
-        do {
-            answer = try await watchdog.run { [stream = chat.stream] in
-                let response = try await client.execute(outgoing, deadline: .now() + TimeAmount(timeouts.firstByte))
-                let success = (200..<300).contains(response.status.code)
-                if stream && success { return .stream(response) }
-                watchdog.activity.touch()
-                let body = try await Self.collect(response.body, limit: success ? 256 << 20 : 1 << 20, activity: watchdog.activity)
-                return .complete(status: Int(response.status.code), headers: response.headers, body: body)
-            }
-        } catch {
-            let phase = watchdog.activity.idleFor == nil ? "waiting for the first byte" : "reading the response"
-            throw Self.transportError(error, provider: resolved.provider.id, phase: phase)
-        }
+        let answer = try await Self.fetch(outgoing, client: client, firstByte: timeouts.firstByte, stream: chat.stream,
+                                          watchdog: watchdog, provider: resolved.provider.id)
 
         var headers: HTTPFields = [.keygateBilling: route.billing.rawValue, .keygateProvider: resolved.provider.id]
         if let byokKey { headers[.keygateBYOKKey] = byokKey.preview }
@@ -167,6 +147,25 @@ struct ChatCompletionsRoute: Sendable {
             let charged = await usage.settleAndRecord(status: status, errorCode: nil, tokens: tokens, producedOutput: true)
             headers[.keygateCreditsCharged] = charged.description
             return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: out))
+        }
+    }
+
+    /// One watched exchange: the head, then (unless it is a 2xx stream to relay) the whole body. Transport
+    /// failures come back as the caller's 502/504.
+    static func fetch(_ outgoing: HTTPClientRequest, client: HTTPClient, firstByte: Duration, stream: Bool,
+                      watchdog: UpstreamWatchdog, provider: String) async throws -> UpstreamAnswer {
+        do {
+            return try await watchdog.run {
+                let response = try await client.execute(outgoing, deadline: .now() + TimeAmount(firstByte))
+                let success = (200..<300).contains(response.status.code)
+                if stream && success { return .stream(response) }
+                watchdog.activity.touch()
+                let body = try await collect(response.body, limit: success ? 256 << 20 : 1 << 20, activity: watchdog.activity)
+                return .complete(status: Int(response.status.code), headers: response.headers, body: body)
+            }
+        } catch {
+            let phase = watchdog.activity.idleFor == nil ? "waiting for the first byte" : "reading the response"
+            throw transportError(error, provider: provider, phase: phase)
         }
     }
 

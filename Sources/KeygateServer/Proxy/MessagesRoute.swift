@@ -44,14 +44,7 @@ struct MessagesRoute: Sendable {
         usage.promptBytes = bytes.count
 
         let forced = request.headers[.byokProvider]
-        let resolved: ResolvedModel
-        if let forced {
-            guard let provider = gateway.catalog.provider(named: forced) else { throw GatewayError.unknownBYOKProvider(forced) }
-            resolved = gateway.catalog.resolve(model: model, on: provider)
-        } else {
-            guard let listed = gateway.catalog.resolve(model: model) else { throw GatewayError.modelNotFound(model) }
-            resolved = listed
-        }
+        let resolved = try gateway.resolve(model: model, forcedProvider: forced)
         guard resolved.provider.wireFormat == .anthropicMessages else {
             return try await translated(json, model: model, forced: forced, context: context, usage: &usage)
         }
@@ -119,20 +112,8 @@ struct MessagesRoute: Sendable {
         let timeouts = gateway.configuration.timeouts(for: resolved.provider.id)
         let client = gateway.upstream.client(for: resolved.provider.id)
         let watchdog = UpstreamWatchdog(channel: context.channel, idleTimeout: timeouts.idle)
-        let answer: ChatCompletionsRoute.UpstreamAnswer
-        do {
-            answer = try await watchdog.run {
-                let response = try await client.execute(outgoing, deadline: .now() + TimeAmount(timeouts.firstByte))
-                let success = (200..<300).contains(response.status.code)
-                if stream && success { return .stream(response) }
-                watchdog.activity.touch()
-                let body = try await ChatCompletionsRoute.collect(response.body, limit: success ? 256 << 20 : 1 << 20, activity: watchdog.activity)
-                return .complete(status: Int(response.status.code), headers: response.headers, body: body)
-            }
-        } catch {
-            let phase = watchdog.activity.idleFor == nil ? "waiting for the first byte" : "reading the response"
-            throw ChatCompletionsRoute.transportError(error, provider: resolved.provider.id, phase: phase)
-        }
+        let answer = try await ChatCompletionsRoute.fetch(outgoing, client: client, firstByte: timeouts.firstByte, stream: stream,
+                                                          watchdog: watchdog, provider: resolved.provider.id)
 
         var headers: HTTPFields = [.keygateBilling: route.billing.rawValue, .keygateProvider: resolved.provider.id]
         if let byokKey { headers[.keygateBYOKKey] = byokKey.preview }

@@ -54,14 +54,7 @@ struct CreditRoutes: Sendable {
         do { body = try await request.body.collect(upTo: limit) } catch { throw GatewayError.bodyTooLarge(limit: limit) }
         let chat = try ChatCompletionRequest.parse(Array(body.readableBytesView))
         let forced = request.headers[.byokProvider]
-        let resolved: ResolvedModel
-        if let forced {
-            guard let provider = gateway.catalog.provider(named: forced) else { throw GatewayError.unknownBYOKProvider(forced) }
-            resolved = gateway.catalog.resolve(model: chat.model, on: provider)
-        } else {
-            guard let listed = gateway.catalog.resolve(model: chat.model) else { throw GatewayError.modelNotFound(chat.model) }
-            resolved = listed
-        }
+        let resolved = try gateway.resolve(model: chat.model, forcedProvider: forced)
         let key = try await gateway.byokKeys.key(organizationID: caller.organization.id, provider: resolved.provider.id)
         if forced != nil && key == nil { throw GatewayError.byokKeyRequired(provider: resolved.provider.id, organization: caller.organization.slug) }
         let route = RouteDecision.decide(for: resolved, organizationHasKey: key != nil)
