@@ -65,6 +65,8 @@ import Testing
         try await withHarness(environment: ["KEYGATE_MAX_BODY_BYTES": "2048"]) { h in
             let big = String(repeating: "x", count: 4096)
             expectOpenAIError(try await h.chat(big), status: 413, code: "request_too_large")
+            let messages = try await h.request(.POST, "/v1/messages", body: #"{"model":"claude-haiku-4-5","max_tokens":5,"messages":[{"role":"user","content":"\#(big)"}]}"#)
+            #expect(messages.status == 413 && (messages.json?["error"] as? [String: Any])?["type"] as? String == "request_too_large")
             #expect(try await h.chat("small").status == 200)
             #expect(h.fake.requests.count == 1)
         }

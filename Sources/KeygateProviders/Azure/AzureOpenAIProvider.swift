@@ -11,22 +11,15 @@ public struct AzureOpenAIProvider: ChatProvider {
     public init() {}
 
     public func makeRequest(_ request: ChatCompletionRequest, for resolved: ResolvedModel, credential: String) throws(GatewayError) -> UpstreamRequest {
-        guard let fields = (try? JSONValue.decode(Array(credential.utf8)))?.objectValue,
-              let endpointText = fields["endpoint"]?.stringValue, let apiKey = fields["apiKey"]?.stringValue,
-              let deployment = fields["deploymentName"]?.stringValue, let version = fields["apiVersion"]?.stringValue else {
-            throw GatewayError(status: 500, type: "api_error", code: "byok_key_unreadable",
-                               message: "The stored Azure credential is not the expected JSON (endpoint, apiKey, deploymentName, apiVersion). An org admin should add it again.")
-        }
-        var endpoint = resolved.provider.baseURL.contains("{endpoint}") ? endpointText : resolved.provider.baseURL
-        while endpoint.hasSuffix("/") { endpoint.removeLast() }
+        let azure = try AzureCredential(credential, provider: resolved.provider, needsDeployment: true)
+        let deployment = azure.deploymentName ?? ""
         // The OpenAI body as is; the deployment names the model.
         var upstream = try openAI.makeRequest(request, for: ResolvedModel(provider: resolved.provider, model: ModelSpec(
             provider: resolved.provider.id, id: deployment, input: resolved.model.input, output: resolved.model.output)), credential: "")
-        upstream.url = version == "v1"
-            ? endpoint + "/openai/v1/chat/completions"
-            : endpoint + "/openai/deployments/" + SigV4Signer.uriEncode(deployment, keepSlash: false) + "/chat/completions?api-version=" + SigV4Signer.uriEncode(version, keepSlash: false)
-        upstream.headers.removeAll { $0.name == "authorization" }
-        upstream.headers.append(("api-key", apiKey))
+        upstream.url = azure.apiVersion == "v1"
+            ? azure.endpoint + "/openai/v1/chat/completions"
+            : azure.endpoint + "/openai/deployments/" + SigV4Signer.uriEncode(deployment, keepSlash: false) + "/chat/completions?api-version=" + SigV4Signer.uriEncode(azure.apiVersion, keepSlash: false)
+        azure.authorize(&upstream)
         return upstream
     }
 
@@ -39,7 +32,6 @@ public struct AzureOpenAIProvider: ChatProvider {
     }
 
     public func error(for failure: UpstreamFailure, provider: ProviderSpec, credential: String) -> GatewayError {
-        let apiKey = (try? JSONValue.decode(Array(credential.utf8)))?["apiKey"]?.stringValue ?? credential
-        return openAI.error(for: failure, provider: provider, credential: apiKey)
+        openAI.error(for: failure, provider: provider, credential: AzureCredential.apiKey(in: credential))
     }
 }

@@ -10,20 +10,12 @@ public struct AzureResponsesProvider: ChatProvider {
     public init() {}
 
     public func makeRequest(_ request: ChatCompletionRequest, for resolved: ResolvedModel, credential: String) throws(GatewayError) -> UpstreamRequest {
-        guard let fields = (try? JSONValue.decode(Array(credential.utf8)))?.objectValue,
-              let endpointText = fields["endpoint"]?.stringValue, let apiKey = fields["apiKey"]?.stringValue,
-              let version = fields["apiVersion"]?.stringValue else {
-            throw GatewayError(status: 500, type: "api_error", code: "byok_key_unreadable",
-                               message: "The stored Azure credential is not the expected JSON (endpoint, apiKey, apiVersion). An org admin should add it again.")
-        }
-        var endpoint = resolved.provider.baseURL.contains("{endpoint}") ? endpointText : resolved.provider.baseURL
-        while endpoint.hasSuffix("/") { endpoint.removeLast() }
+        let azure = try AzureCredential(credential, provider: resolved.provider, needsDeployment: false)
         var upstream = try responses.makeRequest(request, for: resolved, credential: "")
-        upstream.url = version == "v1"
-            ? endpoint + "/openai/v1/responses"
-            : endpoint + "/openai/responses?api-version=" + SigV4Signer.uriEncode(version, keepSlash: false)
-        upstream.headers.removeAll { $0.name == "authorization" }
-        upstream.headers.append(("api-key", apiKey))
+        upstream.url = azure.apiVersion == "v1"
+            ? azure.endpoint + "/openai/v1/responses"
+            : azure.endpoint + "/openai/responses?api-version=" + SigV4Signer.uriEncode(azure.apiVersion, keepSlash: false)
+        azure.authorize(&upstream)
         return upstream
     }
 
@@ -36,7 +28,6 @@ public struct AzureResponsesProvider: ChatProvider {
     }
 
     public func error(for failure: UpstreamFailure, provider: ProviderSpec, credential: String) -> GatewayError {
-        let apiKey = (try? JSONValue.decode(Array(credential.utf8)))?["apiKey"]?.stringValue ?? credential
-        return responses.error(for: failure, provider: provider, credential: apiKey)
+        responses.error(for: failure, provider: provider, credential: AzureCredential.apiKey(in: credential))
     }
 }

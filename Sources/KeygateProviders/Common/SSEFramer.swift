@@ -41,25 +41,3 @@ struct SSEFramer {
         return pending
     }
 }
-
-extension SSE {
-    /// The `event:` name of an event, if it has one.
-    static func eventName(of event: ArraySlice<UInt8>) -> String? {
-        var lineStart = event.startIndex
-        var index = event.startIndex
-        while index <= event.endIndex {
-            if index == event.endIndex || event[index] == UInt8(ascii: "\n") {
-                var line = event[lineStart..<index]
-                if line.last == UInt8(ascii: "\r") { line = line.dropLast() }
-                if line.starts(with: "event:".utf8) {
-                    var value = line.dropFirst(6)
-                    while value.first == UInt8(ascii: " ") { value = value.dropFirst() }
-                    return String(decoding: value, as: UTF8.self)
-                }
-                lineStart = index + 1
-            }
-            index += 1
-        }
-        return nil
-    }
-}

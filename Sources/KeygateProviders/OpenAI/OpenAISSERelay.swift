@@ -81,23 +81,40 @@ struct OpenAISSERelay: StreamRelay {
 enum SSE {
     /// The joined `data:` lines of one event, or nil if it has none (a comment or `event:`-only block).
     static func dataPayload(of event: ArraySlice<UInt8>) -> [UInt8]? {
-        var payload: [UInt8]?
+        let values = fieldValues(of: event, field: "data")
+        guard var payload = values.first.map(Array.init) else { return nil }
+        for value in values.dropFirst() {
+            payload.append(UInt8(ascii: "\n"))
+            payload.append(contentsOf: value)
+        }
+        return payload
+    }
+
+    /// The `event:` name of an event, if it has one.
+    static func eventName(of event: ArraySlice<UInt8>) -> String? {
+        fieldValues(of: event, field: "event").first.map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The values of every `field:` line of an event, in order (one leading space dropped, CRLF allowed).
+    static func fieldValues(of event: ArraySlice<UInt8>, field: String) -> [ArraySlice<UInt8>] {
+        let prefix = Array((field + ":").utf8)
+        var values: [ArraySlice<UInt8>] = []
         var lineStart = event.startIndex
         var index = event.startIndex
         while index <= event.endIndex {
             if index == event.endIndex || event[index] == UInt8(ascii: "\n") {
                 var line = event[lineStart..<index]
                 if line.last == UInt8(ascii: "\r") { line = line.dropLast() }
-                if line.starts(with: "data:".utf8) {
-                    var value = line.dropFirst(5)
+                if line.starts(with: prefix) {
+                    var value = line.dropFirst(prefix.count)
                     if value.first == UInt8(ascii: " ") { value = value.dropFirst() }
-                    if payload == nil { payload = Array(value) } else { payload!.append(UInt8(ascii: "\n")); payload!.append(contentsOf: value) }
+                    values.append(value)
                 }
                 lineStart = index + 1
             }
             index += 1
         }
-        return payload
+        return values
     }
 }
 

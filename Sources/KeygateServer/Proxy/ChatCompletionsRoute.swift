@@ -23,20 +23,7 @@ struct ChatCompletionsRoute: Sendable {
     }
 
     private func proxy(_ request: Request, context: GatewayRequestContext, usage: inout UsageDraft) async throws -> Response {
-        let limit = gateway.configuration.maxBodyBytes
-        // Refuse a declared oversize body before reading any of it; cap the rest while reading.
-        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit {
-            throw GatewayError.bodyTooLarge(limit: limit)
-        }
-        let body: ByteBuffer
-        do {
-            body = try await request.body.collect(upTo: limit)
-        } catch is NIOTooManyBytesError {
-            throw GatewayError.bodyTooLarge(limit: limit)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
-            throw GatewayError.bodyTooLarge(limit: limit)
-        }
-        let chat = try ChatCompletionRequest.parse(Array(body.readableBytesView))
+        let chat = try ChatCompletionRequest.parse(try await request.collectAPIBody(limit: gateway.configuration.maxBodyBytes))
         return try await run(chat, forcedProvider: request.headers[.byokProvider], context: context, usage: &usage)
     }
 

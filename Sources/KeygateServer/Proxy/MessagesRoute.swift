@@ -22,14 +22,7 @@ struct MessagesRoute: Sendable {
     }
 
     private func proxy(_ request: Request, context: GatewayRequestContext, usage: inout UsageDraft) async throws -> Response {
-        let limit = gateway.configuration.maxBodyBytes
-        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit { throw GatewayError.bodyTooLarge(limit: limit) }
-        let bytes: [UInt8]
-        do {
-            bytes = Array(try await request.body.collect(upTo: limit).readableBytesView)
-        } catch {
-            throw GatewayError.bodyTooLarge(limit: limit)
-        }
+        let bytes = try await request.collectAPIBody(limit: gateway.configuration.maxBodyBytes)
         let json: JSONValue
         do { json = try JSONValue.decode(bytes) } catch { throw GatewayError.invalidJSON("it could not be parsed") }
         guard case .object = json else { throw GatewayError.invalidJSON("expected an object") }

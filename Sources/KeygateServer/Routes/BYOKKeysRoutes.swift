@@ -16,15 +16,9 @@ struct BYOKKeysRoutes: Sendable {
     }
 
     func add(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let bytes = try await request.collectAPIBody(limit: bodyLimit)
         let body: JSONValue
-        do {
-            let bytes = try await request.body.collect(upTo: bodyLimit)
-            body = try JSONValue.decode(Array(bytes.readableBytesView))
-        } catch is JSONParser.Error {
-            throw GatewayError.invalidJSON("it could not be parsed")
-        } catch {
-            throw GatewayError.bodyTooLarge(limit: bodyLimit)
-        }
+        do { body = try JSONValue.decode(bytes) } catch { throw GatewayError.invalidJSON("it could not be parsed") }
         guard case .object = body else { throw GatewayError.invalidJSON("expected an object with provider and secret") }
         guard let providerValue = body["provider"], !providerValue.isNull else { throw GatewayError.missingField("provider", expected: "a provider id such as anthropic") }
         guard let provider = providerValue.stringValue else { throw GatewayError.wrongType("provider", expected: "a string", found: providerValue.typeName) }

@@ -49,10 +49,7 @@ struct CreditRoutes: Sendable {
     /// What a chat completion body would reserve, and the route it would take, without running it.
     func estimate(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         guard let caller = context.caller else { throw GatewayError.invalidAPIKey }
-        let limit = gateway.configuration.maxBodyBytes
-        let body: ByteBuffer
-        do { body = try await request.body.collect(upTo: limit) } catch { throw GatewayError.bodyTooLarge(limit: limit) }
-        let chat = try ChatCompletionRequest.parse(Array(body.readableBytesView))
+        let chat = try ChatCompletionRequest.parse(try await request.collectAPIBody(limit: gateway.configuration.maxBodyBytes))
         let forced = request.headers[.byokProvider]
         let resolved = try gateway.resolve(model: chat.model, forcedProvider: forced)
         let key = try await gateway.byokKeys.key(organizationID: caller.organization.id, provider: resolved.provider.id)
