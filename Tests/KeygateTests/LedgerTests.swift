@@ -145,4 +145,28 @@ import Testing
             try await other.close()
         }
     }
+
+    /// Writes waiting together share one transaction (group commit); one that fails halfway (here a duplicate
+    /// request id, refused after its balance update already ran) must leave no trace, and the others must land.
+    @Test func aWriteThatFailsInsideABatchLeavesNoTraceAndTheRestCommit() async throws {
+        try await withLedger { store, org, _ in
+            try await store.addCredits(organizationID: org, amount: Self.credits(100), kind: .grant, reason: nil, trialExpiresAt: nil)
+            _ = try await store.reserve(organizationID: org, requestID: "dup", amount: Self.credits(1), instanceID: "i1", leaseExpiresAt: Self.far)
+            let outcomes = await withTaskGroup(of: Bool.self) { group in
+                for i in 0..<64 {
+                    group.addTask {
+                        let id = i % 8 == 0 ? "dup" : "r\(i)"
+                        return (try? await store.reserve(organizationID: org, requestID: id, amount: Self.credits(1), instanceID: "i1",
+                                                         leaseExpiresAt: Self.far)) != nil
+                    }
+                }
+                return await group.reduce(into: [Bool]()) { $0.append($1) }
+            }
+            #expect(outcomes.filter { !$0 }.count == 8, "each duplicate fails alone")
+            let balance = try await store.balance(organizationID: org)
+            #expect(balance.reserved == Self.credits(57) && balance.available == Self.credits(43))
+            let reserves = try await store.ledgerEntries(organizationID: org, limit: 1000).filter { $0.kind == .reserve }
+            #expect(reserves.count == 57)
+        }
+    }
 }

@@ -2,35 +2,38 @@ import Foundation
 import GRDB
 import KeygateCore
 
-/// The credit ledger on SQLite. Every method runs in one `BEGIN IMMEDIATE` transaction: it takes the write
-/// lock before reading, so a check and the change it guards can never interleave with another writer, in this
-/// process or another one on the same file. The reserve is additionally a conditional `UPDATE … WHERE
-/// available >= amount`, so even a logic slip cannot overspend.
+/// The credit ledger on SQLite. Every method runs inside a `BEGIN IMMEDIATE` transaction (shared with the other
+/// writes waiting at that moment: `SQLiteWriteBatcher`): it takes the write lock before reading, so a check and
+/// the change it guards can never interleave with another writer, in this process or another one on the same
+/// file. The reserve is additionally a conditional `UPDATE … WHERE available >= amount`, so even a logic slip
+/// cannot overspend.
 extension SQLiteStore {
     func immediateWrite<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await pool.writeWithoutTransaction { db in
-            var result: T?
-            try db.inTransaction(.immediate) {
-                result = try body(db)
-                return .commit
-            }
-            return result!
-        }
+        try await writes.write(body)
     }
 
-    /// Applies one balance change and appends its ledger entry, in the caller's transaction.
+    /// Applies one balance change and appends its ledger entry, in the caller's transaction. The account row
+    /// must exist (`ensureAccount`); the update returns the new balance, so each change is two statements.
     @discardableResult
     static func apply(_ db: Database, organizationID: String, kind: LedgerEntryKind, regular: Int64 = 0, trial: Int64 = 0, reserved: Int64 = 0,
                       requestID: String?, reason: String?, now: Int64) throws -> CreditBalance {
-        try db.cachedStatement(sql: "INSERT OR IGNORE INTO credit_accounts (organization_id, updated_at) VALUES (?, ?)")
-            .execute(arguments: [organizationID, now])
         let update = try db.cachedStatement(sql: """
             UPDATE credit_accounts SET regular_micros = regular_micros + ?, trial_micros = trial_micros + ?,
               reserved_micros = reserved_micros + ?, updated_at = ?
             WHERE organization_id = ?
+            RETURNING regular_micros, trial_micros, trial_expires_at, reserved_micros
             """)
-        try update.execute(arguments: [regular, trial, reserved, now, organizationID])
-        let balance = try balance(db, organizationID: organizationID)
+        guard let row = try Row.fetchOne(update, arguments: [regular, trial, reserved, now, organizationID]) else {
+            throw StoreError.invalid("organisation \(organizationID) has no credit account")
+        }
+        let balance = CreditBalance(regular: MicroCredits(row[0]), trial: MicroCredits(row[1]), trialExpiresAt: row[2], reserved: MicroCredits(row[3]))
+        try appendEntry(db, organizationID: organizationID, kind: kind, regular: regular, trial: trial, reserved: reserved,
+                        after: balance, requestID: requestID, reason: reason, now: now)
+        return balance
+    }
+
+    static func appendEntry(_ db: Database, organizationID: String, kind: LedgerEntryKind, regular: Int64, trial: Int64, reserved: Int64,
+                            after balance: CreditBalance, requestID: String?, reason: String?, now: Int64) throws {
         let insert = try db.cachedStatement(sql: """
             INSERT INTO ledger_entries (organization_id, kind, regular_delta_micros, trial_delta_micros, reserved_delta_micros,
               available_after_micros, reserved_after_micros, request_id, reason, created_at)
@@ -38,7 +41,12 @@ extension SQLiteStore {
             """)
         try insert.execute(arguments: [organizationID, kind.rawValue, regular, trial, reserved, balance.available.value,
                                        balance.reserved.value, requestID, reason, now])
-        return balance
+    }
+
+    /// Makes the organisation's account row, for the changes that may come before any other (grants, fees).
+    static func ensureAccount(_ db: Database, organizationID: String, now: Int64) throws {
+        try db.cachedStatement(sql: "INSERT OR IGNORE INTO credit_accounts (organization_id, updated_at) VALUES (?, ?)")
+            .execute(arguments: [organizationID, now])
     }
 
     static func openReservation(_ db: Database) throws -> Statement {
@@ -64,8 +72,8 @@ extension SQLiteStore {
         }
         return try await immediateWrite { db in
             let now = Clock.nowMs()
+            try Self.ensureAccount(db, organizationID: organizationID, now: now)
             if kind == .trialGrant {
-                try db.execute(sql: "INSERT OR IGNORE INTO credit_accounts (organization_id, updated_at) VALUES (?, ?)", arguments: [organizationID, now])
                 try db.execute(sql: "UPDATE credit_accounts SET trial_expires_at = ? WHERE organization_id = ?", arguments: [trialExpiresAt, organizationID])
                 return try Self.apply(db, organizationID: organizationID, kind: kind, trial: amount.value, requestID: nil, reason: reason, now: now)
             }
@@ -80,18 +88,23 @@ extension SQLiteStore {
             let before = try Self.balance(db, organizationID: organizationID)
             let fromTrial = min(max(before.trial.value, 0), x)
             let fromRegular = x - fromTrial
-            // The guard itself: only if trial + regular still cover the amount.
-            try db.cachedStatement(sql: """
-                UPDATE credit_accounts SET updated_at = ?
+            // The guard itself: the move happens only if trial + regular still cover the amount.
+            let update = try db.cachedStatement(sql: """
+                UPDATE credit_accounts SET trial_micros = trial_micros - ?, regular_micros = regular_micros - ?,
+                  reserved_micros = reserved_micros + ?, updated_at = ?
                 WHERE organization_id = ? AND max(trial_micros, 0) + regular_micros >= ?
-                """).execute(arguments: [now, organizationID, x])
-            guard db.changesCount == 1 else { return .insufficient(before) }
+                RETURNING regular_micros, trial_micros, trial_expires_at, reserved_micros
+                """)
+            guard let row = try Row.fetchOne(update, arguments: [fromTrial, fromRegular, x, now, organizationID, x]) else {
+                return .insufficient(before)
+            }
             try db.cachedStatement(sql: """
                 INSERT INTO reservations (request_id, organization_id, trial_micros, regular_micros, state, instance_id, lease_expires_at, created_at)
                 VALUES (?, ?, ?, ?, 'open', ?, ?, ?)
                 """).execute(arguments: [requestID, organizationID, fromTrial, fromRegular, instanceID, leaseExpiresAt, now])
-            try Self.apply(db, organizationID: organizationID, kind: .reserve, regular: -fromRegular, trial: -fromTrial, reserved: x,
-                           requestID: requestID, reason: nil, now: now)
+            let after = CreditBalance(regular: MicroCredits(row[0]), trial: MicroCredits(row[1]), trialExpiresAt: row[2], reserved: MicroCredits(row[3]))
+            try Self.appendEntry(db, organizationID: organizationID, kind: .reserve, regular: -fromRegular, trial: -fromTrial, reserved: x,
+                                 after: after, requestID: requestID, reason: nil, now: now)
             return .reserved(trial: MicroCredits(fromTrial), regular: MicroCredits(fromRegular))
         }
     }
@@ -117,8 +130,7 @@ extension SQLiteStore {
                 let fromRegular = min(amount - fromTrial, regular)
                 regular -= fromRegular
                 let over = amount - fromTrial - fromRegular
-                let balance = try Self.balance(db, organizationID: org)
-                let overTrial = min(over, max(balance.trial.value, 0))
+                let overTrial = over > 0 ? min(over, max(try Self.balance(db, organizationID: org).trial.value, 0)) : 0
                 try Self.apply(db, organizationID: org, kind: kind, regular: -(over - overTrial), trial: -overTrial,
                                reserved: -(fromTrial + fromRegular), requestID: requestID, reason: over > 0 ? "overage" : nil, now: now)
             }
@@ -150,10 +162,12 @@ extension SQLiteStore {
     public func chargeFee(organizationID: String, requestID: String, fee: MicroCredits) async throws {
         guard fee.value > 0 else { return }
         try await immediateWrite { db in
+            let now = Clock.nowMs()
+            try Self.ensureAccount(db, organizationID: organizationID, now: now)
             let balance = try Self.balance(db, organizationID: organizationID)
             let fromTrial = min(fee.value, max(balance.trial.value, 0))
             try Self.apply(db, organizationID: organizationID, kind: .fee, regular: -(fee.value - fromTrial), trial: -fromTrial,
-                           requestID: requestID, reason: "byok fee", now: Clock.nowMs())
+                           requestID: requestID, reason: "byok fee", now: now)
         }
     }
 

@@ -7,6 +7,8 @@ import KeygateCore
 /// instead of failing.
 public final class SQLiteStore: Store {
     let pool: DatabasePool
+    /// Every ledger change and usage record goes through it (group commit).
+    let writes: SQLiteWriteBatcher
     public let path: String
 
     public init(path: String) throws {
@@ -18,9 +20,13 @@ public final class SQLiteStore: Store {
         }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
+            // A commit is synced to the WAL before it returns, so a settled charge survives a power loss too,
+            // not only a crash of the process. Group commit pays for the sync once per batch.
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         } catch {
             throw StoreError.unavailable("cannot open SQLite database \(path): \(Self.reason(error))")
         }
+        writes = SQLiteWriteBatcher(pool: pool)
     }
 
     static func reason(_ error: Error) -> String {
@@ -139,7 +145,7 @@ public final class SQLiteStore: Store {
 
     public func recordUsage(_ records: [UsageRecord]) async throws {
         guard !records.isEmpty else { return }
-        try await pool.write { db in
+        try await writes.write { db in
             let statement = try db.cachedStatement(sql: """
                 INSERT INTO usage_records (request_id, organization_id, api_key_id, model, provider, byok, billing,
                   input_tokens, output_tokens, cached_input_tokens, reasoning_tokens, tokens_estimated,
