@@ -2,17 +2,24 @@ import Foundation
 import KeygateCore
 import KeygateStore
 
-/// Reserve+settle pairs per second on a fresh SQLite ledger, at several concurrencies.
-/// Usage: keygate-ledger-bench [pairs per run, default 20000]
+/// Reserve+settle pairs per second on a fresh SQLite ledger, at several concurrencies, for both durability
+/// settings (`KEYGATE_SQLITE_SYNC`). Each pair is durable (committed to the WAL) before the next step starts.
+/// Usage: keygate-ledger-bench [pairs per run, default 20000] [normal|full|both, default both]
 @main
 struct LedgerBench {
     static func main() async throws {
         let pairs = CommandLine.arguments.dropFirst().first.flatMap(Int.init) ?? 20_000
+        let modes: [SQLiteStore.Durability] = switch CommandLine.arguments.dropFirst(2).first {
+        case "normal": [.normal]
+        case "full": [.full]
+        default: [.normal, .full]
+        }
+        for durability in modes {
         for concurrency in [1, 16, 64] {
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("keygate-ledger-bench-\(UUID().uuidString)").path
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: dir) }
-            let store = try SQLiteStore(path: dir + "/bench.db")
+            let store = try SQLiteStore(path: dir + "/bench.db", durability: durability)
             try await store.migrate()
             let org = try await store.createOrganization(slug: "bench", name: "bench")
             try await store.heartbeat(instanceID: "bench", at: Clock.nowMs())
@@ -35,9 +42,10 @@ struct LedgerBench {
             }
             let seconds = Double((ContinuousClock.now - start).components.attoseconds) / 1e18 + Double((ContinuousClock.now - start).components.seconds)
             let problems = try await store.verifyLedger(organizationID: nil)
-            print(String(format: "concurrency %2d: %6.0f reserve+settle pairs/s (%d pairs in %.2f s), ledger %@", concurrency,
+            print(String(format: "sync=%@ concurrency %2d: %6.0f reserve+settle pairs/s (%d pairs in %.2f s), ledger %@", durability.rawValue, concurrency,
                          Double(pairs) / seconds, pairs, seconds, problems.isEmpty ? "verified" : "MISMATCH"))
             try await store.close()
+        }
         }
     }
 }

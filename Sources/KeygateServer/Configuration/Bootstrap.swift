@@ -39,7 +39,7 @@ public enum Bootstrap {
             throw StartupError("cannot create the SQLite database \(path): directory \(directory) is missing or not writable")
         }
         do {
-            let store = try SQLiteStore(path: path)
+            let store = try SQLiteStore(path: path, durability: config.sqliteDurability)
             try await store.migrate()
             return store
         } catch let error as StoreError {

@@ -1,5 +1,8 @@
 import Foundation
 import KeygateCore
+import KeygateStore
+
+public typealias SQLiteDurability = SQLiteStore.Durability
 
 /// Everything `keygate serve` and the admin CLI read from the environment (SPEC §11).
 ///
@@ -10,6 +13,8 @@ public struct GatewayConfiguration: Sendable, CustomStringConvertible {
     public var dataDirectory: String = "./.keygate"
     /// `sqlite:///abs/path.db`; nil means `keygate.db` in the data directory.
     public var databaseURL: String?
+    /// `KEYGATE_SQLITE_SYNC`: `normal` (a commit survives a crash of the process) or `full` (also a power loss).
+    public var sqliteDurability: SQLiteDurability = .normal
     /// Path of a catalog file replacing the built-in one.
     public var catalogPath: String?
     /// Platform keys by provider id (`KEYGATE_PROVIDER_<ID>_API_KEY`).
@@ -43,6 +48,10 @@ public struct GatewayConfiguration: Sendable, CustomStringConvertible {
         config.environment = env
         if let dir = env["KEYGATE_DATA_DIR"], !dir.isEmpty { config.dataDirectory = dir }
         if let url = env["KEYGATE_DATABASE_URL"], !url.isEmpty { config.databaseURL = url }
+        if let text = env["KEYGATE_SQLITE_SYNC"], !text.isEmpty {
+            guard let value = SQLiteDurability(rawValue: text) else { throw StartupError("KEYGATE_SQLITE_SYNC must be normal or full, got '\(text)'") }
+            config.sqliteDurability = value
+        }
         if let path = env["KEYGATE_CATALOG"], !path.isEmpty { config.catalogPath = path }
         if let level = env["KEYGATE_LOG_LEVEL"], !level.isEmpty { config.logLevel = level }
         if let text = env["KEYGATE_MAX_BODY_BYTES"] {

@@ -11,7 +11,16 @@ public final class SQLiteStore: Store {
     let writes: SQLiteWriteBatcher
     public let path: String
 
-    public init(path: String) throws {
+    /// When a commit reaches the disk (`PRAGMA synchronous`).
+    public enum Durability: String, Sendable {
+        /// WAL appended before the commit returns: survives any crash of the process (the default).
+        case normal
+        /// WAL also synced to the device before the commit returns: survives a power loss too, at the price of
+        /// one sync per commit (group commit shares it between the writes waiting together).
+        case full
+    }
+
+    public init(path: String, durability: Durability = .normal) throws {
         self.path = path
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
@@ -20,9 +29,10 @@ public final class SQLiteStore: Store {
         }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
-            // A commit is synced to the WAL before it returns, so a settled charge survives a power loss too,
-            // not only a crash of the process. Group commit pays for the sync once per batch.
-            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+            // GRDB sets NORMAL when it opens a pool in WAL mode; only the writer connection commits.
+            if durability == .full {
+                try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+            }
         } catch {
             throw StoreError.unavailable("cannot open SQLite database \(path): \(Self.reason(error))")
         }
