@@ -10,6 +10,7 @@ public struct Gateway: Sendable {
     public let store: any Store
     public let keyring: MasterKeyring
     let byokKeys: BYOKKeyCache
+    let apiKeys: APIKeyCache
     public let logger: Logger
     public let upstream: UpstreamClients
     let usage: UsageRecorder
@@ -24,6 +25,7 @@ public struct Gateway: Sendable {
         self.store = store
         self.keyring = keyring
         self.byokKeys = BYOKKeyCache(store: store, keyring: keyring)
+        self.apiKeys = APIKeyCache(store: store)
         self.logger = logger
         self.upstream = UpstreamClients(configuration: configuration)
         self.usage = UsageRecorder(store: store, logger: logger)

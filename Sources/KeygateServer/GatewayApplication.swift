@@ -15,7 +15,7 @@ public enum GatewayApplication {
 
         let models = ModelsRoute(gateway: gateway)
         let chat = ChatCompletionsRoute(gateway: gateway)
-        let v1 = router.group("v1").add(middleware: APIKeyAuthenticator(store: gateway.store))
+        let v1 = router.group("v1").add(middleware: APIKeyAuthenticator(keys: gateway.apiKeys))
         v1.get("models", use: models.list)
         v1.get("models/**", use: models.retrieve)
         v1.post("chat/completions", use: chat.handle)
@@ -23,7 +23,7 @@ public enum GatewayApplication {
 
         let byok = BYOKKeysRoutes(service: BYOKService(gateway: gateway))
         let org = router.group("api/orgs/:slug")
-            .add(middleware: APIKeyAuthenticator(store: gateway.store))
+            .add(middleware: APIKeyAuthenticator(keys: gateway.apiKeys))
             .add(middleware: OrganizationAdminAuthenticator())
         org.get("byok-keys", use: byok.list)
         org.post("byok-keys", use: byok.add)

@@ -31,9 +31,18 @@ import Testing
             expectOpenAIError(try await h.request(.GET, "/v1/models", key: "kg_000000000000_" + String(repeating: "a", count: 43)), status: 401, code: "invalid_api_key")
 
             #expect(try await h.chat("hi").status == 200)
+            // The key's record is cached now; a wrong secret under its lookup id is still refused.
+            expectOpenAIError(try await h.request(.POST, "/v1/chat/completions", body: body, key: forged), status: 401, code: "invalid_api_key")
+            // The scheme is case-insensitive and spaces around the key do not matter; a bare scheme is no key.
+            #expect(try await h.request(.POST, "/v1/chat/completions", body: body, key: .some(nil),
+                                        headers: [("authorization", "bearer   \(h.apiKey) ")]).status == 200)
+            expectOpenAIError(try await h.request(.POST, "/v1/chat/completions", body: body, key: .some(nil), headers: [("authorization", "Bearer ")]),
+                              status: 401, code: "missing_api_key")
+            // Revoked the way the CLI does it (the database, not this process): refused within the key cache's 1 s.
             try await AdminService(store: h.gateway.store).revokeAPIKey(organizationSlug: "acme", keyID: h.apiKeyID)
+            try await Task.sleep(for: .milliseconds(1100))
             expectOpenAIError(try await h.chat("hi"), status: 401, code: "invalid_api_key")
-            #expect(h.fake.requests.count == 1, "rejected requests never reach the provider")
+            #expect(h.fake.requests.count == 2, "rejected requests never reach the provider")
         }
     }
 

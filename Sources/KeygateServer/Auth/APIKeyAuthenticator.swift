@@ -5,15 +5,16 @@ import KeygateStore
 import KeygateVault
 
 /// Authenticates `/v1` calls by Keygate API key (`Authorization: Bearer kg_…`, or `x-api-key` as the
-/// Anthropic SDK sends it): one indexed read by lookup id, then a constant-time hash comparison.
+/// Anthropic SDK sends it): the stored key by lookup id (cached, `APIKeyCache`), then a constant-time hash
+/// comparison.
 struct APIKeyAuthenticator: RouterMiddleware {
     typealias Context = GatewayRequestContext
-    let store: any Store
+    let keys: APIKeyCache
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let presented = Self.presentedKey(in: request) else { throw GatewayError.missingAPIKey }
         guard let lookupID = APIKeyGenerator.lookupID(of: presented),
-              let found = try await store.apiKey(lookupID: lookupID),
+              let found = try await keys.key(lookupID: lookupID),
               APIKeyGenerator.matches(presented, storedHash: found.key.hash),
               !found.key.isRevoked
         else { throw GatewayError.invalidAPIKey }
@@ -23,16 +24,19 @@ struct APIKeyAuthenticator: RouterMiddleware {
         return try await next(request, context)
     }
 
+    /// The presented key: `Authorization: Bearer <key>` (scheme case-insensitive), else `x-api-key`.
     static func presentedKey(in request: Request) -> String? {
         if let authorization = request.headers[.authorization] {
-            let parts = authorization.split(separator: " ", maxSplits: 1)
-            if parts.count == 2, parts[0].lowercased() == "bearer" {
-                let key = parts[1].trimmingCharacters(in: .whitespaces)
-                return key.isEmpty ? nil : key
-            }
-            return nil
+            var bytes = authorization.utf8[...]
+            guard bytes.count > 7, bytes.prefix(7).elementsEqual("bearer ".utf8, by: { $0 | 0x20 == $1 }) else { return nil }
+            bytes = bytes.dropFirst(7)
+            while bytes.first == UInt8(ascii: " ") { bytes = bytes.dropFirst() }
+            while bytes.last == UInt8(ascii: " ") || bytes.last == UInt8(ascii: "\t") { bytes = bytes.dropLast() }
+            return bytes.isEmpty ? nil : String(Substring(bytes))
         }
-        if let key = request.headers[HTTPField.Name("x-api-key")!], !key.isEmpty { return key }
+        if let key = request.headers[Self.xAPIKey], !key.isEmpty { return key }
         return nil
     }
+
+    private static let xAPIKey = HTTPField.Name("x-api-key")!
 }
