@@ -57,6 +57,15 @@ let package = Package(
             "KeygateFakeUpstream",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        .executableTarget(name: "keygate-bare-forwarder", dependencies: [
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+        ]),
         .executableTarget(name: "keygate-ledger-bench", dependencies: ["KeygateStore", "KeygateCore"]),
         .testTarget(name: "KeygateTests", dependencies: [
             "KeygateServer", "KeygateStore", "KeygateVault", "KeygateCore", "KeygateProviders", "KeygateFakeUpstream",
