@@ -202,7 +202,10 @@ def report(meta, runs, ttfb, hold, ledger):
               "for LiteLLM: all its processes), utime+stime over the wrk run; peak RSS is VmHWM (summed over LiteLLM's processes) "
               "after the run; the process is restarted for each variant and mode.", ""]
     if ttfb:
-        lines += ["Streaming time to first `data:` event, 16 connections (`Benchmarks/ttfb.py`):", "",
+        lines += ["Streaming time to first `data:` event, 16 connections (`Benchmarks/ttfb.py`: from writing the request to "
+                  "reading the first `data:` bytes; each connection sends its next request when the stream ends, so at 16 busy "
+                  "connections this includes queueing, and the Python client shares the cores; nginx sends its whole stream in "
+                  "one write):", "",
                   "| variant | requests | p50 ms | p90 ms | p99 ms | added p50 ms | errors |", "|---|---:|---:|---:|---:|---:|---:|"]
         base = ttfb.get("direct")
         for variant in ORDER:
