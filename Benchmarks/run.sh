@@ -50,6 +50,7 @@ stop_server() {  # pid
 cleanup() {
   local pid
   for pid in "${SERVERS[@]}"; do stop_server "$pid"; done
+  if [ -n "${BIN:-}" ]; then rm -rf "$BIN"; fi  # the binary copies; results, logs and data stay in $WORK
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
