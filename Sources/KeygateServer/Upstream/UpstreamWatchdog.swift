@@ -27,12 +27,14 @@ final class ActivityClock: Sendable {
 }
 
 /// Runs one upstream exchange and cancels it as soon as the client's connection closes or the upstream goes
-/// silent for too long. Cancelling the task cancels the AsyncHTTPClient request, which closes the upstream
+/// silent for too long. Cancelling the exchange cancels the AsyncHTTPClient request, which closes the upstream
 /// connection: a provider never keeps generating (and billing) for a client that has left.
 ///
-/// The checks run as a repeated timer on the client connection's event loop (no thread of their own); when one
-/// fails it ends a stream that a second child task waits on, and that child's error cancels the exchange.
-/// A client that disconnects is noticed within one tick (at most 100 ms), not only at the next write.
+/// The checks run as a repeated timer on the client connection's event loop (no thread of their own). The
+/// exchange runs as one task of its own, which is what the timer cancels (a task cannot be cancelled from
+/// outside through anything but its handle); the caller waits for it, so it never outlives `run`, and a
+/// cancelled caller cancels it too. A client that disconnects is noticed within one tick (at most 100 ms),
+/// not only at the next write.
 struct UpstreamWatchdog: Sendable {
     let channel: any Channel
     let idleTimeout: Duration
@@ -41,34 +43,42 @@ struct UpstreamWatchdog: Sendable {
     var tick: Duration { min(.milliseconds(100), idleTimeout / 4) }
 
     func run<T: Sendable>(_ operation: () async throws -> T) async throws -> T {
-        let (alarm, trigger) = AsyncStream<WatchdogStop>.makeStream()
-        let check = channel.eventLoop.scheduleRepeatedTask(initialDelay: TimeAmount(tick), delay: TimeAmount(tick)) { [channel, idleTimeout, activity] task in
-            if !channel.isActive {
-                trigger.yield(.clientDisconnected)
-            } else if let idle = activity.idleFor, idle > idleTimeout {
-                trigger.yield(.idleTimeout)
-            } else {
-                return
-            }
-            task.cancel()
-        }
-        defer {
-            check.cancel()
-            trigger.finish()
-        }
-        return try await withoutActuallyEscaping(operation) { operation in
+        try await withoutActuallyEscaping(operation) { operation in
             let work = UnsafeTransfer(operation)
-            return try await withThrowingTaskGroup(of: T.self) { group in
-                group.addTask { try await work.value() }
-                group.addTask {
-                    for await stop in alarm { throw stop }
-                    throw CancellationError()  // the exchange ended first; this child is being cancelled
+            let exchange = Task { try await work.value() }
+            let stopped = StopReason()
+            let check = channel.eventLoop.scheduleRepeatedTask(initialDelay: TimeAmount(tick), delay: TimeAmount(tick)) { [channel, idleTimeout, activity] task in
+                if !channel.isActive {
+                    stopped.set(.clientDisconnected)
+                } else if let idle = activity.idleFor, idle > idleTimeout {
+                    stopped.set(.idleTimeout)
+                } else {
+                    return
                 }
-                defer { group.cancelAll() }
-                return try await group.next()!
+                exchange.cancel()
+                task.cancel()
+            }
+            defer { check.cancel() }
+            do {
+                return try await withTaskCancellationHandler {
+                    try await exchange.value
+                } onCancel: {
+                    exchange.cancel()
+                }
+            } catch {
+                // Whatever the cancelled request threw, the reason is the watchdog's.
+                if let reason = stopped.value { throw reason }
+                throw error
             }
         }
     }
+}
+
+/// Why the watchdog stopped the exchange, set once by its timer.
+private final class StopReason: Sendable {
+    private let state = Mutex<WatchdogStop?>(nil)
+    func set(_ reason: WatchdogStop) { state.withLock { $0 = $0 ?? reason } }
+    var value: WatchdogStop? { state.withLock { $0 } }
 }
 
 /// Moves a value the compiler cannot prove Sendable into a child task. Used only where the parent waits for

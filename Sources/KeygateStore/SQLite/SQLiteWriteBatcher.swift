@@ -3,9 +3,9 @@ import Synchronization
 
 /// Group commit for SQLite writes. Every write waiting at a moment runs in one `BEGIN IMMEDIATE`
 /// transaction, each inside its own savepoint, and the transaction commits once; only then does each
-/// caller get its result. SQLite allows one writer at a time and a commit costs a WAL append (and a sync),
-/// so under load one commit for many writes is what lets the ledger keep up; under no load a write is a
-/// batch of one and waits for nothing.
+/// caller get its result. SQLite allows one writer at a time and a commit costs a WAL append (and, with
+/// `synchronous = FULL`, a sync), so under load one commit for many writes is what lets the ledger keep up.
+/// Under no load a write is a batch of one, written on the caller's own thread: no thread hop, no waiting.
 ///
 /// Invariants:
 /// - A write returns only after the transaction holding it has committed: what a caller was told is on disk.
@@ -13,6 +13,8 @@ import Synchronization
 ///   transactions would): a conditional reserve in a batch sees every reserve ahead of it.
 /// - A write that throws rolls back to its savepoint and fails alone; the rest of its batch commits.
 ///   If the commit itself fails, every write of the batch fails and none of them happened.
+/// - At most one batch is being written at a time (`draining`), by the caller that found none running or
+///   by GRDB's writer queue for the writes that queued up behind it.
 /// - Another process writing the same file waits for the batch's lock like for any transaction.
 final class SQLiteWriteBatcher: Sendable {
     /// One queued write: `run` executes it inside the batch (storing its own outcome); `finish` hands the
@@ -39,49 +41,92 @@ final class SQLiteWriteBatcher: Sendable {
     }
 
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, Error>) in
-            let outcome = Outcome<T>()
-            enqueue(Write(
-                run: { db in
-                    // A savepoint of cached statements (GRDB's `inSavepoint` prepares its SQL every time).
-                    do {
-                        try db.cachedStatement(sql: "SAVEPOINT keygate_write").execute()
-                    } catch {
-                        outcome.result = .failure(error)
-                        return error
-                    }
-                    do {
-                        outcome.result = .success(try body(db))
-                        try db.cachedStatement(sql: "RELEASE keygate_write").execute()
-                        return nil
-                    } catch {
-                        outcome.result = .failure(error)
-                        if db.isInsideTransaction {
-                            try? db.cachedStatement(sql: "ROLLBACK TO keygate_write").execute()
-                            try? db.cachedStatement(sql: "RELEASE keygate_write").execute()
-                        }
-                        return error
-                    }
-                },
-                finish: { commitError in
-                    if let commitError {
-                        continuation.resume(throwing: commitError)
-                    } else {
-                        continuation.resume(with: outcome.result!)
-                    }
-                }))
-        }
-    }
-
-    private func enqueue(_ write: Write) {
-        let startDraining = state.withLock { state -> Bool in
-            state.pending.append(write)
+        let outcome = Outcome<T>()
+        let run = Self.runner(body, into: outcome)
+        // Fast path, whenever no batch is being written: this caller writes its own batch on its own thread
+        // (GRDB's writer queue runs a `sync` block on the caller's thread when idle), so an uncontended write
+        // costs no thread hop at all. Writes arriving meanwhile queue up for the next batch.
+        if state.withLock({ state -> Bool in
             guard !state.draining else { return false }
             state.draining = true
             return true
+        }) {
+            let commitError = lead(first: Write(run: run, finish: { _ in }))
+            if let commitError { throw commitError }
+            return try outcome.result!.get()
         }
-        if startDraining {
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, Error>) in
+            let write = Write(run: run, finish: { commitError in
+                if let commitError {
+                    continuation.resume(throwing: commitError)
+                } else {
+                    continuation.resume(with: outcome.result!)
+                }
+            })
+            let mustLead = state.withLock { state -> Bool in
+                guard !state.draining else {
+                    state.pending.append(write)
+                    return false
+                }
+                state.draining = true
+                return true
+            }
+            // The batch being written ended between the two looks: write this one now.
+            if mustLead { _ = lead(first: write) }
+        }
+    }
+
+    /// Runs `body` inside a savepoint of cached statements (GRDB's `inSavepoint` prepares its SQL every time),
+    /// storing its outcome; returns its error, if any.
+    private static func runner<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T, into outcome: Outcome<T>) -> @Sendable (Database) -> Error? {
+        { db in
+            do {
+                try db.cachedStatement(sql: "SAVEPOINT keygate_write").execute()
+            } catch {
+                outcome.result = .failure(error)
+                return error
+            }
+            do {
+                outcome.result = .success(try body(db))
+                try db.cachedStatement(sql: "RELEASE keygate_write").execute()
+                return nil
+            } catch {
+                outcome.result = .failure(error)
+                if db.isInsideTransaction {
+                    try? db.cachedStatement(sql: "ROLLBACK TO keygate_write").execute()
+                    try? db.cachedStatement(sql: "RELEASE keygate_write").execute()
+                }
+                return error
+            }
+        }
+    }
+
+    /// Writes `first` and whatever is queued, as one batch, on the calling thread; hands any writes that
+    /// arrived during it to the writer queue. Returns the batch's commit error. Called with `draining` set.
+    private func lead(first: Write) -> Error? {
+        let batch = [first] + takePending()
+        let commitError = pool.writeWithoutTransaction { db in commit(batch, db) }
+        for write in batch.dropFirst() { write.finish(commitError) }
+        first.finish(commitError)
+        if state.withLock({ state -> Bool in
+            guard !state.pending.isEmpty else {
+                state.draining = false
+                return false
+            }
+            return true
+        }) {
             pool.asyncWriteWithoutTransaction { db in self.drain(db) }
+        }
+        return commitError
+    }
+
+    private func takePending() -> [Write] {
+        state.withLock { state -> [Write] in
+            let count = min(state.pending.count, maxBatch - 1)
+            guard count > 0 else { return [] }
+            let batch = Array(state.pending.prefix(count))
+            state.pending.removeFirst(count)
+            return batch
         }
     }
 
@@ -99,20 +144,25 @@ final class SQLiteWriteBatcher: Sendable {
                 return batch
             }
             guard !batch.isEmpty else { return }
-            var commitError: Error?
-            do {
-                try db.inTransaction(.immediate) {
-                    for write in batch {
-                        // Some SQLite errors (disk full, I/O) roll the whole transaction back: then none of
-                        // the batch happened, and the batch fails as one.
-                        if let error = write.run(db), !db.isInsideTransaction { throw error }
-                    }
-                    return .commit
-                }
-            } catch {
-                commitError = error
-            }
+            let commitError = commit(batch, db)
             for write in batch { write.finish(commitError) }
+        }
+    }
+
+    /// One transaction for the batch; nil if it committed.
+    private func commit(_ batch: [Write], _ db: Database) -> Error? {
+        do {
+            try db.inTransaction(.immediate) {
+                for write in batch {
+                    // Some SQLite errors (disk full, I/O) roll the whole transaction back: then none of
+                    // the batch happened, and the batch fails as one.
+                    if let error = write.run(db), !db.isInsideTransaction { throw error }
+                }
+                return .commit
+            }
+            return nil
+        } catch {
+            return error
         }
     }
 }
