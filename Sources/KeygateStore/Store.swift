@@ -57,13 +57,14 @@ public protocol Store: Sendable {
     func reserve(organizationID: String, requestID: String, amount: MicroCredits, instanceID: String, leaseExpiresAt: Int64) async throws -> ReservationOutcome
     /// Charges `cost` and `fee` against the request's reservation (trial part first), charges any excess
     /// beyond it from available (the overage policy), and releases the rest. Idempotent per request id; a
-    /// reservation the sweeper already returned is charged from available (the work was done).
-    func settle(requestID: String, cost: MicroCredits, fee: MicroCredits) async throws -> Settlement
-    /// Returns a whole reservation. Idempotent; false if there was nothing open.
+    /// reservation the sweeper already returned is charged from available (the work was done). `record`, the
+    /// request's usage record, is written in the same transaction: a charge never exists without its record.
+    func settle(requestID: String, cost: MicroCredits, fee: MicroCredits, record: UsageRecord?) async throws -> Settlement
+    /// Returns a whole reservation (and writes `record` with it). Idempotent; false if there was nothing open.
     @discardableResult
-    func release(requestID: String, reason: String) async throws -> Bool
-    /// Charges a fee outside any reservation (BYOK requests).
-    func chargeFee(organizationID: String, requestID: String, fee: MicroCredits) async throws
+    func release(requestID: String, reason: String, record: UsageRecord?) async throws -> Bool
+    /// Charges a fee outside any reservation (BYOK requests), with the request's usage record.
+    func chargeFee(organizationID: String, requestID: String, fee: MicroCredits, record: UsageRecord?) async throws
     func ledgerEntries(organizationID: String, limit: Int) async throws -> [LedgerEntry]
     /// Checks that every balance equals the sum of its entries; empty when all is well.
     func verifyLedger(organizationID: String?) async throws -> [LedgerDiscrepancy]
@@ -85,6 +86,19 @@ public protocol Store: Sendable {
 extension Store {
     public func recordUsage(_ record: UsageRecord) async throws {
         try await recordUsage([record])
+    }
+
+    public func settle(requestID: String, cost: MicroCredits, fee: MicroCredits) async throws -> Settlement {
+        try await settle(requestID: requestID, cost: cost, fee: fee, record: nil)
+    }
+
+    @discardableResult
+    public func release(requestID: String, reason: String) async throws -> Bool {
+        try await release(requestID: requestID, reason: reason, record: nil)
+    }
+
+    public func chargeFee(organizationID: String, requestID: String, fee: MicroCredits) async throws {
+        try await chargeFee(organizationID: organizationID, requestID: requestID, fee: fee, record: nil)
     }
 }
 

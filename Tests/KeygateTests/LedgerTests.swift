@@ -169,4 +169,32 @@ import Testing
             #expect(reserves.count == 57)
         }
     }
+
+    /// A charge and its usage record are one transaction: both land, or (here: the record refers to an API key
+    /// that does not exist) neither does and the reservation stays open for a retry or the sweeper.
+    @Test func aSettlementAndItsUsageRecordLandTogetherOrNotAtAll() async throws {
+        try await withLedger { store, org, _ in
+            let key = try await store.createAPIKey(NewAPIKey(organizationID: org, name: "k", lookupID: "abcdefabcdef", hash: Array(repeating: 1, count: 32),
+                                                             preview: "kg_…", isAdmin: false))
+            func record(_ id: String, apiKeyID: String) -> UsageRecord {
+                UsageRecord(requestID: id, organizationID: org, apiKeyID: apiKeyID, model: "openai/gpt-5.6-luna", provider: "openai",
+                            byok: false, billing: .credits, usage: TokenUsage(inputTokens: 10, outputTokens: 5), costUSD: .zero,
+                            creditsCharged: Self.credits(1), latencyMs: 1, timeToFirstTokenMs: nil, stream: false, status: 200, errorCode: nil,
+                            createdAt: Clock.nowMs())
+            }
+            try await store.addCredits(organizationID: org, amount: Self.credits(10), kind: .grant, reason: nil, trialExpiresAt: nil)
+            for id in ["r1", "r2"] {
+                _ = try await store.reserve(organizationID: org, requestID: id, amount: Self.credits(2), instanceID: "i1", leaseExpiresAt: Self.far)
+            }
+            #expect(try await store.settle(requestID: "r1", cost: Self.credits(1), fee: .zero, record: record("r1", apiKeyID: key.id)).applied)
+            await #expect(throws: (any Error).self) {
+                try await store.settle(requestID: "r2", cost: Self.credits(1), fee: .zero, record: record("r2", apiKeyID: "key_missing"))
+            }
+            let records = try await store.usageRecords(organizationID: org, limit: 10)
+            #expect(records.map(\.requestID) == ["r1"])
+            let settles = try await store.ledgerEntries(organizationID: org, limit: 20).filter { $0.kind == .settle }
+            #expect(settles.map(\.requestID) == ["r1"])
+            #expect(try await store.balance(organizationID: org).reserved == Self.credits(2), "r2 is still reserved")
+        }
+    }
 }

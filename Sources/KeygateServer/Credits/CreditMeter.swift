@@ -33,28 +33,36 @@ struct CreditMeter: Sendable {
         }
     }
 
-    /// Settles a credits request, or charges a BYOK fee. Returns what was charged (cost, fee).
-    func settle(requestID: String, organizationID: String, tokens: TokenUsage, model: ModelSpec, billing: BillingPath,
-                logger: Logger) async -> (cost: MicroCredits, fee: MicroCredits) {
-        let (cost, fee) = charge(for: tokens, model: model, billing: billing)
+    /// Settles a credits request or charges a BYOK fee, writing the request's usage record in the same
+    /// transaction. Returns false if that failed (the caller then queues the record on its own).
+    func settle(requestID: String, organizationID: String, cost: MicroCredits, fee: MicroCredits, billing: BillingPath,
+                record: UsageRecord, logger: Logger) async -> Bool {
         do {
             switch billing {
-            case .credits: _ = try await store.settle(requestID: requestID, cost: cost, fee: fee)
-            case .byok: try await store.chargeFee(organizationID: organizationID, requestID: requestID, fee: fee)
-            case .free: break
+            case .credits: _ = try await store.settle(requestID: requestID, cost: cost, fee: fee, record: record)
+            case .byok:
+                // No fee, nothing to write with the record: it goes to the usage writer like a free request's.
+                guard fee.value > 0 else { return false }
+                try await store.chargeFee(organizationID: organizationID, requestID: requestID, fee: fee, record: record)
+            case .free: return false
             }
+            return true
         } catch {
             // The reservation stays open and the sweeper returns it after its lease; say so loudly.
             logger.error("Could not settle the request's credits", metadata: ["error": "\(error)"])
+            return false
         }
-        return (cost, fee)
     }
 
-    func release(requestID: String, reason: String, logger: Logger) async {
+    /// Returns the whole reservation, writing the usage record (if any) with it. False if that failed.
+    @discardableResult
+    func release(requestID: String, reason: String, record: UsageRecord? = nil, logger: Logger) async -> Bool {
         do {
-            try await store.release(requestID: requestID, reason: reason)
+            try await store.release(requestID: requestID, reason: reason, record: record)
+            return true
         } catch {
             logger.error("Could not release the request's reservation", metadata: ["error": "\(error)"])
+            return false
         }
     }
 }

@@ -12,21 +12,28 @@ struct UsageDraft: Sendable {
     let logger: Logger
     var model = ""
     var provider = ""
-    /// Settles the request's credits (or BYOK fee) for `tokens` and records it; a request that failed before
-    /// producing anything gets its whole reservation back instead.
+    /// Settles the request's credits (or BYOK fee) for `tokens` and records it, in one transaction; a request
+    /// that failed before producing anything gets its whole reservation back instead.
     func settleAndRecord(status: Int, errorCode: String?, tokens: TokenUsage, producedOutput: Bool, timeToFirstToken: Duration? = nil) async -> MicroCredits {
-        guard let resolved, let billing else {
+        guard let resolved, let billing, billing != .free else {
             record(status: status, errorCode: errorCode, tokens: tokens, timeToFirstToken: timeToFirstToken)
             return .zero
         }
         if billing == .credits && !producedOutput && errorCode != nil {
-            await gateway.credits.release(requestID: requestID, reason: errorCode ?? "failed", logger: logger)
-            record(status: status, errorCode: errorCode, tokens: tokens, timeToFirstToken: timeToFirstToken)
+            let usage = makeRecord(status: status, errorCode: errorCode, tokens: tokens, timeToFirstToken: timeToFirstToken)
+            if !(await gateway.credits.release(requestID: requestID, reason: errorCode ?? "failed", record: usage, logger: logger)) {
+                gateway.usage.record(usage)
+            }
+            log(usage)
             return .zero
         }
-        let (cost, fee) = await gateway.credits.settle(requestID: requestID, organizationID: caller.organization.id, tokens: tokens,
-                                                       model: resolved.model, billing: billing, logger: logger)
-        record(status: status, errorCode: errorCode, tokens: tokens, timeToFirstToken: timeToFirstToken, credits: cost, fee: fee)
+        let (cost, fee) = gateway.credits.charge(for: tokens, model: resolved.model, billing: billing)
+        let usage = makeRecord(status: status, errorCode: errorCode, tokens: tokens, timeToFirstToken: timeToFirstToken, credits: cost, fee: fee)
+        if !(await gateway.credits.settle(requestID: requestID, organizationID: caller.organization.id, cost: cost, fee: fee,
+                                          billing: billing, record: usage, logger: logger)) {
+            gateway.usage.record(usage)
+        }
+        log(usage)
         return MicroCredits(cost.value + fee.value)
     }
 
@@ -53,22 +60,32 @@ struct UsageDraft: Sendable {
         billing = decision.billing
     }
 
-    func record(status: Int, errorCode: String?, tokens: TokenUsage = .zero, timeToFirstToken: Duration? = nil,
-                credits: MicroCredits = .zero, fee: MicroCredits = .zero) {
+    /// Queues the request's usage record (group commit, off the request path) and logs it.
+    func record(status: Int, errorCode: String?, tokens: TokenUsage = .zero, timeToFirstToken: Duration? = nil) {
+        let usage = makeRecord(status: status, errorCode: errorCode, tokens: tokens, timeToFirstToken: timeToFirstToken)
+        gateway.usage.record(usage)
+        log(usage)
+    }
+
+    func makeRecord(status: Int, errorCode: String?, tokens: TokenUsage, timeToFirstToken: Duration?,
+                    credits: MicroCredits = .zero, fee: MicroCredits = .zero) -> UsageRecord {
         let cost = resolved.map { tokens.cost(at: $0.model) } ?? .zero
-        let record = UsageRecord(
+        return UsageRecord(
             requestID: requestID, organizationID: caller.organization.id, apiKeyID: caller.key.id,
             model: model, provider: provider, byok: billing == .byok, billing: billing, usage: tokens, costUSD: cost,
             creditsCharged: credits, feeCredits: fee,
             latencyMs: (ContinuousClock.now - startedAt).milliseconds, timeToFirstTokenMs: timeToFirstToken?.milliseconds,
             stream: stream, status: status, errorCode: errorCode, createdAt: Clock.nowMs(), byokKeyID: byokKeyID)
-        gateway.usage.record(record)
+    }
+
+    /// The request's log line (one per request, at info).
+    func log(_ record: UsageRecord) {
         logger.info("chat completion", metadata: [
-            "model": "\(model)", "billing": "\(billing?.rawValue ?? "none")", "status": "\(status)",
-            "input_tokens": "\(tokens.inputTokens)", "output_tokens": "\(tokens.outputTokens)",
-            "estimated": "\(tokens.estimated)", "latency_ms": "\(record.latencyMs)",
-            "credits_charged": "\(credits)", "fee_credits": "\(fee)",
-            "error": "\(errorCode ?? "")",
+            "model": "\(record.model)", "billing": "\(record.billing?.rawValue ?? "none")", "status": "\(record.status)",
+            "input_tokens": "\(record.inputTokens)", "output_tokens": "\(record.outputTokens)",
+            "estimated": "\(record.tokensEstimated)", "latency_ms": "\(record.latencyMs)",
+            "credits_charged": "\(record.creditsCharged)", "fee_credits": "\(record.feeCredits)",
+            "error": "\(record.errorCode ?? "")",
         ])
     }
 }

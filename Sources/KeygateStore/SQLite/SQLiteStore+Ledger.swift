@@ -109,8 +109,9 @@ extension SQLiteStore {
         }
     }
 
-    public func settle(requestID: String, cost: MicroCredits, fee: MicroCredits) async throws -> Settlement {
+    public func settle(requestID: String, cost: MicroCredits, fee: MicroCredits, record: UsageRecord?) async throws -> Settlement {
         try await immediateWrite { db in
+            if let record { try Self.insertUsage(db, [record]) }
             // Open: charge it. Settled: a retry, nothing to do. Released (the sweeper returned it, e.g. the request
             // outlived its lease): the work was still done, so charge available directly rather than lose it.
             guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT organization_id, trial_micros, regular_micros, state FROM reservations WHERE request_id = ?"),
@@ -143,9 +144,10 @@ extension SQLiteStore {
         }
     }
 
-    public func release(requestID: String, reason: String) async throws -> Bool {
+    public func release(requestID: String, reason: String, record: UsageRecord?) async throws -> Bool {
         try await immediateWrite { db in
-            try Self.releaseOpen(db, requestID: requestID, reason: reason, now: Clock.nowMs())
+            if let record { try Self.insertUsage(db, [record]) }
+            return try Self.releaseOpen(db, requestID: requestID, reason: reason, now: Clock.nowMs())
         }
     }
 
@@ -159,9 +161,11 @@ extension SQLiteStore {
         return true
     }
 
-    public func chargeFee(organizationID: String, requestID: String, fee: MicroCredits) async throws {
-        guard fee.value > 0 else { return }
+    public func chargeFee(organizationID: String, requestID: String, fee: MicroCredits, record: UsageRecord?) async throws {
+        guard fee.value > 0 || record != nil else { return }
         try await immediateWrite { db in
+            if let record { try Self.insertUsage(db, [record]) }
+            guard fee.value > 0 else { return }
             let now = Clock.nowMs()
             try Self.ensureAccount(db, organizationID: organizationID, now: now)
             let balance = try Self.balance(db, organizationID: organizationID)

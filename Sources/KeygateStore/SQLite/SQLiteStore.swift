@@ -155,23 +155,29 @@ public final class SQLiteStore: Store {
 
     public func recordUsage(_ records: [UsageRecord]) async throws {
         guard !records.isEmpty else { return }
-        try await writes.write { db in
-            let statement = try db.cachedStatement(sql: """
-                INSERT INTO usage_records (request_id, organization_id, api_key_id, model, provider, byok, billing,
-                  input_tokens, output_tokens, cached_input_tokens, reasoning_tokens, tokens_estimated,
-                  cost_usd_picos, credits_charged_micros, fee_credits_micros, latency_ms, ttft_ms, stream, status, error_code, created_at,
-                  byok_key_id)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
-            let touch = try db.cachedStatement(sql: "UPDATE byok_keys SET last_used_at = max(coalesce(last_used_at, 0), ?) WHERE id = ?")
-            for r in records {
-                try statement.execute(arguments: [
-                    r.requestID, r.organizationID, r.apiKeyID, r.model, r.provider, r.byok, r.billing?.rawValue,
-                    r.inputTokens, r.outputTokens, r.cachedInputTokens, r.reasoningTokens, r.tokensEstimated,
-                    r.costUSD.value, r.creditsCharged.value, r.feeCredits.value, r.latencyMs, r.timeToFirstTokenMs,
-                    r.stream, r.status, r.errorCode, r.createdAt, r.byokKeyID,
-                ])
-                if let keyID = r.byokKeyID { try touch.execute(arguments: [r.createdAt, keyID]) }
+        try await writes.write { db in try Self.insertUsage(db, records) }
+    }
+
+    /// Appends usage records in the caller's transaction. One record per request: a second one for the same
+    /// request id is dropped rather than failing the batch it came in.
+    static func insertUsage(_ db: Database, _ records: [UsageRecord]) throws {
+        let statement = try db.cachedStatement(sql: """
+            INSERT OR IGNORE INTO usage_records (request_id, organization_id, api_key_id, model, provider, byok, billing,
+              input_tokens, output_tokens, cached_input_tokens, reasoning_tokens, tokens_estimated,
+              cost_usd_picos, credits_charged_micros, fee_credits_micros, latency_ms, ttft_ms, stream, status, error_code, created_at,
+              byok_key_id)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        for r in records {
+            try statement.execute(arguments: [
+                r.requestID, r.organizationID, r.apiKeyID, r.model, r.provider, r.byok, r.billing?.rawValue,
+                r.inputTokens, r.outputTokens, r.cachedInputTokens, r.reasoningTokens, r.tokensEstimated,
+                r.costUSD.value, r.creditsCharged.value, r.feeCredits.value, r.latencyMs, r.timeToFirstTokenMs,
+                r.stream, r.status, r.errorCode, r.createdAt, r.byokKeyID,
+            ])
+            if let keyID = r.byokKeyID {
+                try db.cachedStatement(sql: "UPDATE byok_keys SET last_used_at = max(coalesce(last_used_at, 0), ?) WHERE id = ?")
+                    .execute(arguments: [r.createdAt, keyID])
             }
         }
     }
