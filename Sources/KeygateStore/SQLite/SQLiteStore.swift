@@ -9,6 +9,7 @@ public final class SQLiteStore: Store {
     let pool: DatabasePool
     /// Every ledger change and usage record goes through it (group commit).
     let writes: SQLiteWriteBatcher
+    private let checkpointer: SQLiteCheckpointer
     public let path: String
 
     /// When a commit reaches the disk (`PRAGMA synchronous`).
@@ -37,6 +38,12 @@ public final class SQLiteStore: Store {
             throw StoreError.unavailable("cannot open SQLite database \(path): \(Self.reason(error))")
         }
         writes = SQLiteWriteBatcher(pool: pool)
+        do {
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_autocheckpoint = \(SQLiteCheckpointer.backstopPages)") }
+            checkpointer = try SQLiteCheckpointer(path: path)
+        } catch {
+            throw StoreError.unavailable("cannot open SQLite database \(path): \(Self.reason(error))")
+        }
     }
 
     static func reason(_ error: Error) -> String {
@@ -57,6 +64,7 @@ public final class SQLiteStore: Store {
     }
 
     public func close() async throws {
+        checkpointer.stop()
         try pool.close()
     }
 
