@@ -28,19 +28,30 @@ public struct JSONLinesLogHandler: LogHandler {
 
     public func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?,
                     source: String, file: String, function: String, line: UInt) {
-        var object: JSONObject = [
-            "ts": .string(Timestamp.now()),
-            "level": .string(level.rawValue),
-            "label": .string(label),
-            "msg": .string(message.description),
-        ]
+        // Written straight into the line's bytes: no intermediate JSON object for a line per request.
+        var writer = JSONWriter(capacity: 512)
+        writer.writeRaw("{\"ts\":")
+        writer.writeString(Timestamp.now())
+        writer.writeRaw(",\"level\":")
+        writer.writeString(level.rawValue)
+        writer.writeRaw(",\"label\":")
+        writer.writeString(label)
+        writer.writeRaw(",\"msg\":")
+        writer.writeString(message.description)
         var merged = metadata
         if let explicit { merged.merge(explicit) { $1 } }
-        for key in merged.keys.sorted() { object[key] = Self.json(merged[key]!) }
-        var writer = JSONWriter(capacity: 256)
-        writer.write(.object(object))
-        var bytes = writer.bytes
-        bytes.append(UInt8(ascii: "\n"))
+        for key in merged.keys.sorted() where !Self.fixedKeys.contains(key) {
+            writer.append(UInt8(ascii: ","))
+            writer.writeString(key)
+            writer.append(UInt8(ascii: ":"))
+            switch merged[key]! {
+            case .string(let s): writer.writeString(s)
+            case .stringConvertible(let c): writer.writeString(c.description)
+            case let other: writer.write(Self.json(other))
+            }
+        }
+        writer.writeRaw("}\n")
+        let bytes = writer.bytes
         bytes.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {
@@ -50,6 +61,9 @@ public struct JSONLinesLogHandler: LogHandler {
             }
         }
     }
+
+    /// Metadata cannot replace the line's own fields.
+    static let fixedKeys: Set<String> = ["ts", "level", "label", "msg"]
 
     static func json(_ value: Logger.Metadata.Value) -> JSONValue {
         switch value {
