@@ -95,6 +95,9 @@ import Testing
     @Test func streamsAreChargedFromTheirFinalUsageOrAFlaggedEstimate() async throws {
         try await withHarness { h in
             _ = try await h.chat("hi #fake chunks=3", stream: true)
+            // Settled (with its usage record) before the response ended: no waiting for it here.
+            let settles = try await h.gateway.store.ledgerEntries(organizationID: h.organization.id, limit: 10).filter { $0.kind == .settle }
+            #expect(settles.count == 1, "the stream was charged before its end reached the client")
             var record = try #require(try await h.usageRecords().first)
             // 8 × 0.2 + 4 × 0.02 + 3 × 1.2 µUSD = 5.28 µUSD = 528 µcredits.
             #expect(record.creditsCharged == MicroCredits(528) && !record.tokensEstimated)

@@ -204,16 +204,18 @@ struct ChatCompletionsRoute: Sendable {
             let event = anthropicEvents ? Array("event: error\ndata: ".utf8) + failure.anthropicBodyBytes + Array("\n\n".utf8) : failure.sseEventBytes
             do { try await writer.write(ByteBuffer(bytes: event)) } catch { clientGone = true }
         }
-        if !clientGone {
-            do { try await writer.finish(nil) } catch { clientGone = true }
-        }
         let tokens = relay.usage ?? TokenUsage(
             inputTokens: TokenEstimator.tokens(forBytes: usage.promptBytes),
             outputTokens: TokenEstimator.tokens(forBytes: relay.generatedTextBytes), estimated: true)
         let ttft = firstChunkAt.map { $0 - usage.startedAt }
-        // Whatever was produced is charged (reported usage, else the flagged estimate); nothing produced, nothing charged.
+        // Whatever was produced is charged (reported usage, else the flagged estimate); nothing produced, nothing
+        // charged. Settled before the response ends: a client that saw the whole answer was charged for it, even
+        // if this process dies right after.
         _ = await usage.settleAndRecord(status: 200, errorCode: clientGone ? "client_disconnected" : failure?.code, tokens: tokens,
                                         producedOutput: relay.usage != nil || relay.generatedTextBytes > 0, timeToFirstToken: ttft)
+        if !clientGone {
+            try? await writer.finish(nil)
+        }
     }
 
     static func collect(_ body: HTTPClientResponse.Body, limit: Int, activity: ActivityClock) async throws -> ByteBuffer {
