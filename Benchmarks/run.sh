@@ -25,9 +25,10 @@ MODEL_PAID=openai/gpt-5.6-luna
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/keygate-bench.XXXXXX")
 RESULTS=$WORK/results.tsv      # variant mode conns rps p50_us p90_us p99_us errors requests cpu_ticks peak_rss_kb
 TTFB=$WORK/ttfb.tsv            # variant requests p50_us p90_us p99_us errors
+PACED=$WORK/paced.tsv          # variant requests p50_us p90_us p99_us errors (16 paced streams, fake upstream)
 HOLD=$WORK/hold.tsv            # variant streams completed errors max_concurrent max_established peak_rss_kb max_rss_kb
 META=$WORK/meta.tsv            # key value
-: > "$RESULTS"; : > "$TTFB"; : > "$HOLD"; : > "$META"
+: > "$RESULTS"; : > "$TTFB"; : > "$PACED"; : > "$HOLD"; : > "$META"
 log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
 die() { log "FAILED: $*"; exit 1; }
 
@@ -426,12 +427,29 @@ if want streams; then
   for i in $(seq 100); do grep -q listening "$WORK/fake.log" 2>/dev/null && break; sleep 0.1; done
   FAKE_PORT=$(awk '/listening/ { print $NF }' "$WORK/fake.log")
   [ -n "$FAKE_PORT" ] || die "keygate-fake-upstream did not start"
+  # Time to first event with 16 open streams that last like a model's (10 events 20 ms apart), not
+  # back-to-back static ones: what a gateway adds to the first token when it is not saturated.
+  paced_ttfb() {  # variant url key [model]
+    local out
+    out=$(python3 "$ROOT/Benchmarks/ttfb.py" ttfb "$2" --conns 16 --seconds "$DURATION" --model "${4:-$MODEL_PAID}" --key "$3" \
+      --directive "$PACED_DIRECTIVE") || die "ttfb.py (paced) against $1: $out"
+    eval "$(sed 's/^TTFB //; s/\([a-z0-9_]*\)=\([0-9]*\)/local t_\1=\2;/g' <<< "$out")"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$t_requests" "$t_p50_us" "$t_p90_us" "$t_p99_us" "$t_errors" >> "$PACED"
+    log "$1: paced TTFB at 16 streams: p50 $t_p50_us µs  p90 $t_p90_us µs  p99 $t_p99_us µs  ($t_requests requests, $t_errors errors)"
+  }
+  PACED_DIRECTIVE='#fake chunks=10 delay_ms=20'
+  paced_ttfb direct "http://127.0.0.1:$FAKE_PORT/v1/chat/completions" sk-direct
+  start_keygate "http://127.0.0.1:$FAKE_PORT/v1" "$WORK/keygate-paced.log"
+  paced_ttfb free "http://127.0.0.1:$KEYGATE_PORT/v1/chat/completions" "$KEY_BENCH" "$MODEL_FREE"
+  paced_ttfb credits "http://127.0.0.1:$KEYGATE_PORT/v1/chat/completions" "$KEY_BENCH"
+  stop_server "$KEYGATE_PID"
   start_keygate "http://127.0.0.1:$FAKE_PORT/v1" "$WORK/keygate-hold.log"
   check_request "keygate credits (fake upstream)" "http://127.0.0.1:$KEYGATE_PORT/v1/chat/completions" "$KEY_BENCH" "$MODEL_PAID" 1 credits \
     || die "keygate in front of the fake upstream"
   hold_streams credits "http://127.0.0.1:$KEYGATE_PORT/v1/chat/completions" "$KEY_BENCH" "$KEYGATE_PID"
   stop_server "$KEYGATE_PID"
   start_bare "http://127.0.0.1:$FAKE_PORT/v1" "$WORK/bare-hold.log"
+  paced_ttfb bare "http://127.0.0.1:$BARE_PORT/v1/chat/completions" sk-bare
   hold_streams bare "http://127.0.0.1:$BARE_PORT/v1/chat/completions" sk-bare "$BARE_PID"
   stop_server "$BARE_PID"
   stop_server "$FAKE_PID"
@@ -453,4 +471,4 @@ stop_server "$NGINX_PID"
 REPORT_ARGS=("$WORK")
 [ "${NO_DOC:-0}" = 1 ] || REPORT_ARGS+=(--write docs/PERFORMANCE.md)
 python3 Benchmarks/report.py "${REPORT_ARGS[@]}"
-log "raw results: $RESULTS (and ttfb.tsv, hold.tsv, ledger.txt, meta.tsv, logs in $WORK)"
+log "raw results: $RESULTS (and ttfb.tsv, paced.tsv, hold.tsv, ledger.txt, meta.tsv, logs in $WORK)"

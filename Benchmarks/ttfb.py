@@ -3,11 +3,12 @@
 
 Two modes, both over raw keep-alive HTTP/1.1 connections with asyncio protocols:
 
-  ttfb.py ttfb URL --conns 16 --seconds 5 [--model M] [--key K]
+  ttfb.py ttfb URL --conns 16 --seconds 5 [--model M] [--key K] [--directive '#fake chunks=10 delay_ms=20']
       Keeps CONNS connections busy for SECONDS, each sending the streaming chat request again as soon as the
       previous response has ended, and records for every request the time from writing the request to
       receiving the first bytes of the first `data:` event. Prints
-      `TTFB requests=N p50_us=.. p90_us=.. p99_us=.. errors=E`.
+      `TTFB requests=N p50_us=.. p90_us=.. p99_us=.. errors=E`. With a directive (for keygate-fake-upstream)
+      each stream lasts as long as a model's would, so the connections are open but not saturating.
 
   ttfb.py hold URL --conns 1000 [--directive '#fake chunks=40 delay_ms=250']
       Opens CONNS connections, sends one slow streaming request on each (the directive goes into the last
@@ -129,7 +130,8 @@ def percentile(sorted_values, p):
 
 async def ttfb(args):
     loop = asyncio.get_running_loop()
-    host, port, request = build_request(args.url, args.model, args.key, "Write one short sentence about gateways.")
+    host, port, request = build_request(args.url, args.model, args.key,
+                                        ("Write one short sentence about gateways. " + (args.directive or "")).strip())
     samples, errors = [], 0
     deadline = time.monotonic() + args.seconds
 
@@ -167,7 +169,7 @@ async def ttfb(args):
 async def hold(args):
     loop = asyncio.get_running_loop()
     host, port, request = build_request(args.url, args.model, args.key,
-                                        "Write one short sentence about gateways. " + args.directive)
+                                        "Write one short sentence about gateways. " + (args.directive or "#fake chunks=40 delay_ms=250"))
     state = {"open": 0, "max": 0, "completed": 0, "errors": 0, "first": 0}
     all_done = loop.create_future()
 
@@ -219,7 +221,8 @@ def main():
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--model", default="openai/gpt-5.6-luna")
     parser.add_argument("--key", default="none")
-    parser.add_argument("--directive", default="#fake chunks=40 delay_ms=250")
+    parser.add_argument("--directive", default=None,
+                        help="text appended to the user message (hold: default '#fake chunks=40 delay_ms=250'; ttfb: none)")
     parser.add_argument("--timeout", type=float, default=120)
     args = parser.parse_args()
     asyncio.run(ttfb(args) if args.mode == "ttfb" else hold(args))
