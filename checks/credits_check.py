@@ -1,15 +1,19 @@
 #!/usr/bin/env python3
 """Checks the credit ledger across real processes: two `keygate serve` on one SQLite file under 200
 concurrent requests (no overspend, every accepted request charged once, `keygate ledger verify` passes),
-then `kill -9` of a server with 20 streams in flight (its reservations come back after the lease).
+then `kill -9` of a server with 20 streams in flight (its reservations come back after the lease), then
+`kill -9` of a server under load (every answer a client received in full was charged, with its usage record).
 
 Usage: checks/credits_check.py [BIN_DIR]   (default .build/debug)
 """
 import concurrent.futures
+import http.client
 import json
 import os
 import signal
 import socket
+import sqlite3
+import threading
 import subprocess
 import sys
 import tempfile
@@ -39,12 +43,15 @@ def free_port():
         return s.getsockname()[1]
 
 
-def http(method, url, key, body=None, timeout=60):
+def http(method, url, key, body=None, timeout=60, headers=None):
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, method=method, headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, response.read()
+            body = response.read()
+            if headers is not None:
+                headers.update({k.lower(): v for k, v in response.getheaders()})
+            return response.status, body
     except urllib.error.HTTPError as error:
         return error.code, error.read()
 
@@ -131,6 +138,50 @@ def main():
             assert verify.returncode == 0, verify.stdout + verify.stderr
 
         check("kill -9 with 20 streams in flight: the reservations come back after the lease", crash_mid_stream)
+
+        def crash_under_load():
+            run("credits", "grant", "--org", "acme", "--credits", "1000")
+            c = start_server()
+            body = {"model": "openai/gpt-5.6-luna", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}
+            stop = threading.Event()
+            received, lock = [], threading.Lock()
+
+            def client(stream):
+                while not stop.is_set():
+                    headers = {}
+                    try:
+                        status, answer = http("POST", f"http://127.0.0.1:{c}/v1/chat/completions", key, dict(body, stream=stream), 10, headers)
+                    except (OSError, http.client.HTTPException):
+                        continue  # the server is gone: this answer never arrived (in full)
+                    if status == 200 and (not stream or answer.rstrip().endswith(b"data: [DONE]")):
+                        # A stream's charge is not known when its head goes out; a JSON answer says it.
+                        charged = 1 if stream else int(headers["x-keygate-credits-charged"].replace(".", ""))
+                        with lock:
+                            received.append((headers["x-request-id"], charged))
+
+            threads = [threading.Thread(target=client, args=(i % 2 == 1,)) for i in range(16)]
+            for thread in threads:
+                thread.start()
+            time.sleep(2)
+            servers[-1].send_signal(signal.SIGKILL)
+            servers[-1].wait()
+            stop.set()
+            for thread in threads:
+                thread.join()
+            assert len(received) >= 50, f"only {len(received)} answers before the kill"
+            db = sqlite3.connect(os.path.join(data_dir, "keygate.db"))
+            settled = {row[0] for row in db.execute("SELECT request_id FROM ledger_entries WHERE kind = 'settle'")}
+            recorded = {row[0] for row in db.execute("SELECT request_id FROM usage_records")}
+            db.close()
+            missing = [rid for rid, _ in received if rid not in settled]
+            assert not missing, f"{len(missing)} answers received in full but not charged, e.g. {missing[:3]}"
+            unrecorded = [rid for rid, _ in received if rid not in recorded]
+            assert not unrecorded, f"{len(unrecorded)} charged answers without a usage record, e.g. {unrecorded[:3]}"
+            assert all(charged > 0 for _, charged in received), "every answer says what it cost"
+            verify = subprocess.run([KEYGATE, "ledger", "verify"], env=env, capture_output=True, text=True)
+            assert verify.returncode == 0, verify.stdout + verify.stderr
+
+        check("kill -9 under load: every answer a client received in full was charged, with its usage record", crash_under_load)
     finally:
         for server in servers:
             if server.poll() is None:

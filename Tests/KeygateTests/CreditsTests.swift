@@ -1,9 +1,11 @@
 import AsyncHTTPClient
 import Foundation
+import GRDB
 import KeygateCore
 @testable import KeygateServer
 import KeygateStore
 import NIOCore
+import Synchronization
 import Testing
 
 @Suite struct CreditEstimateTests {
@@ -109,6 +111,35 @@ import Testing
         }
     }
 
+    /// The end of a stream reaches the client only once its charge is stored: with the database locked by
+    /// another process while the stream finishes, the client is still waiting; it gets its end right after
+    /// the lock goes and the settlement lands.
+    @Test func aStreamEndsOnlyAfterItsChargeIsStored() async throws {
+        try await withHarness { h in
+            let ended = EndFlag()
+            let answer = Task {
+                let reply = try await h.chat("hi #fake chunks=3 delay_ms=300", stream: true)
+                ended.value.store(true, ordering: .relaxed)
+                return reply
+            }
+            try await Task.sleep(for: .milliseconds(150))
+            var config = Configuration()
+            config.allowsUnsafeTransactions = true  // the lock stays held between the two accesses below
+            let other = try DatabaseQueue(path: h.dataDirectory + "/keygate.db", configuration: config)
+            try await other.writeWithoutTransaction { db in try db.execute(sql: "BEGIN IMMEDIATE") }
+            try await Task.sleep(for: .milliseconds(1500))  // the stream's content is done after about 900 ms
+            let settlesWhileLocked = try await h.gateway.store.ledgerEntries(organizationID: h.organization.id, limit: 10).filter { $0.kind == .settle }
+            #expect(settlesWhileLocked.isEmpty)
+            let endedWhileLocked = ended.value.load(ordering: .relaxed)
+            #expect(!endedWhileLocked, "the client must not see the end of the stream before its charge is stored")
+            try await other.writeWithoutTransaction { db in try db.execute(sql: "COMMIT") }
+            #expect(try await answer.value.status == 200)
+            let settles = try await h.gateway.store.ledgerEntries(organizationID: h.organization.id, limit: 10).filter { $0.kind == .settle }
+            #expect(settles.count == 1)
+            try other.close()
+        }
+    }
+
     @Test func aFailedRequestCostsNothing() async throws {
         try await withHarness { h in
             let before = try await h.gateway.store.balance(organizationID: h.organization.id)
@@ -210,4 +241,8 @@ import Testing
             #expect(entries[1]["request_id"] as? String == (try await h.usageRecords().first?.requestID))
         }
     }
+}
+
+private final class EndFlag: Sendable {
+    let value = Atomic<Bool>(false)
 }
