@@ -104,7 +104,7 @@ final class SQLiteWriteBatcher: Sendable {
     /// Writes `first` and whatever is queued, as one batch, on the calling thread; hands any writes that
     /// arrived during it to the writer queue. Returns the batch's commit error. Called with `draining` set.
     private func lead(first: Write) -> Error? {
-        let batch = [first] + takePending()
+        let batch = [first] + takePending(limit: maxBatch - 1)
         let commitError = pool.writeWithoutTransaction { db in commit(batch, db) }
         for write in batch.dropFirst() { write.finish(commitError) }
         first.finish(commitError)
@@ -120,27 +120,25 @@ final class SQLiteWriteBatcher: Sendable {
         return commitError
     }
 
-    private func takePending() -> [Write] {
-        state.withLock { state -> [Write] in
-            let count = min(state.pending.count, maxBatch - 1)
-            guard count > 0 else { return [] }
-            let batch = Array(state.pending.prefix(count))
-            state.pending.removeFirst(count)
-            return batch
-        }
+    /// Up to `limit` queued writes, oldest first.
+    private func takePending(limit: Int) -> [Write] {
+        state.withLock { state in Self.take(&state, limit: limit) }
     }
 
-    /// Runs on GRDB's writer queue until nothing is pending.
+    private static func take(_ state: inout State, limit: Int) -> [Write] {
+        let count = min(state.pending.count, limit)
+        guard count > 0 else { return [] }
+        let batch = Array(state.pending.prefix(count))
+        state.pending.removeFirst(count)
+        return batch
+    }
+
+    /// Runs on GRDB's writer queue until nothing is pending, then lets the next caller lead.
     private func drain(_ db: Database) {
         while true {
             let batch = state.withLock { state -> [Write] in
-                guard !state.pending.isEmpty else {
-                    state.draining = false
-                    return []
-                }
-                let count = min(state.pending.count, maxBatch)
-                let batch = Array(state.pending.prefix(count))
-                state.pending.removeFirst(count)
+                let batch = Self.take(&state, limit: maxBatch)
+                if batch.isEmpty { state.draining = false }
                 return batch
             }
             guard !batch.isEmpty else { return }
@@ -167,7 +165,7 @@ final class SQLiteWriteBatcher: Sendable {
     }
 }
 
-/// A write's result, set on the writer queue before `finish` reads it on the same queue.
+/// A write's result: set inside the batch, read after it (by `finish`, or by the caller that led the batch).
 private final class Outcome<T: Sendable>: @unchecked Sendable {
     var result: Result<T, Error>?
 }
