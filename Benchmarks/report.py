@@ -191,6 +191,18 @@ def machine(meta):
             f"{meta.get('swift', 'Swift ?')}, {meta.get('wrk', 'wrk')}")
 
 
+def ttfb_table(rows, meta, caption, direct_label=None):
+    lines = [caption, "", "| variant | requests | p50 ms | p90 ms | p99 ms | added p50 ms | errors |", "|---|---:|---:|---:|---:|---:|---:|"]
+    base = rows.get("direct")
+    for variant in ORDER:
+        t = rows.get(variant)
+        if t:
+            added = "–" if variant == "direct" or not base else f"{ms(t['p50'] - base['p50']):+.2f}"
+            name = direct_label if variant == "direct" and direct_label else label(variant, meta)
+            lines.append(f"| {name} | {t['requests']:,} | {ms(t['p50']):.2f} | {ms(t['p90']):.2f} | {ms(t['p99']):.2f} | {added} | {t['errors']} |")
+    return lines + [""]
+
+
 def report(meta, runs, ttfb, paced, hold, ledger):
     lines = ["## Benchmark suite: latest run", "",
              "Written by `Benchmarks/run.sh [seconds per run]` (everything on 127.0.0.1 of one machine). The upstream is nginx "
@@ -210,31 +222,14 @@ def report(meta, runs, ttfb, paced, hold, ledger):
               "for LiteLLM: all its processes), utime+stime over the wrk run; peak RSS is VmHWM (summed over LiteLLM's processes) "
               "after the run; the process is restarted for each variant and mode.", ""]
     if ttfb:
-        lines += ["Streaming time to first `data:` event, 16 connections (`Benchmarks/ttfb.py`: from writing the request to "
-                  "reading the first `data:` bytes; each connection sends its next request when the stream ends, so at 16 busy "
-                  "connections this includes queueing, and the Python client shares the cores; nginx sends its whole stream in "
-                  "one write):", "",
-                  "| variant | requests | p50 ms | p90 ms | p99 ms | added p50 ms | errors |", "|---|---:|---:|---:|---:|---:|---:|"]
-        base = ttfb.get("direct")
-        for variant in ORDER:
-            t = ttfb.get(variant)
-            if t:
-                added = "–" if variant == "direct" or not base else f"{ms(t['p50'] - base['p50']):+.2f}"
-                lines.append(f"| {label(variant, meta)} | {t['requests']:,} | {ms(t['p50']):.2f} | {ms(t['p90']):.2f} | "
-                             f"{ms(t['p99']):.2f} | {added} | {t['errors']} |")
-        lines.append("")
+        lines += ttfb_table(ttfb, meta, "Streaming time to first `data:` event, 16 connections (`Benchmarks/ttfb.py`: from writing "
+                            "the request to reading the first `data:` bytes; each connection sends its next request when the stream ends, "
+                            "so at 16 busy connections this includes queueing, and the Python client shares the cores; nginx sends its "
+                            "whole stream in one write):")
     if paced:
-        lines += ["Streaming time to first `data:` event with 16 streams paced like a model's (`keygate-fake-upstream`: 10 events "
-                  "20 ms apart, so the connections are open but not saturating; direct is the fake itself):", "",
-                  "| variant | requests | p50 ms | p90 ms | p99 ms | added p50 ms | errors |", "|---|---:|---:|---:|---:|---:|---:|"]
-        base = paced.get("direct")
-        for variant in ORDER:
-            t = paced.get(variant)
-            if t:
-                added = "–" if variant == "direct" or not base else f"{ms(t['p50'] - base['p50']):+.2f}"
-                lines.append(f"| {label(variant, meta).replace('direct (nginx)', 'direct (fake)')} | {t['requests']:,} | "
-                             f"{ms(t['p50']):.2f} | {ms(t['p90']):.2f} | {ms(t['p99']):.2f} | {added} | {t['errors']} |")
-        lines.append("")
+        lines += ttfb_table(paced, meta, "Streaming time to first `data:` event with 16 streams paced like a model's "
+                            "(`keygate-fake-upstream`: 10 events 20 ms apart, so the connections are open but not saturating; "
+                            "direct is the fake itself):", direct_label="direct (fake)")
     if hold:
         lines += ["1,000 concurrent slow streams (keygate-fake-upstream, 40 chunks 250 ms apart):", "",
                   "| variant | streams open at once | established (ss) | completed | errors | peak RSS MiB |", "|---|---:|---:|---:|---:|---:|"]
