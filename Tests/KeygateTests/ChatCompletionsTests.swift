@@ -134,9 +134,9 @@ import Testing
                 for try await _ in response.body { gotFirstChunk.yield() }
             }
             for await _ in firstChunk { break }
+            #expect(h.fake.disconnects == 0, "the provider is still streaming when the client leaves")
             task.cancel()  // hang up mid-stream
             _ = await task.result
-            #expect(h.fake.disconnects == 0, "the provider is still streaming when the client leaves")
             try await eventually { h.fake.disconnects == 1 }
             let record = try #require(try await h.usageRecords().first)
             #expect(record.errorCode == "client_disconnected")
