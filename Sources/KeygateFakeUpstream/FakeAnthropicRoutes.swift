@@ -53,8 +53,7 @@ extension FakeOpenAIUpstream {
             for index in 0..<directive.chunks {
                 if directive.delayMs > 0 { try await Task.sleep(for: .milliseconds(directive.delayMs)) }
                 if let cut = directive.cutAfter, index >= cut {
-                    try await Task.sleep(for: .milliseconds(50))
-                    context.channel.close(promise: nil)
+                    try await cutConnection(context.channel)
                     return
                 }
                 try await writer.write(event("content_block_delta", ["type": "content_block_delta", "index": 0,

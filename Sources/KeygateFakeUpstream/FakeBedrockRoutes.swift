@@ -64,8 +64,7 @@ extension FakeOpenAIUpstream {
             try await writer.write(frame("messageStart", ["role": "assistant"]))
             for index in 0..<directive.chunks {
                 if let cut = directive.cutAfter, index >= cut {
-                    try await Task.sleep(for: .milliseconds(50))
-                    context.channel.close(promise: nil)
+                    try await cutConnection(context.channel)
                     return
                 }
                 var delta = frame("contentBlockDelta", ["contentBlockIndex": 0, "delta": ["text": "w\(index) "]])

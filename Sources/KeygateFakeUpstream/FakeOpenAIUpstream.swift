@@ -178,8 +178,7 @@ public final class FakeOpenAIUpstream: Sendable {
                     if directive.delayMs > 0 { try await self.sleepWatching(context.channel, ms: directive.delayMs) }
                     if let cut = directive.cutAfter, index >= cut {
                         // Drop the connection mid-stream, without [DONE], once what was written is on the wire.
-                        try await Task.sleep(for: .milliseconds(50))
-                        context.channel.close(promise: nil)
+                        try await cutConnection(context.channel)
                         return
                     }
                     let last = !directive.forever && index == chunks - 1
@@ -303,4 +302,12 @@ final class HangupCloser: ChannelInboundHandler, RemovableChannelHandler, Sendab
         if case ChannelEvent.inputClosed = event { context.close(promise: nil) }
         context.fireUserInboundEventTriggered(event)
     }
+}
+
+/// Drops a streaming connection mid-answer, without the stream's end (the `cut_after` directive), once what
+/// was written has had time to reach the wire: written events still queued in the channel when it closes
+/// would be lost, and on a loaded test machine 50 ms was not always enough.
+func cutConnection(_ channel: any Channel) async throws {
+    try await Task.sleep(for: .milliseconds(300))
+    channel.close(promise: nil)
 }

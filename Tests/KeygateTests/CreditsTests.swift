@@ -125,6 +125,7 @@ import Testing
             try await Task.sleep(for: .milliseconds(150))
             var config = Configuration()
             config.allowsUnsafeTransactions = true  // the lock stays held between the two accesses below
+            config.busyMode = .timeout(5)           // the gateway may be writing at that moment
             let other = try DatabaseQueue(path: h.dataDirectory + "/keygate.db", configuration: config)
             try await other.writeWithoutTransaction { db in try db.execute(sql: "BEGIN IMMEDIATE") }
             try await Task.sleep(for: .milliseconds(1500))  // the stream's content is done after about 900 ms
