@@ -7,7 +7,7 @@ then `kill -9` of a server with 20 streams in flight (its reservations come back
 Usage: checks/credits_check.py [BIN_DIR]   (default .build/debug)
 """
 import concurrent.futures
-import http.client
+from http.client import HTTPException
 import json
 import os
 import signal
@@ -151,7 +151,7 @@ def main():
                     headers = {}
                     try:
                         status, answer = http("POST", f"http://127.0.0.1:{c}/v1/chat/completions", key, dict(body, stream=stream), 10, headers)
-                    except (OSError, http.client.HTTPException):
+                    except (OSError, HTTPException):
                         continue  # the server is gone: this answer never arrived (in full)
                     if status == 200 and (not stream or answer.rstrip().endswith(b"data: [DONE]")):
                         # A stream's charge is not known when its head goes out; a JSON answer says it.
