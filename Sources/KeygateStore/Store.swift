@@ -96,10 +96,6 @@ extension Store {
     public func release(requestID: String, reason: String) async throws -> Bool {
         try await release(requestID: requestID, reason: reason, record: nil)
     }
-
-    public func chargeFee(organizationID: String, requestID: String, fee: MicroCredits) async throws {
-        try await chargeFee(organizationID: organizationID, requestID: requestID, fee: fee, record: nil)
-    }
 }
 
 public enum StoreError: Error, CustomStringConvertible, Equatable {

@@ -21,19 +21,13 @@ struct UsageDraft: Sendable {
         }
         if billing == .credits && !producedOutput && errorCode != nil {
             let usage = makeRecord(status: status, errorCode: errorCode, tokens: tokens, timeToFirstToken: timeToFirstToken)
-            if !(await gateway.credits.release(requestID: requestID, reason: errorCode ?? "failed", record: usage, logger: logger)) {
-                gateway.usage.record(usage)
-            }
-            log(usage)
+            keep(usage, written: await gateway.credits.release(requestID: requestID, reason: errorCode ?? "failed", record: usage, logger: logger))
             return .zero
         }
         let (cost, fee) = gateway.credits.charge(for: tokens, model: resolved.model, billing: billing)
         let usage = makeRecord(status: status, errorCode: errorCode, tokens: tokens, timeToFirstToken: timeToFirstToken, credits: cost, fee: fee)
-        if !(await gateway.credits.settle(requestID: requestID, organizationID: caller.organization.id, cost: cost, fee: fee,
-                                          billing: billing, record: usage, logger: logger)) {
-            gateway.usage.record(usage)
-        }
-        log(usage)
+        keep(usage, written: await gateway.credits.settle(requestID: requestID, organizationID: caller.organization.id, cost: cost, fee: fee,
+                                                          billing: billing, record: usage, logger: logger))
         return MicroCredits(cost.value + fee.value)
     }
 
@@ -62,8 +56,12 @@ struct UsageDraft: Sendable {
 
     /// Queues the request's usage record (group commit, off the request path) and logs it.
     func record(status: Int, errorCode: String?, tokens: TokenUsage = .zero, timeToFirstToken: Duration? = nil) {
-        let usage = makeRecord(status: status, errorCode: errorCode, tokens: tokens, timeToFirstToken: timeToFirstToken)
-        gateway.usage.record(usage)
+        keep(makeRecord(status: status, errorCode: errorCode, tokens: tokens, timeToFirstToken: timeToFirstToken), written: false)
+    }
+
+    /// Logs the record and, unless the transaction of its charge already stored it, queues it for the usage writer.
+    private func keep(_ usage: UsageRecord, written: Bool) {
+        if !written { gateway.usage.record(usage) }
         log(usage)
     }
 

@@ -119,8 +119,9 @@ public final class SQLiteStore: Store {
         return record
     }
 
-    /// On every authenticated request: a blocking read with a cached statement. A WAL read never waits for the
-    /// writer and takes microseconds, less than the two thread hops of an `await`ed read.
+    /// On the request path (once per key per second, behind the server's key cache): a blocking read with a
+    /// cached statement. A WAL read never waits for the writer and takes microseconds, less than the two thread
+    /// hops of an `await`ed read.
     public func apiKey(lookupID: String) async throws -> AuthenticatedKey? {
         try apiKeyBlocking(lookupID: lookupID)
     }
