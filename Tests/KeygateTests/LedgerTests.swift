@@ -1,7 +1,8 @@
 import Foundation
+import GRDB
 import KeygateCore
 import KeygateServer
-import KeygateStore
+@testable import KeygateStore
 import Testing
 
 @Suite struct LedgerTests {
@@ -196,5 +197,62 @@ import Testing
             #expect(settles.map(\.requestID) == ["r1"])
             #expect(try await store.balance(organizationID: org).reserved == Self.credits(2), "r2 is still reserved")
         }
+    }
+
+    @Test func aSettledReservationLeavesOnlyItsLedgerEntriesBehind() async throws {
+        try await withLedger { store, org, path in
+            try await store.addCredits(organizationID: org, amount: Self.credits(10), kind: .grant, reason: nil, trialExpiresAt: nil)
+            for id in ["r1", "r2"] {
+                _ = try await store.reserve(organizationID: org, requestID: id, amount: Self.credits(2), instanceID: "i1", leaseExpiresAt: Self.far)
+            }
+            _ = try await store.settle(requestID: "r1", cost: Self.credits(1), fee: .zero)
+            _ = try await store.release(requestID: "r2", reason: "failed")
+            let db = try DatabaseQueue(path: path)
+            let states = try await db.read { db in try String.fetchAll(db, sql: "SELECT request_id || ':' || state FROM reservations ORDER BY request_id") }
+            #expect(states == ["r2:released"], "a released one stays: a late settlement must still find it")
+            let history = try await store.ledgerEntries(organizationID: org, limit: 10).filter { $0.requestID == "r1" }.map(\.kind)
+            #expect(history == [.release, .settle, .reserve])
+            try await db.close()
+        }
+    }
+
+    /// A database made before migration 004 (ledger ids with AUTOINCREMENT, settled reservations kept) keeps
+    /// every entry and id, loses only its settled reservations, and numbers new entries after the old ones.
+    @Test func migration004KeepsTheLedgerAndDropsSettledReservations() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("keygate-m004-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/k.db"
+        let old = try DatabasePool(path: path)
+        try SQLiteMigrations.migrator.migrate(old, upTo: "003_credit_ledger")
+        try await old.write { db in
+            try db.execute(sql: """
+                INSERT INTO organizations (id, slug, name, created_at) VALUES ('org_1', 'acme', 'Acme', 0);
+                INSERT INTO credit_accounts (organization_id, regular_micros, reserved_micros, updated_at) VALUES ('org_1', 7000000, 2000000, 0);
+                INSERT INTO ledger_entries (organization_id, kind, regular_delta_micros, trial_delta_micros, reserved_delta_micros,
+                  available_after_micros, reserved_after_micros, request_id, reason, created_at) VALUES
+                  ('org_1', 'grant', 10000000, 0, 0, 10000000, 0, NULL, NULL, 0),
+                  ('org_1', 'reserve', -2000000, 0, 2000000, 8000000, 2000000, 'r1', NULL, 0),
+                  ('org_1', 'settle', 0, 0, -1000000, 8000000, 1000000, 'r1', NULL, 0),
+                  ('org_1', 'release', 1000000, 0, -1000000, 9000000, 0, 'r1', NULL, 0),
+                  ('org_1', 'reserve', -2000000, 0, 2000000, 7000000, 2000000, 'r2', NULL, 0);
+                INSERT INTO reservations (request_id, organization_id, trial_micros, regular_micros, state, instance_id, lease_expires_at, created_at) VALUES
+                  ('r1', 'org_1', 0, 2000000, 'settled', 'i1', 0, 0), ('r2', 'org_1', 0, 2000000, 'open', 'i1', \(Self.far), 0);
+                """)
+        }
+        try old.close()
+
+        let store = try SQLiteStore(path: path)
+        try await store.migrate()
+        let before = try await store.ledgerEntries(organizationID: "org_1", limit: 10)
+        #expect(before.map(\.id) == [5, 4, 3, 2, 1])
+        #expect(try await store.verifyLedger(organizationID: nil).isEmpty)
+        #expect(try await store.settle(requestID: "r2", cost: Self.credits(1), fee: .zero).applied, "the open reservation survived")
+        #expect(!(try await store.settle(requestID: "r1", cost: Self.credits(1), fee: .zero)).applied, "the settled one is not charged again")
+        let after = try await store.ledgerEntries(organizationID: "org_1", limit: 10)
+        #expect(after.map(\.id) == [7, 6, 5, 4, 3, 2, 1], "new entries follow the old ones")
+        #expect(try await store.balance(organizationID: "org_1").available == Self.credits(8))
+        #expect(try await store.verifyLedger(organizationID: nil).isEmpty)
+        try await store.close()
     }
 }

@@ -112,11 +112,11 @@ extension SQLiteStore {
     public func settle(requestID: String, cost: MicroCredits, fee: MicroCredits, record: UsageRecord?) async throws -> Settlement {
         try await immediateWrite { db in
             if let record { try Self.insertUsage(db, [record]) }
-            // Open: charge it. Settled: a retry, nothing to do. Released (the sweeper returned it, e.g. the request
-            // outlived its lease): the work was still done, so charge available directly rather than lose it.
+            // Open: charge it. Released (the sweeper returned it, e.g. the request outlived its lease): the work
+            // was still done, so charge available directly rather than lose it. Gone: already settled (a settled
+            // reservation is deleted), so this is a retry and there is nothing to do.
             guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT organization_id, trial_micros, regular_micros, state FROM reservations WHERE request_id = ?"),
-                                             arguments: [requestID]),
-                  (row[3] as String) != "settled" else {
+                                             arguments: [requestID]) else {
                 return Settlement(charged: .zero, fee: .zero, applied: false)
             }
             let now = Clock.nowMs()
@@ -139,7 +139,7 @@ extension SQLiteStore {
                 try Self.apply(db, organizationID: org, kind: .release, regular: regular, trial: trial, reserved: -(trial + regular),
                                requestID: requestID, reason: "unused part of the reservation", now: now)
             }
-            try db.cachedStatement(sql: "UPDATE reservations SET state = 'settled' WHERE request_id = ?").execute(arguments: [requestID])
+            try db.cachedStatement(sql: "DELETE FROM reservations WHERE request_id = ?").execute(arguments: [requestID])
             return Settlement(charged: cost, fee: fee, applied: true)
         }
     }
