@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import Synchronization
 
@@ -30,35 +31,25 @@ final class ActivityClock: Sendable {
 /// silent for too long. Cancelling the exchange cancels the AsyncHTTPClient request, which closes the upstream
 /// connection: a provider never keeps generating (and billing) for a client that has left.
 ///
-/// The checks run as a repeated timer on the client connection's event loop (no thread of their own). The
-/// exchange runs as one task of its own, which is what the timer cancels (a task cannot be cancelled from
+/// The exchange runs as one task of its own, which is what gets cancelled (a task cannot be cancelled from
 /// outside through anything but its handle); the caller waits for it, so it never outlives `run`, and a
-/// cancelled caller cancels it too. A client that disconnects is noticed within one tick (at most 100 ms),
-/// not only at the next write.
+/// cancelled caller cancels it too. The checks are not a timer per exchange (scheduling and cancelling one
+/// costs two cross-thread event-loop wake-ups per request) but one process-wide sweep every
+/// `WatchdogSweep.tick` over the exchanges running (`WatchdogSweep`). A client that disconnects is noticed
+/// within one tick, not only at the next write.
 struct UpstreamWatchdog: Sendable {
     let channel: any Channel
     let idleTimeout: Duration
     let activity = ActivityClock()
 
-    var tick: Duration { min(.milliseconds(100), idleTimeout / 4) }
-
     func run<T: Sendable>(_ operation: () async throws -> T) async throws -> T {
         try await withoutActuallyEscaping(operation) { operation in
             let work = UnsafeTransfer(operation)
             let exchange = Task { try await work.value() }
-            let stopped = StopReason()
-            let check = channel.eventLoop.scheduleRepeatedTask(initialDelay: TimeAmount(tick), delay: TimeAmount(tick)) { [channel, idleTimeout, activity] task in
-                if !channel.isActive {
-                    stopped.set(.clientDisconnected)
-                } else if let idle = activity.idleFor, idle > idleTimeout {
-                    stopped.set(.idleTimeout)
-                } else {
-                    return
-                }
-                exchange.cancel()
-                task.cancel()
-            }
-            defer { check.cancel() }
+            let watched = WatchedExchange(channel: channel, idleTimeout: idleTimeout, activity: activity, cancel: { exchange.cancel() })
+            let sweep = WatchdogSweep.shared
+            sweep.add(watched)
+            defer { sweep.remove(watched) }
             do {
                 return try await withTaskCancellationHandler {
                     try await exchange.value
@@ -67,18 +58,88 @@ struct UpstreamWatchdog: Sendable {
                 }
             } catch {
                 // Whatever the cancelled request threw, the reason is the watchdog's.
-                if let reason = stopped.value { throw reason }
+                if let reason = watched.stopReason { throw reason }
                 throw error
             }
         }
     }
 }
 
-/// Why the watchdog stopped the exchange, set once by its timer.
-private final class StopReason: Sendable {
-    private let state = Mutex<WatchdogStop?>(nil)
-    func set(_ reason: WatchdogStop) { state.withLock { $0 = $0 ?? reason } }
-    var value: WatchdogStop? { state.withLock { $0 } }
+/// One exchange under watch: what the sweep looks at, and how it stops it (once).
+final class WatchedExchange: Sendable {
+    let channel: any Channel
+    let idleTimeout: Duration
+    let activity: ActivityClock
+    private let cancel: @Sendable () -> Void
+    private let stopped = Mutex<WatchdogStop?>(nil)
+
+    init(channel: any Channel, idleTimeout: Duration, activity: ActivityClock, cancel: @escaping @Sendable () -> Void) {
+        self.channel = channel
+        self.idleTimeout = idleTimeout
+        self.activity = activity
+        self.cancel = cancel
+    }
+
+    var stopReason: WatchdogStop? { stopped.withLock { $0 } }
+
+    /// Stops the exchange if its client left or its upstream went quiet. `Channel.isActive` is safe to read
+    /// from any thread.
+    func check() {
+        let reason: WatchdogStop
+        if !channel.isActive {
+            reason = .clientDisconnected
+        } else if let idle = activity.idleFor, idle > idleTimeout {
+            reason = .idleTimeout
+        } else {
+            return
+        }
+        let first = stopped.withLock { current -> Bool in
+            guard current == nil else { return false }
+            current = reason
+            return true
+        }
+        if first { cancel() }
+    }
+}
+
+/// The process-wide check of every running upstream exchange, every `tick` (100 ms), on a thread of its own
+/// timer. Adding and removing an exchange is one uncontended lock, no wake-up of anything.
+final class WatchdogSweep: Sendable {
+    static let tick = Duration.milliseconds(100)
+    static let shared = WatchdogSweep()
+
+    private struct State {
+        var exchanges: [ObjectIdentifier: WatchedExchange] = [:]
+        var timer: DispatchSourceTimer?
+    }
+    private let state = Mutex(State())
+    private let queue = DispatchQueue(label: "keygate.watchdog")
+
+    func add(_ exchange: WatchedExchange) {
+        state.withLock { state in
+            state.exchanges[ObjectIdentifier(exchange)] = exchange
+            if state.timer == nil { state.timer = startTimer() }
+        }
+    }
+
+    func remove(_ exchange: WatchedExchange) {
+        _ = state.withLock { $0.exchanges.removeValue(forKey: ObjectIdentifier(exchange)) }
+    }
+
+    private func startTimer() -> DispatchSourceTimer {
+        let timer = DispatchSource.makeTimerSource(queue: queue)
+        let interval = DispatchTimeInterval.milliseconds(Int(Self.tick.components.seconds * 1000 + Self.tick.components.attoseconds / 1_000_000_000_000_000))
+        timer.schedule(deadline: .now() + interval, repeating: interval, leeway: .milliseconds(10))
+        timer.setEventHandler { [weak self] in self?.sweep() }
+        timer.resume()
+        return timer
+    }
+
+    /// Checks outside the lock: stopping an exchange cancels its task, which may run code that removes it.
+    private func sweep() {
+        let running = state.withLock { Array($0.exchanges.values) }
+        for exchange in running { exchange.check() }
+    }
 }
 
 /// Moves a value the compiler cannot prove Sendable into a child task. Used only where the parent waits for
