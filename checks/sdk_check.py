@@ -150,6 +150,7 @@ def main():
             raise AssertionError("no rate limit error")
 
         def no_secret_in_logs():
+            time.sleep(0.1)  # info lines reach the file in batches, at most 10 ms after they are logged
             server_log = open(log_path).read()
             entries = [json.loads(line) for line in server_log.splitlines() if line.strip()]
             assert any(e.get("msg") == "chat completion" and e.get("request_id", "").startswith("req_") for e in entries), \
@@ -277,6 +278,7 @@ def main():
                 time.sleep(0.2)
             assert raw.headers["x-keygate-billing"] == "byok", raw.headers
             assert raw.headers["x-keygate-byok-key"].endswith(ORG_KEY[-4:]), raw.headers
+            time.sleep(0.1)
             server_log = open(log_path).read()
             assert ORG_KEY not in server_log
 

@@ -27,6 +27,7 @@ struct Serve: AsyncParsableCommand {
             }
             await gateway.shutdown()
             logger.info("Keygate stopped: in-flight requests finished, usage records written")
+            LogSink.flushAll()
         }
     }
 }

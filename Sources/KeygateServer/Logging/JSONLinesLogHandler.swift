@@ -3,9 +3,11 @@ import KeygateCore
 import Logging
 import Synchronization
 
-/// Structured logs: one JSON object per line on stderr (`{"ts","level","label","msg",…metadata}`), written
-/// with a single `write(2)` so concurrent lines never interleave. Cheaper than swift-log's stream handler
-/// (the timestamp's date part is formatted once a second), which matters at one line per request.
+/// Structured logs: one JSON object per line on stderr (`{"ts","level","label","msg",…metadata}`). Cheaper
+/// than swift-log's stream handler, which matters at one line per request: the line is written straight
+/// into bytes (the timestamp's date part is formatted once a second), and lines go out through a `LogSink`
+/// that writes a batch of them with one `write(2)` a few milliseconds later instead of one call per line.
+/// Warnings and worse are written at once (with everything before them, in order).
 ///
 /// Invariant: it prints what it is given. Secrets are kept out by the callers, which never put one in a
 /// message or metadata value (tests scan captured logs for that).
@@ -13,12 +15,12 @@ public struct JSONLinesLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level
     let label: String
-    let fileDescriptor: Int32
+    let sink: LogSink
 
     public init(label: String, level: Logger.Level, fileDescriptor: Int32 = STDERR_FILENO) {
         self.label = label
         self.logLevel = level
-        self.fileDescriptor = fileDescriptor
+        self.sink = LogSink.forDescriptor(fileDescriptor)
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -28,7 +30,6 @@ public struct JSONLinesLogHandler: LogHandler {
 
     public func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?,
                     source: String, file: String, function: String, line: UInt) {
-        // Written straight into the line's bytes: no intermediate JSON object for a line per request.
         var writer = JSONWriter(capacity: 512)
         writer.writeRaw("{\"ts\":")
         writer.writeString(Timestamp.now())
@@ -38,27 +39,26 @@ public struct JSONLinesLogHandler: LogHandler {
         writer.writeString(label)
         writer.writeRaw(",\"msg\":")
         writer.writeString(message.description)
-        var merged = metadata
-        if let explicit { merged.merge(explicit) { $1 } }
-        for key in merged.keys.sorted() where !Self.fixedKeys.contains(key) {
-            writer.append(UInt8(ascii: ","))
-            writer.writeString(key)
-            writer.append(UInt8(ascii: ":"))
-            switch merged[key]! {
-            case .string(let s): writer.writeString(s)
-            case .stringConvertible(let c): writer.writeString(c.description)
-            case let other: writer.write(Self.json(other))
-            }
+        // The logger's own metadata, then the call's (which wins a clash), each in key order: no merged copy.
+        for key in metadata.keys.sorted() where explicit?[key] == nil {
+            Self.write(key, metadata[key]!, into: &writer)
+        }
+        if let explicit {
+            for key in explicit.keys.sorted() { Self.write(key, explicit[key]!, into: &writer) }
         }
         writer.writeRaw("}\n")
-        let bytes = writer.bytes
-        bytes.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let written = write(fileDescriptor, raw.baseAddress! + offset, raw.count - offset)
-                if written <= 0 { return }
-                offset += written
-            }
+        sink.append(writer.bytes, now: level >= .warning)
+    }
+
+    private static func write(_ key: String, _ value: Logger.Metadata.Value, into writer: inout JSONWriter) {
+        guard !fixedKeys.contains(key) else { return }
+        writer.append(UInt8(ascii: ","))
+        writer.writeString(key)
+        writer.append(UInt8(ascii: ":"))
+        switch value {
+        case .string(let s): writer.writeString(s)
+        case .stringConvertible(let c): writer.writeString(c.description)
+        case let other: writer.write(json(other))
         }
     }
 
