@@ -28,8 +28,10 @@ public struct JSONLinesLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    public func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?,
-                    source: String, file: String, function: String, line: UInt) {
+    /// The event's `source` is never read: swift-log derives it from the file path each time it is asked for.
+    public func log(event: LogEvent) {
+        let level = event.level
+        let explicit = event.metadata
         var writer = JSONWriter(capacity: 512)
         writer.writeRaw("{\"ts\":")
         writer.writeString(Timestamp.now())
@@ -38,7 +40,7 @@ public struct JSONLinesLogHandler: LogHandler {
         writer.writeRaw(",\"label\":")
         writer.writeString(label)
         writer.writeRaw(",\"msg\":")
-        writer.writeString(message.description)
+        writer.writeString(event.message.description)
         // The logger's own metadata, then the call's (which wins a clash), each in key order: no merged copy.
         for key in metadata.keys.sorted() where explicit?[key] == nil {
             Self.write(key, metadata[key]!, into: &writer)

@@ -123,7 +123,7 @@ struct ChatCompletionsRoute: Sendable {
             }
             throw adapter.error(for: failure, provider: resolved.provider, credential: credential)
 
-        case .complete(let status, let upstreamHeaders, let body):
+        case .complete(let status, _, let body):
             let (translated, reported) = adapter.response(fromBody: Array(body.readableBytesView), model: resolved.model.id)
             let out = translated.map { ByteBuffer(bytes: $0) } ?? body
             let tokens = reported

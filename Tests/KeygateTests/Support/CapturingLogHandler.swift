@@ -24,8 +24,8 @@ struct CapturingLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
-        let merged = self.metadata.merging(explicit ?? [:]) { $1 }
-        capture.append("\(level) \(message) \(merged)")
+    func log(event: LogEvent) {
+        let merged = self.metadata.merging(event.metadata ?? [:]) { $1 }
+        capture.append("\(event.level) \(event.message) \(merged)")
     }
 }
