@@ -42,13 +42,15 @@ def load(work):
     tck = int(meta.get("clk_tck", "100"))
     runs = {}
     for r in read_tsv(os.path.join(work, "results.tsv"),
-                      ["variant", "mode", "conns", "rps", "p50", "p90", "p99", "errors", "requests", "ticks", "hwm"]):
+                      ["variant", "mode", "conns", "rps", "p50", "p90", "p99", "errors", "requests", "ticks", "hwm", "written"]):
         requests = int(r["requests"])
         runs[(r["variant"], r["mode"], int(r["conns"]))] = {
             "rps": float(r["rps"]), "p50": ms(int(r["p50"])), "p90": ms(int(r["p90"])), "p99": ms(int(r["p99"])),
             "errors": int(r["errors"]), "requests": requests,
             "cpu_per_1k": (int(r["ticks"]) / tck) / requests * 1000 if requests else None,
             "rss_mib": int(r["hwm"]) / 1024,
+            # Older result files have no write column.
+            "written_kib": int(r["written"]) / 1024 / requests if r.get("written") and requests else None,
         }
     for (variant, mode, conns), run in runs.items():
         direct = runs.get(("direct", mode, conns))
@@ -84,8 +86,8 @@ def label(variant, meta):
 
 
 def table(meta, runs):
-    lines = ["| variant | mode | conns | req/s | p50 ms | p90 ms | p99 ms | added p50 ms | CPU-s/1k req | peak RSS MiB | errors |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| variant | mode | conns | req/s | p50 ms | p90 ms | p99 ms | added p50 ms | CPU-s/1k req | written KiB/req | peak RSS MiB | errors |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for mode in ["json", "stream"]:
         for conns in sorted({c for (_, m, c) in runs if m == mode}):
             for variant in ORDER:
@@ -94,7 +96,7 @@ def table(meta, runs):
                     continue
                 added = "–" if run["added"] is None else f"{run['added']:+.2f}"
                 lines.append(f"| {label(variant, meta)} | {mode} | {conns} | {run['rps']:,.0f} | {run['p50']:.2f} | {run['p90']:.2f} | "
-                             f"{run['p99']:.2f} | {added} | {fmt(run['cpu_per_1k'], 3)} | {run['rss_mib']:.1f} | {run['errors']:,} |")
+                             f"{run['p99']:.2f} | {added} | {fmt(run['cpu_per_1k'], 3)} | {fmt(run['written_kib'], 1)} | {run['rss_mib']:.1f} | {run['errors']:,} |")
     return lines
 
 
@@ -219,8 +221,9 @@ def report(meta, runs, ttfb, paced, hold, ledger):
                   f"(JSON, 16 connections: {trials}).", ""]
     lines += table(meta, runs)
     lines += ["", "Added p50 is over direct at the same mode and connections. CPU is the gateway's own (for direct: nginx's; "
-              "for LiteLLM: all its processes), utime+stime over the wrk run; peak RSS is VmHWM (summed over LiteLLM's processes) "
-              "after the run; the process is restarted for each variant and mode.", ""]
+              "for LiteLLM: all its processes), utime+stime over the wrk run; written KiB/req is what the server's processes wrote to "
+              "files during the run (`write_bytes` of /proc/<pid>/io: its log, its database and WAL), per request; peak RSS is VmHWM "
+              "(summed over LiteLLM's processes) after the run; the process is restarted for each variant and mode.", ""]
     if ttfb:
         lines += ttfb_table(ttfb, meta, "Streaming time to first `data:` event, 16 connections (`Benchmarks/ttfb.py`: from writing "
                             "the request to reading the first `data:` bytes; each connection sends its next request when the stream ends, "

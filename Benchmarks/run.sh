@@ -23,7 +23,7 @@ MODEL_FREE=nvidia/meta/llama-3.1-8b-instruct
 MODEL_PAID=openai/gpt-5.6-luna
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/keygate-bench.XXXXXX")
-RESULTS=$WORK/results.tsv      # variant mode conns rps p50_us p90_us p99_us errors requests cpu_ticks peak_rss_kb
+RESULTS=$WORK/results.tsv      # variant mode conns rps p50_us p90_us p99_us errors requests cpu_ticks peak_rss_kb written_bytes
 TTFB=$WORK/ttfb.tsv            # variant requests p50_us p90_us p99_us errors
 PACED=$WORK/paced.tsv          # variant requests p50_us p90_us p99_us errors (16 paced streams, fake upstream)
 HOLD=$WORK/hold.tsv            # variant streams completed errors max_concurrent max_established peak_rss_kb max_rss_kb
@@ -64,6 +64,14 @@ tree_ticks() {  # utime+stime (+ reaped children's) of every process in the sess
     s=${s##*) }
     read -r -a f <<< "$s"
     total=$(( total + f[11] + f[12] + f[13] + f[14] ))
+  done
+  echo "$total"
+}
+tree_write_bytes() {  # bytes of files the session's processes dirtied (/proc/<pid>/io write_bytes: logs, database)
+  local total=0 p v
+  for p in $(session_pids "$1"); do
+    v=$(awk '$1 == "write_bytes:" { print $2 }' "/proc/$p/io" 2>/dev/null) || continue
+    total=$(( total + ${v:-0} ))
   done
   echo "$total"
 }
@@ -229,19 +237,21 @@ check_request() {  # label url key model stream expected-billing|-
 }
 
 run_wrk() {  # variant mode conns url model key pid [seconds]
-  local threads=$(( $3 < 2 ? 1 : 2 )) stream=0 before after out line hwm
+  local threads=$(( $3 < 2 ? 1 : 2 )) stream=0 before after out line hwm written_before written_after
   [ "$2" = stream ] && stream=1
+  written_before=$(tree_write_bytes "$7")
   before=$(tree_ticks "$7")
   out=$(STREAM=$stream KEYGATE_KEY=$6 MODEL=$5 wrk -t"$threads" -c"$3" -d"${8:-$DURATION}s" --timeout 10s -s "$ROOT/Benchmarks/chat.lua" "$4") \
     || die "wrk failed against $1: $out"
   after=$(tree_ticks "$7")
+  written_after=$(tree_write_bytes "$7")
   hwm=$(tree_status_kb "$7" VmHWM)
   line=$(grep '^RESULT' <<< "$out") || die "no RESULT line from wrk: $out"
   # RESULT rps=.. p50_us=.. p90_us=.. p99_us=.. errors=.. requests=..
   eval "$(sed 's/^RESULT //; s/\([a-z0-9_]*\)=\([0-9.]*\)/local r_\1=\2;/g' <<< "$line")"
   if [ -z "${8:-}" ]; then
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$r_rps" "$r_p50_us" "$r_p90_us" "$r_p99_us" \
-      "$r_errors" "$r_requests" "$(( after - before ))" "$hwm" >> "$RESULTS"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$r_rps" "$r_p50_us" "$r_p90_us" "$r_p99_us" \
+      "$r_errors" "$r_requests" "$(( after - before ))" "$hwm" "$(( written_after - written_before ))" >> "$RESULTS"
   fi
   log "$(printf '%-8s %-6s c=%-3s %6s req/s  p50 %6s µs  p99 %6s µs  errors %s  cpu %s ticks' "$1" "$2" "$3" "$r_rps" "$r_p50_us" "$r_p99_us" "$r_errors" "$(( after - before ))")"
   LAST_RPS=$r_rps
