@@ -118,6 +118,8 @@ enum SQLiteMigrations {
             //   only grows as it is, and AUTOINCREMENT cost a write to sqlite_sequence in every transaction;
             // - a settled reservation is deleted (its reserve and settle entries in the ledger are its
             //   history), so the table holds only open and released ones and stays a few pages;
+            // - reservations are keyed by request id WITHOUT ROWID: one b-tree instead of a table and its
+            //   primary-key index, so a reserve and a settle each touch one page fewer;
             // - the index the sweeper uses covers open reservations only, so settling no longer moves an
             //   entry from one part of it to another.
             try db.execute(sql: """
@@ -141,8 +143,21 @@ enum SQLiteMigrations {
                 DROP TABLE ledger_entries;
                 ALTER TABLE ledger_entries_new RENAME TO ledger_entries;
                 CREATE INDEX ledger_by_org ON ledger_entries(organization_id, id);
-                DELETE FROM reservations WHERE state = 'settled';
-                DROP INDEX reservations_open;
+                CREATE TABLE reservations_new (
+                  request_id TEXT PRIMARY KEY,
+                  organization_id TEXT NOT NULL REFERENCES organizations(id),
+                  trial_micros INTEGER NOT NULL,
+                  regular_micros INTEGER NOT NULL,
+                  state TEXT NOT NULL,
+                  instance_id TEXT NOT NULL,
+                  lease_expires_at INTEGER NOT NULL,
+                  created_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                INSERT INTO reservations_new (request_id, organization_id, trial_micros, regular_micros, state, instance_id, lease_expires_at, created_at)
+                SELECT request_id, organization_id, trial_micros, regular_micros, state, instance_id, lease_expires_at, created_at
+                FROM reservations WHERE state != 'settled';
+                DROP TABLE reservations;
+                ALTER TABLE reservations_new RENAME TO reservations;
                 CREATE INDEX reservations_open ON reservations(instance_id) WHERE state = 'open';
                 """)
         }
