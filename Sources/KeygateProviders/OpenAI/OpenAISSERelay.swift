@@ -61,9 +61,10 @@ struct OpenAISSERelay: StreamRelay {
             sawDone = true
             return .keep
         }
-        generatedTextBytes += JSONScan.stringValueBytes(in: payload, keys: Self.textKeys)
-        if !sawFinishReason, JSONScan.stringValueBytes(in: payload, keys: Self.finishKey) > 0 { sawFinishReason = true }
-        guard JSONScan.hasObjectValue(in: payload, key: "usage") else { return .keep }
+        let scan = JSONScan.chunkFacts(in: payload)
+        generatedTextBytes += scan.textBytes
+        if scan.hasFinishReason { sawFinishReason = true }
+        guard scan.hasUsageObject else { return .keep }
         guard var chunk = try? JSONValue.decode(payload) else { return .keep }
         if let reported = chunk["usage"].flatMap(OpenAIUsage.tokenUsage(from:)) { usage = reported }
         if forwardUsageChunk { return .keep }
@@ -73,15 +74,13 @@ struct OpenAISSERelay: StreamRelay {
         return .replace(Array("data: ".utf8) + chunk.encoded() + Array("\n\n".utf8))
     }
 
-    static let finishKey: [[UInt8]] = [Array("\"finish_reason\"".utf8)]
-    static let textKeys: [[UInt8]] = ["content", "arguments", "reasoning_content", "refusal"].map { Array("\"\($0)\"".utf8) }
 }
 
 /// Server-sent events framing helpers.
 enum SSE {
     /// The joined `data:` lines of one event, or nil if it has none (a comment or `event:`-only block).
     static func dataPayload(of event: ArraySlice<UInt8>) -> [UInt8]? {
-        let values = fieldValues(of: event, field: "data")
+        let values = fieldValues(of: event, prefix: dataPrefix)
         guard var payload = values.first.map(Array.init) else { return nil }
         for value in values.dropFirst() {
             payload.append(UInt8(ascii: "\n"))
@@ -92,12 +91,15 @@ enum SSE {
 
     /// The `event:` name of an event, if it has one.
     static func eventName(of event: ArraySlice<UInt8>) -> String? {
-        fieldValues(of: event, field: "event").first.map { String(decoding: $0, as: UTF8.self) }
+        fieldValues(of: event, prefix: eventPrefix).first.map { String(decoding: $0, as: UTF8.self) }
     }
 
-    /// The values of every `field:` line of an event, in order (one leading space dropped, CRLF allowed).
-    static func fieldValues(of event: ArraySlice<UInt8>, field: String) -> [ArraySlice<UInt8>] {
-        let prefix = Array((field + ":").utf8)
+    private static let dataPrefix = Array("data:".utf8)
+    private static let eventPrefix = Array("event:".utf8)
+
+    /// The values of every `field:` line of an event (`prefix` is the field name and its colon), in order
+    /// (one leading space dropped, CRLF allowed).
+    static func fieldValues(of event: ArraySlice<UInt8>, prefix: [UInt8]) -> [ArraySlice<UInt8>] {
         var values: [ArraySlice<UInt8>] = []
         var lineStart = event.startIndex
         var index = event.startIndex
@@ -120,60 +122,83 @@ enum SSE {
 
 /// Byte-level looks into JSON text, cheaper than decoding every stream chunk.
 enum JSONScan {
-    /// True when `"key"` is followed by `:` and an object (`{`), i.e. not `null`.
-    static func hasObjectValue(in json: [UInt8], key: String) -> Bool {
-        let needle = Array("\"\(key)\"".utf8)
-        var index = 0
-        while let found = firstIndex(of: needle, in: json, from: index) {
-            var j = found + needle.count
-            while j < json.count, json[j] == UInt8(ascii: " ") { j += 1 }
-            if j < json.count, json[j] == UInt8(ascii: ":") {
-                j += 1
-                while j < json.count, json[j] == UInt8(ascii: " ") { j += 1 }
-                if j < json.count, json[j] == UInt8(ascii: "{") { return true }
+    /// What the relay needs from one chunk, in a single pass over its JSON: the length of the text values it
+    /// generated (`content`, `arguments`, `reasoning_content`, `refusal`; escapes counted as written),
+    /// whether a choice has a `finish_reason`, and whether `usage` is an object (not `null`). Keys are
+    /// recognised at any depth; a string value is skipped whole, so its contents never look like a key.
+    static func chunkFacts(in json: [UInt8]) -> (textBytes: Int, hasFinishReason: Bool, hasUsageObject: Bool) {
+        var textBytes = 0
+        var hasFinishReason = false
+        var hasUsageObject = false
+        let count = json.count
+        var i = 0
+        while i < count {
+            guard json[i] == UInt8(ascii: "\"") else { i += 1; continue }
+            let start = i + 1
+            let end = stringEnd(json, from: start)
+            var j = end + 1
+            while j < count, isSpace(json[j]) { j += 1 }
+            guard j < count, json[j] == UInt8(ascii: ":") else { i = end + 1; continue }  // a value, not a key
+            j += 1
+            while j < count, isSpace(json[j]) { j += 1 }
+            guard j < count else { break }
+            switch key(json, start, end) {
+            case .text where json[j] == UInt8(ascii: "\""):
+                let valueEnd = stringEnd(json, from: j + 1)
+                textBytes += valueEnd - (j + 1)
+                i = valueEnd + 1
+                continue
+            case .finishReason where json[j] == UInt8(ascii: "\""):
+                let valueEnd = stringEnd(json, from: j + 1)
+                if valueEnd > j + 1 { hasFinishReason = true }
+                i = valueEnd + 1
+                continue
+            case .usage where json[j] == UInt8(ascii: "{"):
+                hasUsageObject = true
+            default:
+                break
             }
-            index = found + 1
+            i = j
         }
-        return false
+        return (textBytes, hasFinishReason, hasUsageObject)
     }
 
-    /// Total length of the string values of the given quoted keys (escapes counted as written).
-    static func stringValueBytes(in json: [UInt8], keys: [[UInt8]]) -> Int {
-        var total = 0
-        for needle in keys {
-            var index = 0
-            while let found = firstIndex(of: needle, in: json, from: index) {
-                var j = found + needle.count
-                while j < json.count, json[j] == UInt8(ascii: " ") { j += 1 }
-                guard j < json.count, json[j] == UInt8(ascii: ":") else { index = found + 1; continue }
-                j += 1
-                while j < json.count, json[j] == UInt8(ascii: " ") { j += 1 }
-                guard j < json.count, json[j] == UInt8(ascii: "\"") else { index = j; continue }
-                j += 1
-                let start = j
-                while j < json.count, json[j] != UInt8(ascii: "\"") {
-                    j += json[j] == UInt8(ascii: "\\") ? 2 : 1
-                }
-                total += min(j, json.count) - start
-                index = j
-            }
+    private enum Key { case text, finishReason, usage, other }
+
+    private static func key(_ json: [UInt8], _ start: Int, _ end: Int) -> Key {
+        switch end - start {
+        case 5: return equals(json, start, usage) ? .usage : .other
+        case 7: return equals(json, start, content) ? .text : (equals(json, start, refusal) ? .text : .other)
+        case 9: return equals(json, start, arguments) ? .text : .other
+        case 13: return equals(json, start, finishReason) ? .finishReason : .other
+        case 17: return equals(json, start, reasoningContent) ? .text : .other
+        default: return .other
         }
-        return total
     }
 
-    static func firstIndex(of needle: [UInt8], in haystack: [UInt8], from start: Int) -> Int? {
-        guard !needle.isEmpty, haystack.count >= needle.count else { return nil }
-        var i = start
-        let last = haystack.count - needle.count
-        let first = needle[0]
-        while i <= last {
-            if haystack[i] == first {
-                var k = 1
-                while k < needle.count, haystack[i + k] == needle[k] { k += 1 }
-                if k == needle.count { return i }
-            }
-            i += 1
-        }
-        return nil
+    private static let usage = Array("usage".utf8)
+    private static let content = Array("content".utf8)
+    private static let refusal = Array("refusal".utf8)
+    private static let arguments = Array("arguments".utf8)
+    private static let finishReason = Array("finish_reason".utf8)
+    private static let reasoningContent = Array("reasoning_content".utf8)
+
+    private static func equals(_ json: [UInt8], _ start: Int, _ word: [UInt8]) -> Bool {
+        for k in 0..<word.count where json[start + k] != word[k] { return false }
+        return true
     }
+
+    /// The index of the quote closing a string whose contents start at `from` (or the end of the text).
+    private static func stringEnd(_ json: [UInt8], from: Int) -> Int {
+        var i = from
+        while i < json.count, json[i] != UInt8(ascii: "\"") {
+            i += json[i] == UInt8(ascii: "\\") ? 2 : 1
+        }
+        return min(i, json.count)
+    }
+
+    private static func isSpace(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") || byte == UInt8(ascii: "\t")
+    }
+
 }

@@ -1,0 +1,42 @@
+import Testing
+@testable import KeygateCore
+@testable import KeygateProviders
+
+/// The one-pass look into an OpenAI stream chunk agrees with a full parse of it.
+@Suite struct OpenAIStreamScanTests {
+    /// Chunks and the written length of their text values (escapes as written, counted by hand).
+    static let chunks: [(String, Int)] = [
+        (#"{"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}"#, 0),
+        (#"{"id":"c1","choices":[{"index":0,"delta":{"content":"Gate\"ways\\ \u00e9 route"},"finish_reason":null}]}"#, 25),
+        (#"{"id":"c1","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"#, 0),
+        (#"{"id":"c1","choices":[],"usage":{"prompt_tokens":19,"completion_tokens":5,"total_tokens":24}}"#, 0),
+        (#"{"id":"c1","choices":[{"index":0,"delta":{"content":"x"},"finish_reason":null}],"usage":null}"#, 1),
+        (#"{ "choices" : [ { "delta" : { "tool_calls" : [ { "function" : { "arguments" : "{\"city\": \"Oslo\"}" } } ] } , "finish_reason" : "tool_calls" } ] , "usage" : { "prompt_tokens" : 3 } }"#, 20),
+        (#"{"choices":[{"delta":{"reasoning_content":"think","refusal":"no"}}]}"#, 7),
+        // Key-like text inside a value is not a key; a non-string value of a text key counts nothing.
+        (#"{"choices":[{"delta":{"content":"\"usage\": {\"finish_reason\": \"stop\"}"},"finish_reason":""}],"usage":"none"}"#, 40),
+        (#"{"choices":[{"delta":{"content":null,"arguments":5}}]}"#, 0),
+    ]
+
+    @Test func agreesWithAFullParse() throws {
+        for (text, textBytes) in Self.chunks {
+            let bytes = Array(text.utf8)
+            let json = try JSONValue.decode(bytes)
+            let facts = JSONScan.chunkFacts(in: bytes)
+            #expect(facts.textBytes == textBytes, "\(text)")
+            #expect(facts.hasFinishReason == Self.hasFinishReason(json), "\(text)")
+            #expect(facts.hasUsageObject == (json["usage"]?.objectValue != nil), "\(text)")
+        }
+    }
+
+    @Test func aTruncatedChunkNeverTrapsOrOverruns() {
+        let text = Array(Self.chunks[1].0.utf8) + Array(Self.chunks[5].0.utf8)
+        for cut in 0...text.count {
+            _ = JSONScan.chunkFacts(in: Array(text[..<cut]))
+        }
+    }
+
+    static func hasFinishReason(_ json: JSONValue) -> Bool {
+        json["choices"]?.arrayValue?.contains { ($0["finish_reason"]?.stringValue ?? "").isEmpty == false } ?? false
+    }
+}
