@@ -141,6 +141,38 @@ import Testing
         }
     }
 
+    /// A settlement the database refuses (here a trigger) charges nothing, and the usage record says so
+    /// instead of claiming the charge; the reservation stays open for the sweeper.
+    @Test func aRefusedSettlementLeavesARecordThatChargesNothing() async throws {
+        try await withHarness { h in
+            var config = Configuration()
+            config.busyMode = .timeout(5)
+            let other = try DatabaseQueue(path: h.dataDirectory + "/keygate.db", configuration: config)
+            try await other.write { db in
+                try db.execute(sql: """
+                    CREATE TRIGGER refuse_settlements BEFORE INSERT ON ledger_entries WHEN NEW.kind = 'settle'
+                    BEGIN SELECT RAISE(ABORT, 'refused by the test'); END
+                    """)
+            }
+            for stream in [false, true] {
+                let reply = try await h.chat("hi", stream: stream)
+                #expect(reply.status == 200)
+                if !stream { #expect(reply.headers.first(name: "x-keygate-credits-charged") == "0.00") }
+            }
+            let records = try await h.usageRecords(atLeast: 2)
+            #expect(records.count == 2)
+            for record in records {
+                #expect(record.errorCode == "settlement_failed")
+                #expect(record.creditsCharged == .zero && record.feeCredits == .zero)
+                #expect(record.outputTokens > 0, "the work that was done is still on record")
+            }
+            let kinds = try await h.gateway.store.ledgerEntries(organizationID: h.organization.id, limit: 10).map(\.kind)
+            #expect(!kinds.contains(.settle))
+            #expect(try await h.gateway.store.balance(organizationID: h.organization.id).reserved > .zero, "left for the sweeper")
+            try other.close()
+        }
+    }
+
     @Test func aFailedRequestCostsNothing() async throws {
         try await withHarness { h in
             let before = try await h.gateway.store.balance(organizationID: h.organization.id)

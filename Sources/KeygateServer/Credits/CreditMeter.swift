@@ -33,24 +33,34 @@ struct CreditMeter: Sendable {
         }
     }
 
+    /// What became of a settlement.
+    enum SettlementOutcome {
+        /// Charged, with the usage record in the same transaction.
+        case stored
+        /// Nothing to charge (no BYOK fee, a free model): the record is still to be written.
+        case nothingToCharge
+        /// The database refused the transaction: nothing was charged and the record is still to be written.
+        case failed
+    }
+
     /// Settles a credits request or charges a BYOK fee, writing the request's usage record in the same
-    /// transaction. Returns false if that failed (the caller then queues the record on its own).
+    /// transaction.
     func settle(requestID: String, organizationID: String, cost: MicroCredits, fee: MicroCredits, billing: BillingPath,
-                record: UsageRecord, logger: Logger) async -> Bool {
+                record: UsageRecord, logger: Logger) async -> SettlementOutcome {
         do {
             switch billing {
             case .credits: _ = try await store.settle(requestID: requestID, cost: cost, fee: fee, record: record)
             case .byok:
                 // No fee, nothing to write with the record: it goes to the usage writer like a free request's.
-                guard fee.value > 0 else { return false }
+                guard fee.value > 0 else { return .nothingToCharge }
                 try await store.chargeFee(organizationID: organizationID, requestID: requestID, fee: fee, record: record)
-            case .free: return false
+            case .free: return .nothingToCharge
             }
-            return true
+            return .stored
         } catch {
             // The reservation stays open and the sweeper returns it after its lease; say so loudly.
             logger.error("Could not settle the request's credits", metadata: ["error": "\(error)"])
-            return false
+            return .failed
         }
     }
 
