@@ -33,9 +33,19 @@ public struct OpenAICompatibleProvider: ChatProvider {
         (nil, usage(fromResponseBody: body))
     }
 
+    /// Only the top-level `usage` object is parsed (an answer can be long; the rest passes through
+    /// untouched); a body the scan cannot follow is parsed whole, with the same result.
     public func usage(fromResponseBody body: [UInt8]) -> TokenUsage? {
-        guard let json = try? JSONValue.decode(body), let usage = json["usage"] else { return nil }
-        return OpenAIUsage.tokenUsage(from: usage)
+        switch JSONScan.topLevelValue(in: body, key: "usage") {
+        case .found(let range):
+            guard let usage = try? JSONValue.decode(Array(body[range])) else { return nil }
+            return OpenAIUsage.tokenUsage(from: usage)
+        case .absent:
+            return nil
+        case .unreadable:
+            guard let json = try? JSONValue.decode(body), let usage = json["usage"] else { return nil }
+            return OpenAIUsage.tokenUsage(from: usage)
+        }
     }
 
     public func makeStreamRelay(clientWantsUsage: Bool) -> any StreamRelay {

@@ -2,8 +2,8 @@ import Testing
 @testable import KeygateCore
 @testable import KeygateProviders
 
-/// The one-pass look into an OpenAI stream chunk agrees with a full parse of it.
-@Suite struct OpenAIStreamScanTests {
+/// The byte-level looks into JSON agree with a full parse.
+@Suite struct JSONScanTests {
     /// Chunks and the written length of their text values (escapes as written, counted by hand).
     static let chunks: [(String, Int)] = [
         (#"{"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}"#, 0),
@@ -38,5 +38,34 @@ import Testing
 
     static func hasFinishReason(_ json: JSONValue) -> Bool {
         json["choices"]?.arrayValue?.contains { ($0["finish_reason"]?.stringValue ?? "").isEmpty == false } ?? false
+    }
+
+    static let answers = [
+        #"{"id":"c","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"Hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":19,"completion_tokens":5,"total_tokens":24,"prompt_tokens_details":{"cached_tokens":3}}}"#,
+        "{\n  \"usage\" : { \"prompt_tokens\" : 7 , \"completion_tokens\" : 2 } ,\n  \"choices\" : [ ]\n}\n",
+        #"{"choices":[{"message":{"content":"\"usage\": {\"prompt_tokens\": 999}","usage":{"prompt_tokens":998}}}]}"#,
+        #"{"usage":{"prompt_tokens":1,"completion_tokens":1},"choices":[],"usage":{"prompt_tokens":2,"completion_tokens":3}}"#,
+        #"{"choices":[],"usage":null,"n":-1.5e3,"ok":true,"list":[1,[2,{"usage":{}}],"]"]}"#,
+    ]
+
+    @Test func theTopLevelUsageIsTheOneAFullParseFinds() throws {
+        let provider = OpenAICompatibleProvider()
+        for text in Self.answers {
+            let bytes = Array(text.utf8)
+            let parsed = try JSONValue.decode(bytes)["usage"].flatMap(OpenAIUsage.tokenUsage(from:))
+            #expect(provider.usage(fromResponseBody: bytes) == parsed, "\(text)")
+        }
+        #expect(JSONScan.topLevelValue(in: Array(Self.answers[2].utf8), key: "usage") == .absent, "nested or quoted usage is not the answer's")
+        #expect(provider.usage(fromResponseBody: Array(Self.answers[3].utf8))?.inputTokens == 2, "a repeated key: the last, as parsed")
+    }
+
+    @Test func anythingButOneWholeObjectIsUnreadable() {
+        let whole = Array(Self.answers[0].utf8)
+        for cut in 0..<whole.count {
+            #expect(JSONScan.topLevelValue(in: Array(whole[..<cut]), key: "usage") == .unreadable, "cut at \(cut)")
+        }
+        for text in ["[1]", "{} {}", #"{"a":1,}"#, #"{"a" 1}"#, "", "  "] {
+            #expect(JSONScan.topLevelValue(in: Array(text.utf8), key: "a") == .unreadable, "\(text)")
+        }
     }
 }
