@@ -225,6 +225,18 @@ import Testing
         }
     }
 
+    @Test func aRepeatedFieldIsRefusedBeforeAnythingIsForwarded() async throws {
+        try await withHarness { h in
+            let body = #"{"model":"claude-haiku-4-5","max_tokens":256,"messages":[{"role":"user","content":"hello"}],"model":"claude-opus-4-5"}"#
+            let reply = try await h.request(.POST, "/v1/messages", body: body)
+            #expect(reply.status == 400)
+            let error = try #require(reply.json?["error"] as? [String: Any])
+            #expect(error["type"] as? String == "invalid_request_error" && (error["message"] as? String)?.contains("'model' appears more than once") == true,
+                    "\(reply.text)")
+            #expect(h.fake.requests.isEmpty)
+        }
+    }
+
     @Test func streamsAnthropicEventsUnchangedAndBillsTheirUsage() async throws {
         try await withHarness { h in
             let body = #"{"model":"anthropic/claude-haiku-4-5","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"hi #fake chunks=2"}]}"#

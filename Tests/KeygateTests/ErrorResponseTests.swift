@@ -55,8 +55,12 @@ import Testing
                               status: 400, code: "invalid_type", param: "messages")
             expectOpenAIError(try await h.request(.POST, "/v1/chat/completions", body: #"{"model":"gpt-5.6-luna","messages":[{"role":"user","content":"x"}],"stream":"yes"}"#),
                               status: 400, code: "invalid_type", param: "stream")
+            // A repeated field could be read differently by the provider (first) than here (last): refused.
+            expectOpenAIError(try await h.request(.POST, "/v1/chat/completions",
+                                                  body: #"{"model":"gpt-5.6-luna","messages":[{"role":"user","content":"x"}],"model":"gpt-5.6-sol"}"#),
+                              status: 400, code: "duplicate_field", param: "model")
             #expect(h.fake.requests.isEmpty)
-            let records = try await h.usageRecords(atLeast: 4)
+            let records = try await h.usageRecords(atLeast: 5)
             #expect(records.allSatisfy { $0.status == 400 && $0.billing == nil && $0.costUSD == .zero })
         }
     }

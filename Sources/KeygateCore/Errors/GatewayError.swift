@@ -38,6 +38,10 @@ public struct GatewayError: Error, Sendable, Equatable, CustomStringConvertible 
         GatewayError(status: 400, type: "invalid_request_error", code: code, message: message, param: param)
     }
 
+    public static func duplicateField(_ name: String) -> GatewayError {
+        badRequest("'\(name)' appears more than once in the request body. Send each field once.", param: name, code: "duplicate_field")
+    }
+
     public static func invalidJSON(_ detail: String) -> GatewayError {
         badRequest("The request body is not valid JSON (\(detail)). Send a JSON object with 'model' and 'messages'.", code: "invalid_json")
     }

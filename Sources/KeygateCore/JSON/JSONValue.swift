@@ -99,6 +99,13 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
         }
     }
 
+    /// The first key that appears more than once, if any. Parsers disagree on which duplicate wins (the last
+    /// here, the first in some), so a body forwarded with a field replaced must not carry one.
+    public var firstRepeatedKey: String? {
+        var seen = Set<String>(minimumCapacity: entries.count)
+        return entries.first { !seen.insert($0.key).inserted }?.key
+    }
+
     public var isEmpty: Bool { entries.isEmpty }
     public var count: Int { entries.count }
     public func makeIterator() -> IndexingIterator<[Entry]> { entries.makeIterator() }

@@ -25,6 +25,9 @@ public struct ChatCompletionRequest: Sendable {
         guard case .object(let fields) = json else {
             throw GatewayError.invalidJSON("expected an object, got \(json.typeName)")
         }
+        // A repeated field means what the parser reading it decides (the last here, the first elsewhere): a
+        // request could be billed for one model while a provider runs another. Refused.
+        if let repeated = fields.firstRepeatedKey { throw GatewayError.duplicateField(repeated) }
         guard let modelValue = fields["model"], !modelValue.isNull else {
             throw GatewayError.missingField("model", expected: "a model id such as 'openai/gpt-5.6-luna'")
         }

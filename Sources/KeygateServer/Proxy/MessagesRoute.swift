@@ -25,7 +25,8 @@ struct MessagesRoute: Sendable {
         let bytes = try await request.collectAPIBody(limit: gateway.configuration.maxBodyBytes)
         let json: JSONValue
         do { json = try JSONValue.decode(bytes) } catch { throw GatewayError.invalidJSON("it could not be parsed") }
-        guard case .object = json else { throw GatewayError.invalidJSON("expected an object") }
+        guard case .object(let fields) = json else { throw GatewayError.invalidJSON("expected an object") }
+        if let repeated = fields.firstRepeatedKey { throw GatewayError.duplicateField(repeated) }  // as in ChatCompletionRequest
         guard let model = json["model"]?.stringValue, !model.isEmpty else { throw GatewayError.missingField("model", expected: "a model id such as claude-haiku-4-5") }
         guard let messages = json["messages"]?.arrayValue, !messages.isEmpty else { throw GatewayError.missingField("messages", expected: "a non-empty array of messages") }
         guard let maxTokens = json["max_tokens"]?.int64Value, maxTokens >= 1 else {
