@@ -68,4 +68,29 @@ import Testing
             #expect(JSONScan.topLevelValue(in: Array(text.utf8), key: "a") == .unreadable, "\(text)")
         }
     }
+
+    /// The forwarded body, spliced into the bytes as received, means what re-encoding the parsed body means,
+    /// and leaves everything else byte for byte.
+    @Test func theSplicedBodyEqualsTheReencodedOne() throws {
+        let bodies = [
+            #"{"model":"openai/gpt-5.6-luna","messages":[{"role":"user","content":"caf\u00e9 \"quoted\""}]}"#,
+            #"{ "messages" : [ {"role":"user","content":"hi"} ] , "stream" : true , "model" : "gpt-5.6-luna" }"#,
+            #"{"model":"gpt-5.6-luna","stream":true,"stream_options":{"include_usage":false,"x":1},"messages":[{"role":"user","content":"hi"}]}"#,
+            #"{"model":"gpt-5.6-luna","stream":true,"stream_options":null,"messages":[{"role":"user","content":"hi"}]}"# + "\n",
+            #"{"model":"gpt-5.6-luna","stream":false,"messages":[{"role":"user","content":"{\"model\":\"x\"}"}],"metadata":{"model":"y"}}"#,
+        ]
+        for text in bodies {
+            let request = try ChatCompletionRequest.parse(Array(text.utf8))
+            let spliced = OpenAICompatibleProvider.forwardedBody(request, modelID: "gpt-5.6-luna-2026")
+            let reencoded = OpenAICompatibleProvider.reencoded(request, modelID: "gpt-5.6-luna-2026")
+            #expect(try JSONValue.decode(spliced) == JSONValue.decode(reencoded), "\(text)")
+            let forwarded = try JSONValue.decode(spliced)
+            #expect(forwarded["model"]?.stringValue == "gpt-5.6-luna-2026")
+            #expect(forwarded["metadata"]?["model"]?.stringValue ?? "y" == "y", "only the top-level model changes")
+            if request.stream { #expect(forwarded["stream_options"]?["include_usage"]?.boolValue == true) }
+        }
+        let first = try ChatCompletionRequest.parse(Array(bodies[0].utf8))
+        #expect(String(decoding: OpenAICompatibleProvider.forwardedBody(first, modelID: "m"), as: UTF8.self)
+                == #"{"model":"m","messages":[{"role":"user","content":"caf\u00e9 \"quoted\""}]}"#, "the prompt is forwarded as sent")
+    }
 }

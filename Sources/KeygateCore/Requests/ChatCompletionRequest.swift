@@ -9,8 +9,10 @@ public struct ChatCompletionRequest: Sendable {
     public let clientWantsStreamUsage: Bool
     /// `max_completion_tokens`, else `max_tokens`.
     public let maxOutputTokens: Int64?
+    /// The body as received (validated: one JSON object, no repeated top-level field).
+    public let bytes: [UInt8]
     /// Size of the body as received, for estimates.
-    public let byteCount: Int
+    public var byteCount: Int { bytes.count }
 
     static let roles: Set<String> = ["system", "developer", "user", "assistant", "tool", "function"]
 
@@ -93,6 +95,6 @@ public struct ChatCompletionRequest: Sendable {
             if name == "max_completion_tokens" || maxOutput == nil { maxOutput = number }
         }
         return ChatCompletionRequest(body: json, model: model, stream: stream, clientWantsStreamUsage: wantsUsage,
-                                     maxOutputTokens: maxOutput, byteCount: bytes.count)
+                                     maxOutputTokens: maxOutput, bytes: bytes)
     }
 }

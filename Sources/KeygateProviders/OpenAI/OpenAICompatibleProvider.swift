@@ -5,16 +5,7 @@ public struct OpenAICompatibleProvider: ChatProvider {
     public init() {}
 
     public func makeRequest(_ request: ChatCompletionRequest, for resolved: ResolvedModel, credential: String) throws(GatewayError) -> UpstreamRequest {
-        var body = request.body
-        body["model"] = .string(resolved.model.id)
-        if request.stream {
-            // Always ask for usage so a stream is never billed blind; the relay hides it again when the
-            // client did not ask for it.
-            var options = body["stream_options"]?.objectValue ?? [:]
-            options["include_usage"] = .bool(true)
-            body["stream_options"] = .object(options)
-        }
-        let bytes = body.encoded()
+        let bytes = Self.forwardedBody(request, modelID: resolved.model.id)
         var base = resolved.provider.baseURL
         while base.hasSuffix("/") { base.removeLast() }
         return UpstreamRequest(
@@ -26,6 +17,54 @@ public struct OpenAICompatibleProvider: ChatProvider {
                 ("accept", request.stream ? "text/event-stream" : "application/json"),
             ],
             body: bytes)
+    }
+
+    /// The client's body with the provider's model id and, for a stream, `stream_options.include_usage: true`
+    /// (always asked for, so a stream is never billed blind; the relay hides it again when the client did not
+    /// ask for it). The two values are spliced into the bytes as received, so a long prompt is not re-encoded;
+    /// the parse already refused a repeated field, so each replaced value is the only one.
+    static func forwardedBody(_ request: ChatCompletionRequest, modelID: String) -> [UInt8] {
+        let raw = request.bytes
+        var edits: [(range: Range<Int>, bytes: [UInt8])] = []
+        guard case .found(let model) = JSONScan.topLevelValue(in: raw, key: "model") else { return reencoded(request, modelID: modelID) }
+        edits.append((model, JSONValue.string(modelID).encoded()))
+        if request.stream {
+            let options = streamOptions(request).encoded()
+            switch JSONScan.topLevelValue(in: raw, key: "stream_options") {
+            case .found(let range):
+                edits.append((range, options))
+            case .absent:
+                guard let close = raw.lastIndex(of: UInt8(ascii: "}")) else { return reencoded(request, modelID: modelID) }
+                edits.append((close..<close, Array(#","stream_options":"#.utf8) + options))
+            case .unreadable:
+                return reencoded(request, modelID: modelID)
+            }
+        }
+        edits.sort { $0.range.lowerBound < $1.range.lowerBound }
+        var out: [UInt8] = []
+        out.reserveCapacity(raw.count + 64)
+        var at = 0
+        for edit in edits {
+            out.append(contentsOf: raw[at..<edit.range.lowerBound])
+            out.append(contentsOf: edit.bytes)
+            at = edit.range.upperBound
+        }
+        out.append(contentsOf: raw[at...])
+        return out
+    }
+
+    private static func streamOptions(_ request: ChatCompletionRequest) -> JSONValue {
+        var options = request.body["stream_options"]?.objectValue ?? [:]
+        options["include_usage"] = .bool(true)
+        return .object(options)
+    }
+
+    /// The same body, from the parsed tree (for a body the scan cannot follow; not expected after the parse).
+    static func reencoded(_ request: ChatCompletionRequest, modelID: String) -> [UInt8] {
+        var body = request.body
+        body["model"] = .string(modelID)
+        if request.stream { body["stream_options"] = streamOptions(request) }
+        return body.encoded()
     }
 
     /// OpenAI-compatible answers pass through unchanged; only the usage is read.
