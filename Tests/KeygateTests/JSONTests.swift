@@ -12,6 +12,27 @@ import Testing
         #expect(try roundTrip(text) == text)
     }
 
+    /// What Python's json.dumps sends by default: every non-ASCII character as `\uXXXX` (astral ones as a
+    /// surrogate pair), mixed with raw runs and short escapes.
+    @Test func everyScalarEscapedAsPythonDoesDecodesToTheOriginal() throws {
+        let original = "Plain run, then é ü ß → 中文 日本語 🚀 👩‍💻 \u{10FFFF} \u{FFFD}\n\"q\" \\ end " + String(repeating: "x", count: 300)
+        var escaped = "\""
+        for scalar in original.unicodeScalars {
+            switch scalar.value {
+            case 0x22: escaped += "\\\""
+            case 0x5C: escaped += "\\\\"
+            case 0x0A: escaped += "\\n"
+            case 0x20..<0x7F: escaped.unicodeScalars.append(scalar)
+            case 0x10000...:
+                let v = scalar.value - 0x10000
+                escaped += String(format: "\\u%04x\\u%04x", 0xD800 + (v >> 10), 0xDC00 + (v & 0x3FF))
+            default: escaped += String(format: "\\u%04x", scalar.value)
+            }
+        }
+        escaped += "\""
+        #expect(try JSONValue.decode(Array(escaped.utf8)).stringValue == original)
+    }
+
     @Test func stringsRoundTripThroughEscapes() throws {
         let value = try JSONValue.decode(Array(#"["q\"b\\s\/n\nt\tu\u00e9\ud83d\ude00 raw é 😀 \u0001"]"#.utf8))
         #expect(value.arrayValue?.first?.stringValue == "q\"b\\s/n\nt\tué😀 raw é 😀 \u{01}")

@@ -140,7 +140,9 @@ public struct JSONParser {
             guard byte >= 0x20 else { throw error("control character in string") }
             index += 1
         }
-        var buffer = Array(bytes[start..<index])
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(index - start + 64)
+        buffer.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<index]))
         while index < bytes.count {
             let byte = bytes[index]
             switch byte {
@@ -175,18 +177,47 @@ public struct JSONParser {
                     } else if (0xDC00...0xDFFF).contains(scalar) {
                         scalar = 0xFFFD
                     }
-                    buffer.append(contentsOf: String(Character(Unicode.Scalar(scalar) ?? "\u{FFFD}")).utf8)
+                    Self.appendUTF8(scalar, to: &buffer)
                 default:
                     index -= 1
                     throw error("invalid escape")
                 }
             default:
                 guard byte >= 0x20 else { throw error("control character in string") }
-                buffer.append(byte)
+                // The run up to the next quote, escape or control character, in one copy.
+                let run = index
                 index += 1
+                while index < bytes.count {
+                    let next = bytes[index]
+                    if next == UInt8(ascii: "\"") || next == UInt8(ascii: "\\") || next < 0x20 { break }
+                    index += 1
+                }
+                buffer.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<index]))
             }
         }
         throw error("unterminated string")
+    }
+
+    /// UTF-8 of a scalar from a `\u` escape (surrogates were resolved before; anything invalid is U+FFFD).
+    private static func appendUTF8(_ scalar: UInt32, to buffer: inout [UInt8]) {
+        switch scalar {
+        case 0..<0x80:
+            buffer.append(UInt8(scalar))
+        case 0x80..<0x800:
+            buffer.append(0xC0 | UInt8(scalar >> 6))
+            buffer.append(0x80 | UInt8(scalar & 0x3F))
+        case 0x800..<0xD800, 0xE000..<0x10000:
+            buffer.append(0xE0 | UInt8(scalar >> 12))
+            buffer.append(0x80 | UInt8((scalar >> 6) & 0x3F))
+            buffer.append(0x80 | UInt8(scalar & 0x3F))
+        case 0x10000...0x10FFFF:
+            buffer.append(0xF0 | UInt8(scalar >> 18))
+            buffer.append(0x80 | UInt8((scalar >> 12) & 0x3F))
+            buffer.append(0x80 | UInt8((scalar >> 6) & 0x3F))
+            buffer.append(0x80 | UInt8(scalar & 0x3F))
+        default:
+            buffer.append(contentsOf: [0xEF, 0xBF, 0xBD])  // U+FFFD
+        }
     }
 
     private mutating func hex4() throws -> UInt32 {
