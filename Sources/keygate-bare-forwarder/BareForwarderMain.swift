@@ -54,7 +54,10 @@ struct BareForwarderMain: AsyncParsableCommand {
 
             var headers = HTTPFields()
             if let type = upstreamResponse.headers.first(name: "content-type") { headers[.contentType] = type }
-            let length = upstreamResponse.headers.first(name: "content-length").flatMap { Int($0) }
+            // An event stream goes out without a length, as a provider's arrives (the benchmark's static upstream
+            // sends one; passing it on would spare this baseline the chunked encoding every real stream has).
+            let isEventStream = upstreamResponse.headers.first(name: "content-type")?.hasPrefix("text/event-stream") ?? false
+            let length = isEventStream ? nil : upstreamResponse.headers.first(name: "content-length").flatMap { Int($0) }
             let upstreamBody = upstreamResponse.body
             // Each buffer is written as soon as it arrives: nothing is collected.
             return Response(
