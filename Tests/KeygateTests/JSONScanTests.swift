@@ -78,6 +78,9 @@ import Testing
             #"{"model":"gpt-5.6-luna","stream":true,"stream_options":{"include_usage":false,"x":1},"messages":[{"role":"user","content":"hi"}]}"#,
             #"{"model":"gpt-5.6-luna","stream":true,"stream_options":null,"messages":[{"role":"user","content":"hi"}]}"# + "\n",
             #"{"model":"gpt-5.6-luna","stream":false,"messages":[{"role":"user","content":"{\"model\":\"x\"}"}],"metadata":{"model":"y"}}"#,
+            // Keys spelt with escapes: the scan does not see them, the parse does; never a second copy.
+            #"{"model":"gpt-5.6-luna","stream":true,"stream_opti\u006fns":{"include_usage":false},"messages":[{"role":"user","content":"hi"}]}"#,
+            #"{"mod\u0065l":"gpt-5.6-luna","messages":[{"role":"user","content":"hi"}]}"#,
         ]
         for text in bodies {
             let request = try ChatCompletionRequest.parse(Array(text.utf8))
@@ -88,6 +91,7 @@ import Testing
             #expect(forwarded["model"]?.stringValue == "gpt-5.6-luna-2026")
             #expect(forwarded["metadata"]?["model"]?.stringValue ?? "y" == "y", "only the top-level model changes")
             if request.stream { #expect(forwarded["stream_options"]?["include_usage"]?.boolValue == true) }
+            if case .object(let fields) = forwarded { #expect(fields.firstRepeatedKey == nil, "\(String(decoding: spliced, as: UTF8.self))") }
         }
         let first = try ChatCompletionRequest.parse(Array(bodies[0].utf8))
         #expect(String(decoding: OpenAICompatibleProvider.forwardedBody(first, modelID: "m"), as: UTF8.self)

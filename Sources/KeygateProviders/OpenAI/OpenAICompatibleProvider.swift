@@ -34,7 +34,11 @@ public struct OpenAICompatibleProvider: ChatProvider {
             case .found(let range):
                 edits.append((range, options))
             case .absent:
-                guard let close = raw.lastIndex(of: UInt8(ascii: "}")) else { return reencoded(request, modelID: modelID) }
+                // The scan compares keys as written; a key spelt with escapes (`"stream_opti\u006fns"`) is
+                // only found by the parse, and inserting a second one would make a repeated field.
+                guard request.body["stream_options"] == nil, let close = raw.lastIndex(of: UInt8(ascii: "}")) else {
+                    return reencoded(request, modelID: modelID)
+                }
                 edits.append((close..<close, Array(#","stream_options":"#.utf8) + options))
             case .unreadable:
                 return reencoded(request, modelID: modelID)
