@@ -46,6 +46,7 @@ import Testing
         #"{"choices":[{"message":{"content":"\"usage\": {\"prompt_tokens\": 999}","usage":{"prompt_tokens":998}}}]}"#,
         #"{"usage":{"prompt_tokens":1,"completion_tokens":1},"choices":[],"usage":{"prompt_tokens":2,"completion_tokens":3}}"#,
         #"{"choices":[],"usage":null,"n":-1.5e3,"ok":true,"list":[1,[2,{"usage":{}}],"]"]}"#,
+        #"{"choices":[],"us\u0061ge":{"prompt_tokens":4,"completion_tokens":1}}"#,
     ]
 
     @Test func theTopLevelUsageIsTheOneAFullParseFinds() throws {

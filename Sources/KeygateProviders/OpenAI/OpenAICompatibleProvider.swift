@@ -77,15 +77,15 @@ public struct OpenAICompatibleProvider: ChatProvider {
     }
 
     /// Only the top-level `usage` object is parsed (an answer can be long; the rest passes through
-    /// untouched); a body the scan cannot follow is parsed whole, with the same result.
+    /// untouched); an answer where the scan finds none is parsed whole, with the same result.
     public func usage(fromResponseBody body: [UInt8]) -> TokenUsage? {
         switch JSONScan.topLevelValue(in: body, key: "usage") {
         case .found(let range):
             guard let usage = try? JSONValue.decode(Array(body[range])) else { return nil }
             return OpenAIUsage.tokenUsage(from: usage)
-        case .absent:
-            return nil
-        case .unreadable:
+        case .absent, .unreadable:
+            // Absent to the scan, which compares keys as written: the parse also knows a key spelt with escapes.
+            // (Rare: OpenAI-compatible answers carry usage.)
             guard let json = try? JSONValue.decode(body), let usage = json["usage"] else { return nil }
             return OpenAIUsage.tokenUsage(from: usage)
         }
