@@ -102,10 +102,11 @@ final class WatchedExchange: Sendable {
     }
 }
 
-/// The process-wide check of every running upstream exchange, every `tick` (100 ms), on a thread of its own
-/// timer. Adding and removing an exchange is one uncontended lock, no wake-up of anything.
+/// The process-wide check of every running upstream exchange, every `tick`, from a dispatch timer of its
+/// own (started with the first exchange). Adding and removing an exchange is one uncontended lock, no
+/// wake-up of anything.
 final class WatchdogSweep: Sendable {
-    static let tick = Duration.milliseconds(100)
+    static let tick = DispatchTimeInterval.milliseconds(100)
     static let shared = WatchdogSweep()
 
     private struct State {
@@ -128,8 +129,7 @@ final class WatchdogSweep: Sendable {
 
     private func startTimer() -> DispatchSourceTimer {
         let timer = DispatchSource.makeTimerSource(queue: queue)
-        let interval = DispatchTimeInterval.milliseconds(Int(Self.tick.components.seconds * 1000 + Self.tick.components.attoseconds / 1_000_000_000_000_000))
-        timer.schedule(deadline: .now() + interval, repeating: interval, leeway: .milliseconds(10))
+        timer.schedule(deadline: .now() + Self.tick, repeating: Self.tick, leeway: .milliseconds(10))
         timer.setEventHandler { [weak self] in self?.sweep() }
         timer.resume()
         return timer

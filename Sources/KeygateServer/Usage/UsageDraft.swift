@@ -26,20 +26,16 @@ struct UsageDraft: Sendable {
         }
         let (cost, fee) = gateway.credits.charge(for: tokens, model: resolved.model, billing: billing)
         let usage = makeRecord(status: status, errorCode: errorCode, tokens: tokens, timeToFirstToken: timeToFirstToken, credits: cost, fee: fee)
-        switch await gateway.credits.settle(requestID: requestID, organizationID: caller.organization.id, cost: cost, fee: fee,
-                                            billing: billing, record: usage, logger: logger) {
-        case .stored:
-            keep(usage, written: true)
-            return MicroCredits(cost.value + fee.value)
-        case .nothingToCharge:
-            keep(usage, written: false)
-            return MicroCredits(cost.value + fee.value)
-        case .failed:
+        let outcome = await gateway.credits.settle(requestID: requestID, organizationID: caller.organization.id, cost: cost, fee: fee,
+                                                   billing: billing, record: usage, logger: logger)
+        guard outcome != .failed else {
             // The record says what happened: the work was done, nothing was charged (the sweeper returns the
             // reservation after its lease). It never claims a charge the ledger does not have.
             keep(makeRecord(status: status, errorCode: "settlement_failed", tokens: tokens, timeToFirstToken: timeToFirstToken), written: false)
             return .zero
         }
+        keep(usage, written: outcome == .stored)
+        return MicroCredits(cost.value + fee.value)
     }
 
     /// Nil until routing decided who pays.
