@@ -31,8 +31,9 @@ let package = Package(
             "KeygateCore",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
+        .target(name: "CKeygateMalloc"),
         .target(name: "KeygateServer", dependencies: [
-            "KeygateCore", "KeygateProviders", "KeygateVault", "KeygateStore",
+            "KeygateCore", "KeygateProviders", "KeygateVault", "KeygateStore", "CKeygateMalloc",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -9,6 +9,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Port to listen on (0 picks a free one).") var port: Int = 8080
 
     func run() async throws {
+        MemoryAllocator.keepFreedMemory()
         try await runReportingFailure {
             var config = try GatewayConfiguration.fromEnvironment()
             config.host = host

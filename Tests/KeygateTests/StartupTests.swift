@@ -22,6 +22,14 @@ import Testing
         }
     }
 
+    #if os(Linux)
+    /// `serve` keeps freed memory for reuse (see `MemoryAllocator`); the C shim must really reach glibc's
+    /// `mallopt` (a missing `__GLIBC__` once compiled it to a no-op that reported nothing).
+    @Test func theAllocatorKeepsFreedMemory() {
+        #expect(MemoryAllocator.keepFreedMemory())
+    }
+    #endif
+
     @Test func firstRunCreatesTheDataDirectoryDatabaseAndDevelopmentKey() async throws {
         let dir = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
