@@ -199,19 +199,25 @@ import Testing
         }
     }
 
-    @Test func aSettledReservationLeavesOnlyItsLedgerEntriesBehind() async throws {
+    /// Settled, or returned by its own request: the reservation row goes and its ledger entries stay. Returned
+    /// by the sweeper (its request may still be running): it stays, so a late settlement still charges.
+    @Test func aFinishedReservationLeavesOnlyItsLedgerEntriesBehind() async throws {
         try await withLedger { store, org, path in
             try await store.addCredits(organizationID: org, amount: Self.credits(10), kind: .grant, reason: nil, trialExpiresAt: nil)
-            for id in ["r1", "r2"] {
-                _ = try await store.reserve(organizationID: org, requestID: id, amount: Self.credits(2), instanceID: "i1", leaseExpiresAt: Self.far)
+            for id in ["r1", "r2", "r3"] {
+                _ = try await store.reserve(organizationID: org, requestID: id, amount: Self.credits(2), instanceID: "i1",
+                                            leaseExpiresAt: id == "r3" ? 0 : Self.far)
             }
             _ = try await store.settle(requestID: "r1", cost: Self.credits(1), fee: .zero)
             _ = try await store.release(requestID: "r2", reason: "failed")
+            #expect(try await store.releaseAbandonedReservations(now: Clock.nowMs(), deadBefore: 0) == 1)
             let db = try DatabaseQueue(path: path)
             let states = try await db.read { db in try String.fetchAll(db, sql: "SELECT request_id || ':' || state FROM reservations ORDER BY request_id") }
-            #expect(states == ["r2:released"], "a released one stays: a late settlement must still find it")
-            let history = try await store.ledgerEntries(organizationID: org, limit: 10).filter { $0.requestID == "r1" }.map(\.kind)
-            #expect(history == [.release, .settle, .reserve])
+            #expect(states == ["r3:released"], "only the sweeper's stays: a late settlement must still find it")
+            let entries = try await store.ledgerEntries(organizationID: org, limit: 20)
+            #expect(entries.filter { $0.requestID == "r1" }.map(\.kind) == [.release, .settle, .reserve])
+            #expect(entries.filter { $0.requestID == "r2" }.map(\.kind) == [.release, .reserve])
+            #expect(try await store.verifyLedger(organizationID: nil).isEmpty)
             try await db.close()
         }
     }
@@ -254,5 +260,43 @@ import Testing
         #expect(try await store.balance(organizationID: "org_1").available == Self.credits(8))
         #expect(try await store.verifyLedger(organizationID: nil).isEmpty)
         try await store.close()
+    }
+
+    /// A database made before migration 005 keeps its open reservations, which still settle (or are swept)
+    /// without the sweeper's old index.
+    @Test func migration005KeepsOpenReservations() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("keygate-m005-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/k.db"
+        let old = try DatabasePool(path: path)
+        try SQLiteMigrations.migrator.migrate(old, upTo: "004_lean_ledger_writes")
+        try await old.write { db in
+            try db.execute(sql: """
+                INSERT INTO organizations (id, slug, name, created_at) VALUES ('org_1', 'acme', 'Acme', 0);
+                INSERT INTO credit_accounts (organization_id, regular_micros, reserved_micros, updated_at) VALUES ('org_1', 6000000, 4000000, 0);
+                INSERT INTO ledger_entries (organization_id, kind, regular_delta_micros, trial_delta_micros, reserved_delta_micros,
+                  available_after_micros, reserved_after_micros, request_id, reason, created_at) VALUES
+                  ('org_1', 'grant', 10000000, 0, 0, 10000000, 0, NULL, NULL, 0),
+                  ('org_1', 'reserve', -2000000, 0, 2000000, 8000000, 2000000, 'r1', NULL, 0),
+                  ('org_1', 'reserve', -2000000, 0, 2000000, 6000000, 4000000, 'r2', NULL, 0);
+                INSERT INTO reservations (request_id, organization_id, trial_micros, regular_micros, state, instance_id, lease_expires_at, created_at)
+                  VALUES ('r1', 'org_1', 0, 2000000, 'open', 'i1', \(Self.far), 0), ('r2', 'org_1', 0, 2000000, 'open', 'i1', 0, 0);
+                INSERT INTO instances (id, heartbeat_at) VALUES ('i1', 1);
+                """)
+        }
+        try old.close()
+
+        let store = try SQLiteStore(path: path)
+        try await store.migrate()
+        #expect(try await store.releaseAbandonedReservations(now: Clock.nowMs(), deadBefore: 0) == 1, "r2's lease ended")
+        #expect(try await store.settle(requestID: "r1", cost: Self.credits(1), fee: .zero).applied)
+        #expect(try await store.balance(organizationID: "org_1").available == Self.credits(9))
+        #expect(try await store.verifyLedger(organizationID: nil).isEmpty)
+        try await store.close()
+        let db = try DatabaseQueue(path: path)
+        let indexes = try await db.read { db in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'reservations'") }
+        #expect(!indexes.contains("reservations_open"))
+        try await db.close()
     }
 }

@@ -161,6 +161,13 @@ enum SQLiteMigrations {
                 CREATE INDEX reservations_open ON reservations(instance_id) WHERE state = 'open';
                 """)
         }
+        migrator.registerMigration("005_no_open_reservations_index") { db in
+            // Two pages fewer per credit-billed request (each dirty page is a whole page in the WAL): a reserve
+            // inserted into the sweeper's index on open reservations and a settle deleted from it. The table now
+            // holds only open reservations and those the sweeper returned (a request that returns its own
+            // reservation deletes it, as a settlement does): a few rows, which the sweeper reads whole.
+            try db.execute(sql: "DROP INDEX reservations_open")
+        }
         return migrator
     }
 }

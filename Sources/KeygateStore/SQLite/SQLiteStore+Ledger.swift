@@ -147,17 +147,21 @@ extension SQLiteStore {
     public func release(requestID: String, reason: String, record: UsageRecord?) async throws -> Bool {
         try await immediateWrite { db in
             if let record { try Self.insertUsage(db, [record]) }
-            return try Self.releaseOpen(db, requestID: requestID, reason: reason, now: Clock.nowMs())
+            // The request itself gives up: no settlement follows, so the reservation goes (its ledger entries stay).
+            return try Self.releaseOpen(db, requestID: requestID, reason: reason, keepForLateSettlement: false, now: Clock.nowMs())
         }
     }
 
-    static func releaseOpen(_ db: Database, requestID: String, reason: String, now: Int64) throws -> Bool {
+    /// Returns an open reservation's credits. `keepForLateSettlement`: the sweeper returns a reservation whose
+    /// request may still be running, and keeps it as `released` so that a settlement arriving later still charges.
+    static func releaseOpen(_ db: Database, requestID: String, reason: String, keepForLateSettlement: Bool, now: Int64) throws -> Bool {
         guard let row = try Row.fetchOne(openReservation(db), arguments: [requestID]) else { return false }
         let trial: Int64 = row[1]
         let regular: Int64 = row[2]
         try apply(db, organizationID: row[0], kind: .release, regular: regular, trial: trial, reserved: -(trial + regular),
                   requestID: requestID, reason: reason, now: now)
-        try db.cachedStatement(sql: "UPDATE reservations SET state = 'released' WHERE request_id = ?").execute(arguments: [requestID])
+        let sql = keepForLateSettlement ? "UPDATE reservations SET state = 'released' WHERE request_id = ?" : "DELETE FROM reservations WHERE request_id = ?"
+        try db.cachedStatement(sql: sql).execute(arguments: [requestID])
         return true
     }
 
@@ -225,7 +229,8 @@ extension SQLiteStore {
                   OR NOT EXISTS (SELECT 1 FROM instances i WHERE i.id = r.instance_id AND i.heartbeat_at >= ?))
                 """, arguments: [now, deadBefore])
             for requestID in abandoned {
-                _ = try Self.releaseOpen(db, requestID: requestID, reason: "abandoned: its request's process stopped or the lease ended", now: now)
+                _ = try Self.releaseOpen(db, requestID: requestID, reason: "abandoned: its request's process stopped or the lease ended",
+                                         keepForLateSettlement: true, now: now)
             }
             return abandoned.count
         }
