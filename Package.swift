@@ -67,7 +67,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
-        .executableTarget(name: "keygate-ledger-bench", dependencies: ["KeygateStore", "KeygateCore"]),
+        .executableTarget(name: "keygate-ledger-bench", dependencies: ["KeygateStore", "KeygateCore", "KeygateServer"]),
         .testTarget(name: "KeygateTests", dependencies: [
             "KeygateServer", "KeygateStore", "KeygateVault", "KeygateCore", "KeygateProviders", "KeygateFakeUpstream",
             .product(name: "Hummingbird", package: "hummingbird"),

@@ -1,5 +1,6 @@
 import Foundation
 import KeygateCore
+import KeygateServer
 import KeygateStore
 
 /// Reserve+settle pairs per second on a fresh SQLite ledger, at several concurrencies, for both durability
@@ -8,6 +9,7 @@ import KeygateStore
 @main
 struct LedgerBench {
     static func main() async throws {
+        MemoryAllocator.keepFreedMemory()  // as `keygate serve` runs the store
         let pairs = CommandLine.arguments.dropFirst().first.flatMap(Int.init) ?? 20_000
         let modes: [SQLiteStore.Durability] = switch CommandLine.arguments.dropFirst(2).first {
         case "normal": [.normal]
