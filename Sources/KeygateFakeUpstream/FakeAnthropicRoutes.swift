@@ -26,7 +26,7 @@ extension FakeOpenAIUpstream {
         let last = (body?["messages"] as? [[String: Any]])?.last
         let text = (last?["content"] as? String) ?? ((last?["content"] as? [[String: Any]])?.compactMap { $0["text"] as? String }.joined(separator: " ") ?? "")
         let directive = Directive(body: ["messages": [["role": "user", "content": text]]])
-        if let status = directive.status {
+        if let status = directive.status, directive.onlyKey.map({ key == $0 }) ?? true {
             var response = Self.json(HTTPResponse.Status(code: status), ["type": "error", "error": [
                 "type": status == 529 ? "overloaded_error" : status == 429 ? "rate_limit_error" : "api_error", "message": "fake failure \(status)"]])
             if let retry = directive.retryAfter { response.headers[HTTPField.Name("retry-after")!] = retry }

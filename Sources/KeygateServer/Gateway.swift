@@ -43,15 +43,4 @@ public struct Gateway: Sendable {
         await upstream.shutdown()
         try? await store.close()
     }
-
-    /// The model on the provider the caller forces (`x-byok-provider`, any model name passed to it), else on
-    /// the catalog's provider for it.
-    func resolve(model: String, forcedProvider: String?) throws(GatewayError) -> ResolvedModel {
-        if let forcedProvider {
-            guard let provider = catalog.provider(named: forcedProvider) else { throw GatewayError.unknownBYOKProvider(forcedProvider) }
-            return catalog.resolve(model: model, on: provider)
-        }
-        guard let listed = catalog.resolve(model: model) else { throw GatewayError.modelNotFound(model) }
-        return listed
-    }
 }

@@ -14,12 +14,13 @@ public enum GatewayApplication {
         router.get("/readyz", use: health.ready)
 
         let models = ModelsRoute(gateway: gateway)
-        let chat = ChatCompletionsRoute(gateway: gateway)
+        let pipeline = CallPipeline(gateway: gateway)
+        let chat = ChatCompletionsRoute(pipeline: pipeline, maxBodyBytes: gateway.configuration.maxBodyBytes)
         let v1 = router.group("v1").add(middleware: APIKeyAuthenticator(keys: gateway.apiKeys))
         v1.get("models", use: models.list)
         v1.get("models/**", use: models.retrieve)
         v1.post("chat/completions", use: chat.handle)
-        v1.post("messages", use: MessagesRoute(gateway: gateway).handle)
+        v1.post("messages", use: MessagesRoute(pipeline: pipeline, maxBodyBytes: gateway.configuration.maxBodyBytes).handle)
 
         let byok = BYOKKeysRoutes(service: BYOKService(gateway: gateway))
         let org = router.group("api/orgs/:slug")

@@ -2,6 +2,8 @@ import Foundation
 import Testing
 @testable import KeygateCore
 @testable import KeygateProviders
+@testable import KeygateServer
+import KeygateStore
 
 /// Golden translations for the Anthropic adapter (../shared/reference/providers.md §2).
 @Suite struct AnthropicTranslationTests {
@@ -222,6 +224,49 @@ import Testing
             #expect(sent.json?["max_tokens"] as? Int == 256)
             let record = try #require(try await h.usageRecords().first)
             #expect(record.inputTokens == 12 && record.outputTokens == 5 && record.creditsCharged == MicroCredits(3340))
+        }
+    }
+
+    @Test func aRateLimitedOrganisationKeyFallsBackToCreditsOnlyWhenTheOrganisationOptedIn() async throws {
+        let orgKey = "sk-ant-org-key-RATE-0123456789"
+        try await withHarness { h in
+            h.fake.accept(orgKey)
+            try await h.addBYOKKey(orgKey, provider: "anthropic")
+            let body = #"{"model":"claude-haiku-4-5","max_tokens":64,"messages":[{"role":"user","content":"hi #fake status=429 retry_after=9 only_key=\#(orgKey)"}]}"#
+            let limited = try await h.request(.POST, "/v1/messages", body: body)
+            #expect(limited.status == 429, "\(limited.text)")
+            #expect(limited.headers.first(name: "retry-after") == "9")
+            #expect(limited.headers.first(name: "x-keygate-billing") == "byok")
+
+            try await h.gateway.store.setOrganizationSettings(OrganizationSettings(byokFallbackOnRateLimit: true), organizationID: h.organization.id)
+            let fellBack = try await h.request(.POST, "/v1/messages", body: body)
+            #expect(fellBack.status == 200, "\(fellBack.text)")
+            #expect(fellBack.json?["type"] as? String == "message")
+            #expect(fellBack.headers.first(name: "x-keygate-billing") == "credits")
+            let keys = h.fake.requests.suffix(2).map { $0.headers["x-api-key"] }
+            #expect(keys == [orgKey, GatewayHarness.platformKey])
+            let record = try #require(try await h.usageRecords().first)
+            #expect(record.billing == .credits && record.creditsCharged.value > 0)
+        }
+    }
+
+    @Test func anOrganisationKeyTheProviderRefusesIsMarkedInvalidWithoutFallingBack() async throws {
+        let orgKey = "sk-ant-org-key-REFUSED-01234567"
+        try await withHarness { h in
+            try await h.gateway.store.setOrganizationSettings(OrganizationSettings(byokFallbackOnRateLimit: true), organizationID: h.organization.id)
+            let key = try await h.addBYOKKey(orgKey, provider: "anthropic")  // stored unchecked; the fake does not accept it
+            let reply = try await h.request(.POST, "/v1/messages", body: Self.body)
+            #expect(reply.status == 403, "\(reply.text)")
+            #expect(reply.json?["type"] as? String == "error")
+            let message = (reply.json?["error"] as? [String: Any])?["message"] as? String ?? ""
+            #expect(message.contains("anthropic") && message.contains(key.preview))
+            #expect(!reply.text.contains(orgKey))
+            #expect(reply.headers.first(name: "x-keygate-billing") == "byok")
+            #expect(try await BYOKService(gateway: h.gateway).list(organizationSlug: "acme").first?.status == .invalid)
+            // Never a silent switch to platform billing: every call went out on the organisation's key.
+            let again = try await h.request(.POST, "/v1/messages", body: Self.body)
+            #expect(again.status == 403)
+            #expect(!h.fake.requests.isEmpty && h.fake.requests.allSatisfy { $0.headers["x-api-key"] == orgKey })
         }
     }
 

@@ -51,11 +51,12 @@ struct CreditRoutes: Sendable {
         guard let caller = context.caller else { throw GatewayError.invalidAPIKey }
         let chat = try ChatCompletionRequest.parse(try await request.collectAPIBody(limit: gateway.configuration.maxBodyBytes))
         let forced = request.headers[.byokProvider]
-        let resolved = try gateway.resolve(model: chat.model, forcedProvider: forced)
-        let key = try await gateway.byokKeys.key(organizationID: caller.organization.id, provider: resolved.provider.id)
-        if forced != nil && key == nil { throw GatewayError.byokKeyRequired(provider: resolved.provider.id, organization: caller.organization.slug) }
-        let route = RouteDecision.decide(for: resolved, organizationHasKey: key != nil)
-        let estimate = CreditEstimate.make(for: chat, model: resolved.model, policy: gateway.credits.policy)
+        // The same planning as the call itself, stopping before the credential and the reservation.
+        let planner = CallPlanner(gateway: gateway)
+        let route = try await planner.route(for: try planner.resolve(model: chat.model, forcedProvider: forced), forced: forced != nil,
+                                            organization: caller.organization)
+        let resolved = route.resolved
+        let estimate = CallBody.chat(chat).estimate(model: resolved.model, policy: planner.credits.policy)
         let balance = try await gateway.store.balance(organizationID: caller.organization.id)
         let reserve = route.billing == .credits ? estimate.reservation : .zero
         return BYOKKeysRoutes.json(.ok, .object([

@@ -3,41 +3,17 @@ import KeygateCore
 import KeygateStore
 import Logging
 
-/// What is known about a request as it goes, turned into exactly one usage record at the end.
+/// What is known about a request as it goes, turned into exactly one usage record and one log line at the
+/// end. It moves no money: a call that reached a provider ends in `CallSettlement`, which settles and then
+/// hands the record back here.
 struct UsageDraft: Sendable {
-    let gateway: Gateway
+    let recorder: UsageRecorder
     let caller: AuthenticatedKey
     let requestID: String
     let startedAt: ContinuousClock.Instant
     let logger: Logger
     var model = ""
     var provider = ""
-    /// Settles the request's credits (or BYOK fee) for `tokens` and records it, in one transaction; a request
-    /// that failed before producing anything gets its whole reservation back instead.
-    func settleAndRecord(status: Int, errorCode: String?, tokens: TokenUsage, producedOutput: Bool, timeToFirstToken: Duration? = nil) async -> MicroCredits {
-        guard let resolved, let billing, billing != .free else {
-            record(status: status, errorCode: errorCode, tokens: tokens, timeToFirstToken: timeToFirstToken)
-            return .zero
-        }
-        if billing == .credits && !producedOutput && errorCode != nil {
-            let usage = makeRecord(status: status, errorCode: errorCode, tokens: tokens, timeToFirstToken: timeToFirstToken)
-            keep(usage, written: await gateway.credits.release(requestID: requestID, reason: errorCode ?? "failed", record: usage, logger: logger))
-            return .zero
-        }
-        let (cost, fee) = gateway.credits.charge(for: tokens, model: resolved.model, billing: billing)
-        let usage = makeRecord(status: status, errorCode: errorCode, tokens: tokens, timeToFirstToken: timeToFirstToken, credits: cost, fee: fee)
-        let outcome = await gateway.credits.settle(requestID: requestID, organizationID: caller.organization.id, cost: cost, fee: fee,
-                                                   billing: billing, record: usage, logger: logger)
-        guard outcome != .failed else {
-            // The record says what happened: the work was done, nothing was charged (the sweeper returns the
-            // reservation after its lease). It never claims a charge the ledger does not have.
-            keep(makeRecord(status: status, errorCode: "settlement_failed", tokens: tokens, timeToFirstToken: timeToFirstToken), written: false)
-            return .zero
-        }
-        keep(usage, written: outcome == .stored)
-        return MicroCredits(cost.value + fee.value)
-    }
-
     /// Nil until routing decided who pays.
     var billing: BillingPath?
     var resolved: ResolvedModel?
@@ -45,8 +21,8 @@ struct UsageDraft: Sendable {
     var promptBytes = 0
     var byokKeyID: String?
 
-    init(gateway: Gateway, caller: AuthenticatedKey, context: GatewayRequestContext) {
-        self.gateway = gateway
+    init(recorder: UsageRecorder, caller: AuthenticatedKey, context: GatewayRequestContext) {
+        self.recorder = recorder
         self.caller = caller
         self.requestID = context.requestID
         self.startedAt = context.startedAt
@@ -63,12 +39,12 @@ struct UsageDraft: Sendable {
 
     /// Queues the request's usage record (group commit, off the request path) and logs it.
     func record(status: Int, errorCode: String?, tokens: TokenUsage = .zero, timeToFirstToken: Duration? = nil) {
-        keep(makeRecord(status: status, errorCode: errorCode, tokens: tokens, timeToFirstToken: timeToFirstToken), written: false)
+        finish(makeRecord(status: status, errorCode: errorCode, tokens: tokens, timeToFirstToken: timeToFirstToken), alreadyStored: false)
     }
 
     /// Logs the record and, unless the transaction of its charge already stored it, queues it for the usage writer.
-    private func keep(_ usage: UsageRecord, written: Bool) {
-        if !written { gateway.usage.record(usage) }
+    func finish(_ usage: UsageRecord, alreadyStored: Bool) {
+        if !alreadyStored { recorder.record(usage) }
         log(usage)
     }
 
@@ -83,7 +59,8 @@ struct UsageDraft: Sendable {
             stream: stream, status: status, errorCode: errorCode, createdAt: Clock.nowMs(), byokKeyID: byokKeyID)
     }
 
-    /// The request's log line (one per request, at info).
+    /// The request's log line (one per request, at info). The message stays "chat completion" for every
+    /// proxied call: log queries and the SDK checks look for it.
     func log(_ record: UsageRecord) {
         logger.info("chat completion", metadata: [
             "model": "\(record.model)", "billing": "\(record.billing?.rawValue ?? "none")", "status": "\(record.status)",
@@ -92,28 +69,5 @@ struct UsageDraft: Sendable {
             "credits_charged": "\(record.creditsCharged)", "fee_credits": "\(record.feeCredits)",
             "error": "\(record.errorCode ?? "")",
         ])
-    }
-}
-
-extension Duration {
-    var milliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
-    }
-}
-
-/// Runs a proxied request so that every ending leaves exactly one usage record: an error is recorded (and
-/// carries the billing path for its header), a client that left is recorded as such.
-func withUsageRecord(gateway: Gateway, context: GatewayRequestContext, _ body: (inout UsageDraft) async throws -> Response) async throws -> Response {
-    guard let caller = context.caller else { throw GatewayError.invalidAPIKey }
-    var usage = UsageDraft(gateway: gateway, caller: caller, context: context)
-    do {
-        return try await body(&usage)
-    } catch let error as GatewayError {
-        usage.record(status: error.statusCode, errorCode: error.code ?? error.type)
-        throw usage.billing.map { error.billed($0) } ?? error
-    } catch WatchdogStop.clientDisconnected {
-        usage.record(status: 499, errorCode: "client_disconnected")
-        throw GatewayError(status: 499, type: "invalid_request_error", code: "client_disconnected", message: "The client closed the connection.")
     }
 }

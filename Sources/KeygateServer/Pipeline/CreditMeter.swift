@@ -20,7 +20,7 @@ struct CreditMeter: Sendable {
     }
 
     /// The cost of `tokens` at the model's list price, in credits rounded up, and the platform fee on it.
-    func charge(for tokens: TokenUsage, model: ModelSpec, billing: BillingPath) -> (cost: MicroCredits, fee: MicroCredits) {
+    func price(of tokens: TokenUsage, model: ModelSpec, billing: BillingPath) -> (cost: MicroCredits, fee: MicroCredits) {
         let cost = tokens.cost(at: model).microCreditsRoundedUp
         switch billing {
         case .credits: return (cost, CreditPolicy.fee(on: cost, basisPoints: policy.platformFeeBasisPoints))

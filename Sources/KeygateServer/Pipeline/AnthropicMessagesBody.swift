@@ -1,0 +1,32 @@
+import AsyncHTTPClient
+import KeygateCore
+import KeygateProviders
+import NIOCore
+
+/// A validated `/v1/messages` body for an Anthropic model, with the Anthropic headers the client sent.
+struct AnthropicMessagesBody: Sendable {
+    let json: JSONValue
+    let model: String
+    let maxTokens: Int64
+    let stream: Bool
+    let byteCount: Int
+    /// `anthropic-version` and `anthropic-beta` as the client sent them (the version defaults to ours).
+    let version: String?
+    let beta: String?
+
+    /// The body as sent with the provider's model id, to `{base}/v1/messages`.
+    func upstreamRequest(for call: PlannedCall) -> HTTPClientRequest {
+        var body = json
+        body["model"] = .string(call.route.resolved.model.id)
+        var base = call.route.resolved.provider.baseURL
+        while base.hasSuffix("/") { base.removeLast() }
+        var outgoing = HTTPClientRequest(url: base + "/v1/messages")
+        outgoing.method = .POST
+        outgoing.headers.add(name: "x-api-key", value: call.credential)
+        outgoing.headers.add(name: "anthropic-version", value: version ?? AnthropicProvider.apiVersion)
+        if let beta { outgoing.headers.add(name: "anthropic-beta", value: beta) }
+        outgoing.headers.add(name: "content-type", value: "application/json")
+        outgoing.body = .bytes(ByteBuffer(bytes: body.encoded()))
+        return outgoing
+    }
+}

@@ -1,0 +1,75 @@
+import KeygateCore
+import KeygateProviders
+import KeygateStore
+import Logging
+
+/// Decides how a call runs (SPEC §4): model → provider → the organisation's key → who pays → credential →
+/// reservation. Every route that calls a provider plans here, so the rules hold on all of them.
+struct CallPlanner: Sendable {
+    let catalog: Catalog
+    let byokKeys: BYOKKeyCache
+    let platformKeys: [String: String]
+    let settings: any Store
+    let credits: CreditMeter
+
+    init(gateway: Gateway) {
+        catalog = gateway.catalog
+        byokKeys = gateway.byokKeys
+        platformKeys = gateway.configuration.platformKeys
+        settings = gateway.store
+        credits = gateway.credits
+    }
+
+    /// The model on the provider the caller forces (`x-byok-provider`, any model name passed to it), else on
+    /// the catalog's provider for it.
+    func resolve(model: String, forcedProvider: String?) throws(GatewayError) -> ResolvedModel {
+        if let forcedProvider {
+            guard let provider = catalog.provider(named: forcedProvider) else { throw GatewayError.unknownBYOKProvider(forcedProvider) }
+            return catalog.resolve(model: model, on: provider)
+        }
+        guard let listed = catalog.resolve(model: model) else { throw GatewayError.modelNotFound(model) }
+        return listed
+    }
+
+    /// Who pays: the organisation's own key for the provider, else the platform (a free model, or credits).
+    /// A forced provider without the organisation's key is refused: forcing means "on my key".
+    func route(for resolved: ResolvedModel, forced: Bool, organization: Organization) async throws -> PlannedRoute {
+        let byokKey = try await byokKeys.key(organizationID: organization.id, provider: resolved.provider.id)
+        if forced && byokKey == nil {
+            throw GatewayError.byokKeyRequired(provider: resolved.provider.id, organization: organization.slug)
+        }
+        return PlannedRoute(decision: .decide(for: resolved, organizationHasKey: byokKey != nil), byokKey: byokKey,
+                            adapter: ChatProviders.adapter(for: resolved.provider.wireFormat))
+    }
+
+    /// The route to retry on after the organisation's own key was rate limited: the platform's, if the
+    /// organisation opted in (`byok_fallback_on_rate_limit`); nil otherwise.
+    func rateLimitFallback(for route: PlannedRoute, organization: Organization) async throws -> PlannedRoute? {
+        guard route.billing == .byok,
+              try await settings.organizationSettings(organizationID: organization.id).byokFallbackOnRateLimit
+        else { return nil }
+        return PlannedRoute(decision: .decide(for: route.resolved, organizationHasKey: false), byokKey: nil, adapter: route.adapter)
+    }
+
+    /// The credential the route runs on: the organisation's key, else the platform key for the provider.
+    func credential(for route: PlannedRoute, requestedModel: String) throws(GatewayError) -> PlannedCall {
+        if let byokKey = route.byokKey { return PlannedCall(route: route, credential: byokKey.secret) }
+        // An uncatalogued model runs only on the organisation's own key: the platform never pays for it.
+        guard route.resolved.isCatalogued else { throw GatewayError.modelNotFound(requestedModel) }
+        guard let platformKey = platformKeys[route.provider] else { throw GatewayError.providerNotConfigured(provider: route.provider) }
+        return PlannedCall(route: route, credential: platformKey)
+    }
+
+    /// Holds the call's estimate when credits pay for it (402 when it does not fit); nothing otherwise.
+    func reserve(_ call: PlannedCall, for body: CallBody, requestID: String, organization: Organization) async throws {
+        guard call.route.billing == .credits else { return }
+        try await credits.reserve(requestID: requestID, organization: organization,
+                                  estimate: body.estimate(model: call.route.resolved.model, policy: credits.policy), provider: call.route.provider)
+    }
+
+    /// Returns a reservation whose call produced nothing.
+    func releaseReservation(of call: PlannedCall, requestID: String, after error: any Error, logger: Logger) async {
+        guard call.route.billing == .credits else { return }
+        await credits.release(requestID: requestID, reason: (error as? GatewayError)?.code ?? "failed", logger: logger)
+    }
+}
