@@ -15,7 +15,7 @@ struct FakeUpstreamMain: AsyncParsableCommand {
     var awsKey: [String] = []
 
     func run() async throws {
-        let fake = FakeOpenAIUpstream(expectedKey: apiKey.first)
+        let fake = FakeProvider(expectedKey: apiKey.first)
         for key in apiKey.dropFirst() { fake.accept(key) }
         for pair in awsKey {
             let parts = pair.split(separator: ":", maxSplits: 1).map(String.init)

@@ -3,8 +3,8 @@ import Testing
 @testable import KeygateCore
 @testable import KeygateProviders
 
-@Suite struct OpenAICompatibleProviderTests {
-    let provider = OpenAICompatibleProvider()
+@Suite struct OpenAIChatAdapterTests {
+    let provider = OpenAIChatAdapter()
 
     func resolved(_ name: String) throws -> ResolvedModel {
         try #require(try CatalogLoader.builtIn().resolve(model: name))
@@ -66,7 +66,7 @@ import Testing
     static let stream = content + stop + usage + done
 
     func run(_ chunks: [String], forwardUsage: Bool) -> (output: String, relay: any StreamRelay) {
-        var relay: any StreamRelay = OpenAICompatibleProvider().makeStreamRelay(clientWantsUsage: forwardUsage)
+        var relay: any StreamRelay = OpenAIChatAdapter().makeStreamRelay(clientWantsUsage: forwardUsage)
         var output: [UInt8] = []
         for chunk in chunks {
             let bytes = Array(chunk.utf8)
@@ -126,7 +126,7 @@ import Testing
         // Some providers never send [DONE].
         let (_, relay) = run([Self.content + Self.stop + Self.usage], forwardUsage: false)
         #expect(relay.completed)
-        var cut: any StreamRelay = OpenAICompatibleProvider().makeStreamRelay(clientWantsUsage: false)
+        var cut: any StreamRelay = OpenAIChatAdapter().makeStreamRelay(clientWantsUsage: false)
         _ = cut.relay(Array((Self.content + Self.stop).utf8))
         #expect(!cut.completed, "without a clean end of the body the stream may have been cut")
     }

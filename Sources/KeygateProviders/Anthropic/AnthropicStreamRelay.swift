@@ -46,7 +46,7 @@ struct AnthropicStreamRelay: StreamRelay {
             let message = json["message"]
             if let messageID = message?["id"]?.stringValue { id = "chatcmpl-" + messageID }
             model = message?["model"]?.stringValue ?? model
-            started = message?["usage"].flatMap(AnthropicProvider.usage) ?? TokenUsage()
+            started = message?["usage"].flatMap(AnthropicAdapter.usage) ?? TokenUsage()
             return chunk(delta: ["role": .string("assistant"), "content": .string("")])
         case "content_block_start":
             guard let block = json["content_block"], block["type"]?.stringValue == "tool_use", let index = json["index"]?.int64Value else { return [] }
@@ -81,7 +81,7 @@ struct AnthropicStreamRelay: StreamRelay {
             var final = started
             if let reported, case .object = reported {
                 if reported["input_tokens"] != nil || reported["cache_read_input_tokens"] != nil || reported["cache_creation_input_tokens"] != nil,
-                   let input = AnthropicProvider.usage(reported) {
+                   let input = AnthropicAdapter.usage(reported) {
                     final.inputTokens = input.inputTokens
                     final.cachedInputTokens = input.cachedInputTokens
                     final.cacheWriteTokens = input.cacheWriteTokens
@@ -89,13 +89,13 @@ struct AnthropicStreamRelay: StreamRelay {
                 final.outputTokens = reported["output_tokens"]?.int64Value ?? final.outputTokens
                 usage = final
             }
-            return chunk(delta: [:], finishReason: AnthropicProvider.finishReason(json["delta"]?["stop_reason"]?.stringValue))
+            return chunk(delta: [:], finishReason: AnthropicAdapter.finishReason(json["delta"]?["stop_reason"]?.stringValue))
         case "message_stop":
             completed = true
             var out: [UInt8] = []
             if clientWantsUsage, let usage {
                 out += Self.event(.object(["id": .string(id), "object": .string("chat.completion.chunk"), "created": .int(created),
-                                           "model": .string(model), "choices": .array([]), "usage": AnthropicProvider.openAIUsage(usage)]))
+                                           "model": .string(model), "choices": .array([]), "usage": AnthropicAdapter.openAIUsage(usage)]))
             }
             return out + Array("data: [DONE]\n\n".utf8)
         case "error":

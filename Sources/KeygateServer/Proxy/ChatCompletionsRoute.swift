@@ -41,7 +41,7 @@ struct ChatCompletionsRoute: Sendable {
         if forcedProvider != nil && byokKey == nil {
             throw GatewayError.byokKeyRequired(provider: resolved.provider.id, organization: caller.organization.slug)
         }
-        let adapter = ChatProviders.adapter(for: resolved.provider.wireFormat)
+        let adapter = WireAdapters.adapter(for: resolved.provider.wireFormat)
         let route = RouteDecision.decide(for: resolved, organizationHasKey: byokKey != nil)
         do {
             return try await attempt(chat, route: route, byokKey: byokKey, adapter: adapter, context: context, usage: &usage)
@@ -55,7 +55,7 @@ struct ChatCompletionsRoute: Sendable {
     }
 
     /// One call to the provider on the route's credential, its answer relayed or mapped to an error.
-    private func attempt(_ chat: ChatCompletionRequest, route: RouteDecision, byokKey: UsableBYOKKey?, adapter: any ChatProvider,
+    private func attempt(_ chat: ChatCompletionRequest, route: RouteDecision, byokKey: UsableBYOKKey?, adapter: any WireAdapter,
                          context: GatewayRequestContext, usage: inout UsageDraft) async throws -> Response {
         let resolved = route.resolved
         usage.route(route, byokKeyID: byokKey?.id)
@@ -86,7 +86,7 @@ struct ChatCompletionsRoute: Sendable {
     }
 
     /// The call itself, once the credential is chosen and any credits are reserved.
-    private func exchange(_ chat: ChatCompletionRequest, route: RouteDecision, byokKey: UsableBYOKKey?, adapter: any ChatProvider, credential: String,
+    private func exchange(_ chat: ChatCompletionRequest, route: RouteDecision, byokKey: UsableBYOKKey?, adapter: any WireAdapter, credential: String,
                           context: GatewayRequestContext, usage: inout UsageDraft) async throws -> Response {
         let resolved = route.resolved
         let upstreamRequest = try adapter.makeRequest(chat, for: resolved, credential: credential)

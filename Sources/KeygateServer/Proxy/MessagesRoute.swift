@@ -98,7 +98,7 @@ struct MessagesRoute: Sendable {
         var outgoing = HTTPClientRequest(url: base + "/v1/messages")
         outgoing.method = .POST
         outgoing.headers.add(name: "x-api-key", value: credential)
-        outgoing.headers.add(name: "anthropic-version", value: request.headers[HTTPField.Name("anthropic-version")!] ?? AnthropicProvider.apiVersion)
+        outgoing.headers.add(name: "anthropic-version", value: request.headers[HTTPField.Name("anthropic-version")!] ?? AnthropicAdapter.apiVersion)
         if let beta = request.headers[HTTPField.Name("anthropic-beta")!] { outgoing.headers.add(name: "anthropic-beta", value: beta) }
         outgoing.headers.add(name: "content-type", value: "application/json")
         outgoing.body = .bytes(ByteBuffer(bytes: body.encoded()))
@@ -111,7 +111,7 @@ struct MessagesRoute: Sendable {
 
         var headers: HTTPFields = [.keygateBilling: route.billing.rawValue, .keygateProvider: resolved.provider.id]
         if let byokKey { headers[.keygateBYOKKey] = byokKey.preview }
-        let adapter = AnthropicProvider()
+        let adapter = AnthropicAdapter()
         switch answer {
         case .stream(let response):
             headers[.contentType] = "text/event-stream"
@@ -129,7 +129,7 @@ struct MessagesRoute: Sendable {
             let failure = UpstreamFailure(status: status, body: Array(body.readableBytesView), retryAfter: ChatCompletionsRoute.retryAfter(upstreamHeaders))
             throw adapter.error(for: failure, provider: resolved.provider, credential: credential)
         case .complete(let status, _, let body):
-            let tokens = AnthropicProvider.usage(fromMessage: Array(body.readableBytesView))
+            let tokens = AnthropicAdapter.usage(fromMessage: Array(body.readableBytesView))
                 ?? TokenUsage(inputTokens: TokenEstimator.tokens(forBytes: usage.promptBytes), outputTokens: TokenEstimator.tokens(forBytes: body.readableBytes), estimated: true)
             headers[.contentType] = "application/json"
             let charged = await usage.settleAndRecord(status: status, errorCode: nil, tokens: tokens, producedOutput: true)

@@ -3,7 +3,7 @@ import KeygateCore
 
 /// Anthropic Messages (`POST {base}/v1/messages`, `x-api-key`, `anthropic-version`), translated to and from
 /// OpenAI chat completions (../shared/reference/providers.md §2).
-public struct AnthropicProvider: ChatProvider {
+public struct AnthropicAdapter: WireAdapter {
     public static let apiVersion = "2023-06-01"
     /// `max_tokens` is required upstream; used when neither the request nor the catalog gives one.
     static let fallbackMaxTokens: Int64 = 4096

@@ -12,7 +12,7 @@ import Synchronization
 /// Behaviour is chosen per request by a directive in the last message's text, so it works through the
 /// gateway unchanged: `#fake chunks=3 delay_ms=200 cut_after=2 status=429 retry_after=7 hang forever
 /// no_usage usage_on_content first_byte_delay_ms=500 prompt_tokens=12 cached_tokens=4 reasoning_tokens=1`.
-public final class FakeOpenAIUpstream: Sendable {
+public final class FakeProvider: Sendable {
     public struct RecordedRequest: Sendable {
         public var path: String
         public var query: String

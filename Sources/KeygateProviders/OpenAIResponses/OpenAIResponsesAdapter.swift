@@ -3,7 +3,7 @@ import KeygateCore
 
 /// OpenAI Responses (`POST {base}/responses`), for models that need it, translated to and from chat
 /// completions (../shared/reference/providers.md §1.2). Nothing is stored upstream (`store: false`).
-public struct OpenAIResponsesProvider: ChatProvider {
+public struct OpenAIResponsesAdapter: WireAdapter {
     public init() {}
 
     public func makeRequest(_ request: ChatCompletionRequest, for resolved: ResolvedModel, credential: String) throws(GatewayError) -> UpstreamRequest {
@@ -23,7 +23,7 @@ public struct OpenAIResponsesProvider: ChatProvider {
             let role = message["role"]?.stringValue ?? ""
             switch role {
             case "system", "developer":
-                instructions.append(AnthropicProvider.text(of: message["content"]))
+                instructions.append(AnthropicAdapter.text(of: message["content"]))
             case "user":
                 var parts: [JSONValue] = []
                 switch message["content"] {
@@ -44,7 +44,7 @@ public struct OpenAIResponsesProvider: ChatProvider {
                 }
                 input.append(.object(["role": .string("user"), "content": .array(parts)]))
             case "assistant":
-                let text = AnthropicProvider.text(of: message["content"])
+                let text = AnthropicAdapter.text(of: message["content"])
                 if !text.isEmpty {
                     input.append(.object(["role": .string("assistant"), "content": .array([.object(["type": .string("output_text"), "text": .string(text)])])]))
                 }
@@ -54,7 +54,7 @@ public struct OpenAIResponsesProvider: ChatProvider {
                 }
             case "tool", "function":
                 input.append(.object(["type": .string("function_call_output"), "call_id": message["tool_call_id"] ?? .string(""),
-                                      "output": .string(AnthropicProvider.text(of: message["content"]))]))
+                                      "output": .string(AnthropicAdapter.text(of: message["content"]))]))
             default: break
             }
         }
@@ -118,7 +118,7 @@ public struct OpenAIResponsesProvider: ChatProvider {
             "choices": .array([.object(["index": .int(0), "message": .object(message),
                                         "finish_reason": .string(Self.finishReason(status: json["status"]?.stringValue, hasToolCalls: !calls.isEmpty))])]),
         ]
-        if let usage { completion["usage"] = GeminiProvider.openAIUsage(usage) }
+        if let usage { completion["usage"] = GeminiAdapter.openAIUsage(usage) }
         return (JSONValue.object(completion).encoded(), usage)
     }
 
@@ -127,7 +127,7 @@ public struct OpenAIResponsesProvider: ChatProvider {
     }
 
     public func error(for failure: UpstreamFailure, provider: ProviderSpec, credential: String) -> GatewayError {
-        OpenAICompatibleProvider().error(for: failure, provider: provider, credential: credential)
+        OpenAIChatAdapter().error(for: failure, provider: provider, credential: credential)
     }
 }
 
@@ -188,11 +188,11 @@ struct ResponsesStreamRelay: StreamRelay {
         case "response.completed", "response.incomplete":
             completed = true
             let response = json["response"]
-            usage = OpenAIResponsesProvider.usage(response?["usage"])
-            out += chunk([:], finish: OpenAIResponsesProvider.finishReason(status: response?["status"]?.stringValue, hasToolCalls: !toolCallIndex.isEmpty))
+            usage = OpenAIResponsesAdapter.usage(response?["usage"])
+            out += chunk([:], finish: OpenAIResponsesAdapter.finishReason(status: response?["status"]?.stringValue, hasToolCalls: !toolCallIndex.isEmpty))
             if clientWantsUsage, let usage {
                 out += Self.event(.object(["id": .string(id), "object": .string("chat.completion.chunk"), "created": .int(created), "model": .string(model),
-                                           "choices": .array([]), "usage": GeminiProvider.openAIUsage(usage)]))
+                                           "choices": .array([]), "usage": GeminiAdapter.openAIUsage(usage)]))
             }
             out += Array("data: [DONE]\n\n".utf8)
         case "response.failed", "error":

@@ -3,7 +3,7 @@ import KeygateCore
 
 /// Google Gemini (`{base}/v1beta/models/{model}:generateContent`, `:streamGenerateContent?alt=sse`,
 /// `x-goog-api-key`), translated to and from OpenAI chat completions (../shared/reference/providers.md §3).
-public struct GeminiProvider: ChatProvider {
+public struct GeminiAdapter: WireAdapter {
     public init() {}
 
     public func makeRequest(_ request: ChatCompletionRequest, for resolved: ResolvedModel, credential: String) throws(GatewayError) -> UpstreamRequest {
@@ -24,7 +24,7 @@ public struct GeminiProvider: ChatProvider {
         for (index, message) in (source["messages"]?.arrayValue ?? []).enumerated() {
             switch message["role"]?.stringValue {
             case "system", "developer":
-                system.append(.object(["text": .string(AnthropicProvider.text(of: message["content"]))]))
+                system.append(.object(["text": .string(AnthropicAdapter.text(of: message["content"]))]))
             case "user":
                 turns.append(role: "user", parts: try parts(message["content"], param: "messages[\(index)].content"))
             case "assistant":
@@ -38,7 +38,7 @@ public struct GeminiProvider: ChatProvider {
             case "tool", "function":
                 let id = message["tool_call_id"]?.stringValue ?? ""
                 let name = toolNames[id] ?? message["name"]?.stringValue ?? id
-                let text = AnthropicProvider.text(of: message["content"])
+                let text = AnthropicAdapter.text(of: message["content"])
                 let response = (try? JSONValue.decode(Array(text.utf8))).flatMap { $0.objectValue.map(JSONValue.object) } ?? .object(["result": .string(text)])
                 turns.append(role: "user", parts: [.object(["functionResponse": .object(["name": .string(name), "response": response])])])
             default:
@@ -236,7 +236,7 @@ struct GeminiStreamRelay: StreamRelay {
         guard sawFinish else { return out }
         if clientWantsUsage, let usage {
             out += Self.event(.object(["id": .string(id), "object": .string("chat.completion.chunk"), "created": .int(created),
-                                       "model": .string(model), "choices": .array([]), "usage": GeminiProvider.openAIUsage(usage)]))
+                                       "model": .string(model), "choices": .array([]), "usage": GeminiAdapter.openAIUsage(usage)]))
         }
         return out + Array("data: [DONE]\n\n".utf8)
     }
@@ -251,9 +251,9 @@ struct GeminiStreamRelay: StreamRelay {
         }
         if let responseID = json["responseId"]?.stringValue { id = "chatcmpl-" + responseID }
         model = json["modelVersion"]?.stringValue ?? model
-        if let reported = GeminiProvider.usage(json["usageMetadata"]) { usage = reported }
+        if let reported = GeminiAdapter.usage(json["usageMetadata"]) { usage = reported }
         let candidate = json["candidates"]?.arrayValue?.first
-        let (text, reasoning, calls) = GeminiProvider.contents(of: candidate)
+        let (text, reasoning, calls) = GeminiAdapter.contents(of: candidate)
         var delta: JSONObject = [:]
         if !startedRole { delta["role"] = .string("assistant"); startedRole = true }
         if !text.isEmpty { delta["content"] = .string(text); generatedTextBytes += text.utf8.count }
@@ -266,7 +266,7 @@ struct GeminiStreamRelay: StreamRelay {
                                 "function": .object(["name": call.name, "arguments": .string(call.args)])])
             })
         }
-        let finish = GeminiProvider.finishReason(candidate?["finishReason"]?.stringValue, hasToolCalls: toolCalls > 0)
+        let finish = GeminiAdapter.finishReason(candidate?["finishReason"]?.stringValue, hasToolCalls: toolCalls > 0)
         if finish != nil { sawFinish = true }
         if delta.isEmpty && finish == nil { return [] }
         return Self.event(.object([

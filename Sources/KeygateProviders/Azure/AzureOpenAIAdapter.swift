@@ -5,8 +5,8 @@ import KeygateCore
 /// `{endpoint}/openai/deployments/{deployment}/chat/completions?api-version={version}` with an `api-key`
 /// header (or, for `apiVersion` `v1`, to `{endpoint}/openai/v1/chat/completions` with the deployment as model).
 /// A `KEYGATE_PROVIDER_AZURE_BASE_URL` override replaces the credential's endpoint (tests, private links).
-public struct AzureOpenAIProvider: ChatProvider {
-    let openAI = OpenAICompatibleProvider()
+public struct AzureOpenAIAdapter: WireAdapter {
+    let openAI = OpenAIChatAdapter()
 
     public init() {}
 

@@ -5,7 +5,7 @@ import KeygateCore
 /// `{"accessKeyId","secretAccessKey","region"[,"sessionToken"]}`, translated to and from OpenAI chat
 /// completions (../shared/reference/providers.md §4). The region comes from the credential; the catalog's
 /// base URL carries a `{region}` placeholder (an override replaces the whole endpoint).
-public struct BedrockConverseProvider: ChatProvider {
+public struct BedrockConverseAdapter: WireAdapter {
     public init() {}
 
     struct Credential {
@@ -51,7 +51,7 @@ public struct BedrockConverseProvider: ChatProvider {
         for (index, message) in (source["messages"]?.arrayValue ?? []).enumerated() {
             switch message["role"]?.stringValue {
             case "system", "developer":
-                system.append(.object(["text": .string(AnthropicProvider.text(of: message["content"]))]))
+                system.append(.object(["text": .string(AnthropicAdapter.text(of: message["content"]))]))
             case "user":
                 turns.append(role: "user", parts: try blocks(message["content"], param: "messages[\(index)].content"))
             case "assistant":
@@ -67,7 +67,7 @@ public struct BedrockConverseProvider: ChatProvider {
                 usedTools = true
                 turns.append(role: "user", parts: [.object(["toolResult": .object([
                     "toolUseId": message["tool_call_id"] ?? .string(""),
-                    "content": .array([.object(["text": .string(AnthropicProvider.text(of: message["content"]))])]),
+                    "content": .array([.object(["text": .string(AnthropicAdapter.text(of: message["content"]))])]),
                 ])])])
             default:
                 break
@@ -174,7 +174,7 @@ public struct BedrockConverseProvider: ChatProvider {
             "created": .int(Int64(Date().timeIntervalSince1970)), "model": .string(model),
             "choices": .array([.object(["index": .int(0), "message": .object(message), "finish_reason": .string(Self.finishReason(json["stopReason"]?.stringValue))])]),
         ]
-        if let usage { completion["usage"] = AnthropicProvider.openAIUsage(usage) }
+        if let usage { completion["usage"] = AnthropicAdapter.openAIUsage(usage) }
         return (JSONValue.object(completion).encoded(), usage)
     }
 
@@ -269,14 +269,14 @@ struct BedrockStreamRelay: StreamRelay {
             return []
         case "messageStop":
             sawStop = true
-            return chunk([:], finish: BedrockConverseProvider.finishReason(json["stopReason"]?.stringValue))
+            return chunk([:], finish: BedrockConverseAdapter.finishReason(json["stopReason"]?.stringValue))
         case "metadata":
             sawMetadata = true
-            usage = BedrockConverseProvider.usage(json["usage"])
+            usage = BedrockConverseAdapter.usage(json["usage"])
             var out: [UInt8] = []
             if clientWantsUsage, let usage {
                 out += Self.event(.object(["id": .string(id), "object": .string("chat.completion.chunk"), "created": .int(created), "model": .string(""),
-                                           "choices": .array([]), "usage": AnthropicProvider.openAIUsage(usage)]))
+                                           "choices": .array([]), "usage": AnthropicAdapter.openAIUsage(usage)]))
             }
             return out + Array("data: [DONE]\n\n".utf8)
         default:

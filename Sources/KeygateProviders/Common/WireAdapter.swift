@@ -1,13 +1,13 @@
 import KeygateCore
 
-extension ChatProvider {
+extension WireAdapter {
     public func isCredentialRejection(_ failure: UpstreamFailure) -> Bool { failure.status == 401 || failure.status == 403 }
 }
 
 /// One wire format: how to turn the canonical (OpenAI chat) request into the provider's request, and the
 /// provider's answers (body, stream, usage, errors) back into the canonical form.
 /// Adapters are pure: they never perform I/O and never see the database.
-public protocol ChatProvider: Sendable {
+public protocol WireAdapter: Sendable {
     func makeRequest(_ request: ChatCompletionRequest, for resolved: ResolvedModel, credential: String) throws(GatewayError) -> UpstreamRequest
     /// A complete non-streaming answer translated to the OpenAI `chat.completion` format (`translated` nil:
     /// already in it, send as received), and the usage the provider reported (nil if none).
@@ -37,16 +37,16 @@ public protocol StreamRelay: Sendable {
 }
 
 /// The adapter for each wire format.
-public enum ChatProviders {
-    public static func adapter(for format: WireFormat) -> any ChatProvider {
+public enum WireAdapters {
+    public static func adapter(for format: WireFormat) -> any WireAdapter {
         switch format {
-        case .openAIChat: return OpenAICompatibleProvider()
-        case .anthropicMessages: return AnthropicProvider()
-        case .azureOpenAI: return AzureOpenAIProvider()
-        case .gemini: return GeminiProvider()
-        case .bedrockConverse: return BedrockConverseProvider()
-        case .openAIResponses: return OpenAIResponsesProvider()
-        case .azureResponses: return AzureResponsesProvider()
+        case .openAIChat: return OpenAIChatAdapter()
+        case .anthropicMessages: return AnthropicAdapter()
+        case .azureOpenAI: return AzureOpenAIAdapter()
+        case .gemini: return GeminiAdapter()
+        case .bedrockConverse: return BedrockConverseAdapter()
+        case .openAIResponses: return OpenAIResponsesAdapter()
+        case .azureResponses: return AzureResponsesAdapter()
         }
     }
 }

@@ -1,7 +1,7 @@
 import KeygateCore
 
 /// OpenAI Chat Completions and every provider that speaks it (`{base}/chat/completions`, Bearer auth).
-public struct OpenAICompatibleProvider: ChatProvider {
+public struct OpenAIChatAdapter: WireAdapter {
     public init() {}
 
     public func makeRequest(_ request: ChatCompletionRequest, for resolved: ResolvedModel, credential: String) throws(GatewayError) -> UpstreamRequest {
