@@ -12,8 +12,7 @@ public struct AnthropicAdapter: WireAdapter {
 
     public func makeRequest(_ request: ChatCompletionRequest, for resolved: ResolvedModel, credential: String) throws(GatewayError) -> UpstreamRequest {
         let body = try Self.translate(request, model: resolved.model)
-        var base = resolved.provider.baseURL
-        while base.hasSuffix("/") { base.removeLast() }
+        let base = URLText.trimmingTrailingSlashes(resolved.provider.baseURL)
         return UpstreamRequest(
             method: "POST", url: base + "/v1/messages",
             headers: [("x-api-key", credential), ("anthropic-version", Self.apiVersion), ("content-type", "application/json"),

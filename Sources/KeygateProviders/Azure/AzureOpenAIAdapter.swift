@@ -18,7 +18,7 @@ public struct AzureOpenAIAdapter: WireAdapter {
             provider: resolved.provider.id, id: deployment, input: resolved.model.input, output: resolved.model.output)), credential: "")
         upstream.url = azure.apiVersion == "v1"
             ? azure.endpoint + "/openai/v1/chat/completions"
-            : azure.endpoint + "/openai/deployments/" + SigV4Signer.uriEncode(deployment, keepSlash: false) + "/chat/completions?api-version=" + SigV4Signer.uriEncode(azure.apiVersion, keepSlash: false)
+            : azure.endpoint + "/openai/deployments/" + URLText.percentEncoded(deployment) + "/chat/completions?api-version=" + URLText.percentEncoded(azure.apiVersion)
         azure.authorize(&upstream)
         return upstream
     }

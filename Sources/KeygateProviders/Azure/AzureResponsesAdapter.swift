@@ -14,7 +14,7 @@ public struct AzureResponsesAdapter: WireAdapter {
         var upstream = try responses.makeRequest(request, for: resolved, credential: "")
         upstream.url = azure.apiVersion == "v1"
             ? azure.endpoint + "/openai/v1/responses"
-            : azure.endpoint + "/openai/responses?api-version=" + SigV4Signer.uriEncode(azure.apiVersion, keepSlash: false)
+            : azure.endpoint + "/openai/responses?api-version=" + URLText.percentEncoded(azure.apiVersion)
         azure.authorize(&upstream)
         return upstream
     }

@@ -30,10 +30,9 @@ public struct BedrockConverseAdapter: WireAdapter {
 
     public func makeRequest(_ request: ChatCompletionRequest, for resolved: ResolvedModel, credential: String) throws(GatewayError) -> UpstreamRequest {
         let aws = try Credential(credential)
-        var base = resolved.provider.baseURL.replacingOccurrences(of: "{region}", with: aws.region)
-        while base.hasSuffix("/") { base.removeLast() }
+        let base = URLText.trimmingTrailingSlashes(resolved.provider.baseURL.replacingOccurrences(of: "{region}", with: aws.region))
         // The model id is one path label: percent-encoded once on the wire (`:` → `%3A`); SigV4 encodes it again.
-        let url = base + "/model/" + SigV4Signer.uriEncode(resolved.model.id, keepSlash: false) + (request.stream ? "/converse-stream" : "/converse")
+        let url = base + "/model/" + URLText.percentEncoded(resolved.model.id) + (request.stream ? "/converse-stream" : "/converse")
         let body = JSONValue.object(try Self.translate(request)).encoded()
         guard let parsed = URL(string: url) else { throw GatewayError.upstreamFailed(provider: resolved.provider.id, status: nil) }
         let signer = SigV4Signer(accessKeyID: aws.accessKeyID, secretAccessKey: aws.secretAccessKey, sessionToken: aws.sessionToken, region: aws.region)

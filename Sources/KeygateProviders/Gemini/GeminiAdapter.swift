@@ -7,9 +7,8 @@ public struct GeminiAdapter: WireAdapter {
     public init() {}
 
     public func makeRequest(_ request: ChatCompletionRequest, for resolved: ResolvedModel, credential: String) throws(GatewayError) -> UpstreamRequest {
-        var base = resolved.provider.baseURL
-        while base.hasSuffix("/") { base.removeLast() }
-        let model = SigV4Signer.uriEncode(resolved.model.id, keepSlash: false)
+        let base = URLText.trimmingTrailingSlashes(resolved.provider.baseURL)
+        let model = URLText.percentEncoded(resolved.model.id)
         let url = base + "/v1beta/models/" + model + (request.stream ? ":streamGenerateContent?alt=sse" : ":generateContent")
         return UpstreamRequest(method: "POST", url: url,
                                headers: [("x-goog-api-key", credential), ("content-type", "application/json")],

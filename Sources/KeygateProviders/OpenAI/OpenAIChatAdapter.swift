@@ -6,8 +6,7 @@ public struct OpenAIChatAdapter: WireAdapter {
 
     public func makeRequest(_ request: ChatCompletionRequest, for resolved: ResolvedModel, credential: String) throws(GatewayError) -> UpstreamRequest {
         let bytes = Self.forwardedBody(request, modelID: resolved.model.id)
-        var base = resolved.provider.baseURL
-        while base.hasSuffix("/") { base.removeLast() }
+        let base = URLText.trimmingTrailingSlashes(resolved.provider.baseURL)
         return UpstreamRequest(
             method: "POST",
             url: base + "/chat/completions",

@@ -7,8 +7,7 @@ public struct OpenAIResponsesAdapter: WireAdapter {
     public init() {}
 
     public func makeRequest(_ request: ChatCompletionRequest, for resolved: ResolvedModel, credential: String) throws(GatewayError) -> UpstreamRequest {
-        var base = resolved.provider.baseURL
-        while base.hasSuffix("/") { base.removeLast() }
+        let base = URLText.trimmingTrailingSlashes(resolved.provider.baseURL)
         return UpstreamRequest(method: "POST", url: base + "/responses",
                                headers: [("authorization", "Bearer " + credential), ("content-type", "application/json"),
                                          ("accept", request.stream ? "text/event-stream" : "application/json")],
