@@ -32,7 +32,7 @@ public struct AnthropicAdapter: WireAdapter {
             let role = message["role"]?.stringValue ?? ""
             switch role {
             case "system", "developer":
-                system.append(text(of: message["content"]))
+                system.append(plainText(of: message["content"]))
             case "user":
                 turns.append(role: "user", parts: try contentBlocks(message["content"], param: "messages[\(index)].content"))
             case "assistant":
@@ -45,7 +45,7 @@ public struct AnthropicAdapter: WireAdapter {
                 turns.append(role: "assistant", parts: blocks)
             case "tool", "function":
                 var result: JSONObject = ["type": .string("tool_result"), "tool_use_id": message["tool_call_id"] ?? .string("")]
-                result["content"] = .string(text(of: message["content"]))
+                result["content"] = .string(plainText(of: message["content"]))
                 turns.append(role: "user", parts: [.object(result)])
             default:
                 break
@@ -87,14 +87,6 @@ public struct AnthropicAdapter: WireAdapter {
         if let user = source["user"]?.stringValue { body["metadata"] = .object(["user_id": .string(user)]) }
         if request.stream { body["stream"] = .bool(true) }
         return body
-    }
-
-    static func text(of content: JSONValue?) -> String {
-        switch content {
-        case .string(let s)?: return s
-        case .array(let parts)?: return parts.compactMap { $0["text"]?.stringValue }.joined(separator: "\n")
-        default: return ""
-        }
     }
 
     static func contentBlocks(_ content: JSONValue?, param: String) throws(GatewayError) -> [JSONValue] {

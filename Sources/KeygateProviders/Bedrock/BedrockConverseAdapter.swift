@@ -50,7 +50,7 @@ public struct BedrockConverseAdapter: WireAdapter {
         for (index, message) in (source["messages"]?.arrayValue ?? []).enumerated() {
             switch message["role"]?.stringValue {
             case "system", "developer":
-                system.append(.object(["text": .string(AnthropicAdapter.text(of: message["content"]))]))
+                system.append(.object(["text": .string(plainText(of: message["content"]))]))
             case "user":
                 turns.append(role: "user", parts: try blocks(message["content"], param: "messages[\(index)].content"))
             case "assistant":
@@ -66,7 +66,7 @@ public struct BedrockConverseAdapter: WireAdapter {
                 usedTools = true
                 turns.append(role: "user", parts: [.object(["toolResult": .object([
                     "toolUseId": message["tool_call_id"] ?? .string(""),
-                    "content": .array([.object(["text": .string(AnthropicAdapter.text(of: message["content"]))])]),
+                    "content": .array([.object(["text": .string(plainText(of: message["content"]))])]),
                 ])])])
             default:
                 break

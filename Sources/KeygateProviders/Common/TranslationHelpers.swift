@@ -36,3 +36,13 @@ enum DataURL {
 func argumentsObject(_ arguments: String?) -> JSONValue {
     (try? JSONValue.decode(Array((arguments ?? "{}").utf8))).flatMap { $0.objectValue.map(JSONValue.object) } ?? .object([:])
 }
+
+/// The text of a message's `content`: the string itself, or the `text` of its parts joined by newlines
+/// (other parts dropped), for fields that take plain text (system prompts, tool results).
+func plainText(of content: JSONValue?) -> String {
+    switch content {
+    case .string(let s)?: return s
+    case .array(let parts)?: return parts.compactMap { $0["text"]?.stringValue }.joined(separator: "\n")
+    default: return ""
+    }
+}

@@ -23,7 +23,7 @@ public struct GeminiAdapter: WireAdapter {
         for (index, message) in (source["messages"]?.arrayValue ?? []).enumerated() {
             switch message["role"]?.stringValue {
             case "system", "developer":
-                system.append(.object(["text": .string(AnthropicAdapter.text(of: message["content"]))]))
+                system.append(.object(["text": .string(plainText(of: message["content"]))]))
             case "user":
                 turns.append(role: "user", parts: try parts(message["content"], param: "messages[\(index)].content"))
             case "assistant":
@@ -37,7 +37,7 @@ public struct GeminiAdapter: WireAdapter {
             case "tool", "function":
                 let id = message["tool_call_id"]?.stringValue ?? ""
                 let name = toolNames[id] ?? message["name"]?.stringValue ?? id
-                let text = AnthropicAdapter.text(of: message["content"])
+                let text = plainText(of: message["content"])
                 let response = (try? JSONValue.decode(Array(text.utf8))).flatMap { $0.objectValue.map(JSONValue.object) } ?? .object(["result": .string(text)])
                 turns.append(role: "user", parts: [.object(["functionResponse": .object(["name": .string(name), "response": response])])])
             default:

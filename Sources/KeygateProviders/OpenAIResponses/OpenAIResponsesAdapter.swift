@@ -22,7 +22,7 @@ public struct OpenAIResponsesAdapter: WireAdapter {
             let role = message["role"]?.stringValue ?? ""
             switch role {
             case "system", "developer":
-                instructions.append(AnthropicAdapter.text(of: message["content"]))
+                instructions.append(plainText(of: message["content"]))
             case "user":
                 var parts: [JSONValue] = []
                 switch message["content"] {
@@ -43,7 +43,7 @@ public struct OpenAIResponsesAdapter: WireAdapter {
                 }
                 input.append(.object(["role": .string("user"), "content": .array(parts)]))
             case "assistant":
-                let text = AnthropicAdapter.text(of: message["content"])
+                let text = plainText(of: message["content"])
                 if !text.isEmpty {
                     input.append(.object(["role": .string("assistant"), "content": .array([.object(["type": .string("output_text"), "text": .string(text)])])]))
                 }
@@ -53,7 +53,7 @@ public struct OpenAIResponsesAdapter: WireAdapter {
                 }
             case "tool", "function":
                 input.append(.object(["type": .string("function_call_output"), "call_id": message["tool_call_id"] ?? .string(""),
-                                      "output": .string(AnthropicAdapter.text(of: message["content"]))]))
+                                      "output": .string(plainText(of: message["content"]))]))
             default: break
             }
         }
