@@ -29,6 +29,20 @@ import Testing
         #expect(provider.usage(fromResponseBody: Array(#"{"choices":[]}"#.utf8)) == nil)
     }
 
+    /// Every translating adapter writes its `usage` with this one writer, so none drops a count it has.
+    @Test func theUsageWriterWritesCacheWritesAndReasoningTokensBoth() throws {
+        let usage = TokenUsage(inputTokens: 100, outputTokens: 20, cachedInputTokens: 30, reasoningTokens: 5, cacheWriteTokens: 40)
+        let json = try JSONValue.decode(OpenAIUsage.json(usage).encoded())
+        #expect(json["prompt_tokens"]?.int64Value == 100)
+        #expect(json["completion_tokens"]?.int64Value == 20)
+        #expect(json["total_tokens"]?.int64Value == 120)
+        #expect(json["prompt_tokens_details"]?["cached_tokens"]?.int64Value == 30)
+        #expect(json["prompt_tokens_details"]?["cache_write_tokens"]?.int64Value == 40)
+        #expect(json["completion_tokens_details"]?["reasoning_tokens"]?.int64Value == 5)
+        // What the reader knows of it comes back unchanged.
+        #expect(OpenAIUsage.tokenUsage(from: json) == TokenUsage(inputTokens: 100, outputTokens: 20, cachedInputTokens: 30, reasoningTokens: 5))
+    }
+
     @Test func mapsProviderErrorsWithoutLeakingTheKey() throws {
         let spec = try resolved("openai/gpt-5.6-luna").provider
         let key = "sk-platform-abcdefghijklmnop"

@@ -151,7 +151,7 @@ public struct AnthropicAdapter: WireAdapter {
             "choices": .array([.object(["index": .int(0), "message": .object(assistant),
                                         "finish_reason": .string(Self.finishReason(message["stop_reason"]?.stringValue))])]),
         ]
-        if let usage { completion["usage"] = Self.openAIUsage(usage) }
+        if let usage { completion["usage"] = OpenAIUsage.json(usage) }
         return (JSONValue.object(completion).encoded(), usage)
     }
 
@@ -163,14 +163,6 @@ public struct AnthropicAdapter: WireAdapter {
         let written = usage["cache_creation_input_tokens"]?.int64Value ?? 0
         return TokenUsage(inputTokens: uncached + read + written, outputTokens: usage["output_tokens"]?.int64Value ?? 0,
                           cachedInputTokens: read, cacheWriteTokens: written)
-    }
-
-    static func openAIUsage(_ usage: TokenUsage) -> JSONValue {
-        .object([
-            "prompt_tokens": .int(usage.inputTokens), "completion_tokens": .int(usage.outputTokens),
-            "total_tokens": .int(usage.inputTokens + usage.outputTokens),
-            "prompt_tokens_details": .object(["cached_tokens": .int(usage.cachedInputTokens), "cache_write_tokens": .int(usage.cacheWriteTokens)]),
-        ])
     }
 
     static func finishReason(_ stopReason: String?) -> String {

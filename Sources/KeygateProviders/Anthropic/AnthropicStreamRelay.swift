@@ -95,7 +95,7 @@ struct AnthropicStreamRelay: StreamRelay {
             var out: [UInt8] = []
             if clientWantsUsage, let usage {
                 out += Self.event(.object(["id": .string(id), "object": .string("chat.completion.chunk"), "created": .int(created),
-                                           "model": .string(model), "choices": .array([]), "usage": AnthropicAdapter.openAIUsage(usage)]))
+                                           "model": .string(model), "choices": .array([]), "usage": OpenAIUsage.json(usage)]))
             }
             return out + Array("data: [DONE]\n\n".utf8)
         case "error":

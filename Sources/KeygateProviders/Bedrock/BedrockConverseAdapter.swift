@@ -173,7 +173,7 @@ public struct BedrockConverseAdapter: WireAdapter {
             "created": .int(Int64(Date().timeIntervalSince1970)), "model": .string(model),
             "choices": .array([.object(["index": .int(0), "message": .object(message), "finish_reason": .string(Self.finishReason(json["stopReason"]?.stringValue))])]),
         ]
-        if let usage { completion["usage"] = AnthropicAdapter.openAIUsage(usage) }
+        if let usage { completion["usage"] = OpenAIUsage.json(usage) }
         return (JSONValue.object(completion).encoded(), usage)
     }
 
@@ -275,7 +275,7 @@ struct BedrockStreamRelay: StreamRelay {
             var out: [UInt8] = []
             if clientWantsUsage, let usage {
                 out += Self.event(.object(["id": .string(id), "object": .string("chat.completion.chunk"), "created": .int(created), "model": .string(""),
-                                           "choices": .array([]), "usage": AnthropicAdapter.openAIUsage(usage)]))
+                                           "choices": .array([]), "usage": OpenAIUsage.json(usage)]))
             }
             return out + Array("data: [DONE]\n\n".utf8)
         default:

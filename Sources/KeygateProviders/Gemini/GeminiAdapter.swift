@@ -166,17 +166,8 @@ public struct GeminiAdapter: WireAdapter {
             "created": .int(Int64(Date().timeIntervalSince1970)), "model": json["modelVersion"] ?? .string(model),
             "choices": .array([.object(["index": .int(0), "message": .object(message), "finish_reason": .string(finish)])]),
         ]
-        if let usage { completion["usage"] = Self.openAIUsage(usage) }
+        if let usage { completion["usage"] = OpenAIUsage.json(usage) }
         return (JSONValue.object(completion).encoded(), usage)
-    }
-
-    static func openAIUsage(_ usage: TokenUsage) -> JSONValue {
-        .object([
-            "prompt_tokens": .int(usage.inputTokens), "completion_tokens": .int(usage.outputTokens),
-            "total_tokens": .int(usage.inputTokens + usage.outputTokens),
-            "prompt_tokens_details": .object(["cached_tokens": .int(usage.cachedInputTokens)]),
-            "completion_tokens_details": .object(["reasoning_tokens": .int(usage.reasoningTokens)]),
-        ])
     }
 
     public func makeStreamRelay(clientWantsUsage: Bool) -> any StreamRelay {
@@ -235,7 +226,7 @@ struct GeminiStreamRelay: StreamRelay {
         guard sawFinish else { return out }
         if clientWantsUsage, let usage {
             out += Self.event(.object(["id": .string(id), "object": .string("chat.completion.chunk"), "created": .int(created),
-                                       "model": .string(model), "choices": .array([]), "usage": GeminiAdapter.openAIUsage(usage)]))
+                                       "model": .string(model), "choices": .array([]), "usage": OpenAIUsage.json(usage)]))
         }
         return out + Array("data: [DONE]\n\n".utf8)
     }

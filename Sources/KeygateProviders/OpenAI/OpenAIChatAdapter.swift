@@ -114,16 +114,3 @@ public struct OpenAIChatAdapter: WireAdapter {
         }
     }
 }
-
-/// `usage` as OpenAI-compatible providers report it (DeepSeek's cache fields included).
-enum OpenAIUsage {
-    static func tokenUsage(from usage: JSONValue) -> TokenUsage? {
-        guard case .object = usage else { return nil }
-        return TokenUsage(
-            inputTokens: usage["prompt_tokens"]?.int64Value ?? 0,
-            outputTokens: usage["completion_tokens"]?.int64Value ?? 0,
-            cachedInputTokens: usage["prompt_tokens_details"]?["cached_tokens"]?.int64Value
-                ?? usage["prompt_cache_hit_tokens"]?.int64Value ?? 0,
-            reasoningTokens: usage["completion_tokens_details"]?["reasoning_tokens"]?.int64Value ?? 0)
-    }
-}

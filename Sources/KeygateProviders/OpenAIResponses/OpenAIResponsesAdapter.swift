@@ -117,7 +117,7 @@ public struct OpenAIResponsesAdapter: WireAdapter {
             "choices": .array([.object(["index": .int(0), "message": .object(message),
                                         "finish_reason": .string(Self.finishReason(status: json["status"]?.stringValue, hasToolCalls: !calls.isEmpty))])]),
         ]
-        if let usage { completion["usage"] = GeminiAdapter.openAIUsage(usage) }
+        if let usage { completion["usage"] = OpenAIUsage.json(usage) }
         return (JSONValue.object(completion).encoded(), usage)
     }
 
@@ -191,7 +191,7 @@ struct ResponsesStreamRelay: StreamRelay {
             out += chunk([:], finish: OpenAIResponsesAdapter.finishReason(status: response?["status"]?.stringValue, hasToolCalls: !toolCallIndex.isEmpty))
             if clientWantsUsage, let usage {
                 out += Self.event(.object(["id": .string(id), "object": .string("chat.completion.chunk"), "created": .int(created), "model": .string(model),
-                                           "choices": .array([]), "usage": GeminiAdapter.openAIUsage(usage)]))
+                                           "choices": .array([]), "usage": OpenAIUsage.json(usage)]))
             }
             out += Array("data: [DONE]\n\n".utf8)
         case "response.failed", "error":
