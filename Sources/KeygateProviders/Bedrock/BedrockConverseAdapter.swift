@@ -206,8 +206,8 @@ struct BedrockStreamRelay: StreamRelay {
     private var endedCleanly = false
     private var failed = false
     private var toolCallIndex: [Int64: Int] = [:]
-    private let id = "chatcmpl-bedrock-\(UInt32.random(in: 0...UInt32.max))"
-    private let created = Int64(Date().timeIntervalSince1970)
+    /// Converse streams name neither an id nor the model.
+    private let writer = ChunkWriter(id: "chatcmpl-bedrock-\(UInt32.random(in: 0...UInt32.max))")
 
     init(clientWantsUsage: Bool) { self.clientWantsUsage = clientWantsUsage }
 
@@ -221,15 +221,14 @@ struct BedrockStreamRelay: StreamRelay {
             return out
         } catch {
             failed = true
-            return Self.event(.object(["error": .object(["message": .string("Provider 'aws' sent a corrupted stream (\(error)). The answer above is partial; retry."),
-                                                         "type": .string("api_error"), "param": .null, "code": .string("upstream_stream_corrupted")])]))
+            return ChunkWriter.partialAnswerError("Provider 'aws' sent a corrupted stream (\(error))", code: .string("upstream_stream_corrupted"))
         }
     }
 
     mutating func finish() -> [UInt8] {
         endedCleanly = !decoder.hasPartialFrame
         guard completed, !sawMetadata else { return [] }
-        return Array("data: [DONE]\n\n".utf8)
+        return ChunkWriter.done
     }
 
     private mutating func translate(_ message: EventStreamMessage) -> [UInt8] {
@@ -237,56 +236,43 @@ struct BedrockStreamRelay: StreamRelay {
         if message.headers[":message-type"] != "event" {
             failed = true
             let type = message.headers[":exception-type"] ?? message.headers[":error-code"] ?? "upstream_error"
-            return Self.event(.object(["error": .object([
-                "message": .string("Provider 'aws' failed mid-stream: " + (json["message"]?.stringValue ?? message.headers[":error-message"] ?? type) + ". The answer above is partial; retry."),
-                "type": .string("api_error"), "param": .null, "code": .string(type)])]))
+            return ChunkWriter.failedMidStream(provider: "aws", reason: json["message"]?.stringValue ?? message.headers[":error-message"] ?? type,
+                                               code: .string(type))
         }
         switch message.headers[":event-type"] {
         case "messageStart":
-            return chunk(["role": .string("assistant"), "content": .string("")])
+            return writer.chunk(delta: ["role": .string("assistant"), "content": .string("")])
         case "contentBlockStart":
             guard let use = json["start"]?["toolUse"], let index = json["contentBlockIndex"]?.int64Value else { return [] }
             let callIndex = toolCallIndex.count
             toolCallIndex[index] = callIndex
-            return chunk(["tool_calls": .array([.object(["index": .int(Int64(callIndex)), "id": use["toolUseId"] ?? .null, "type": .string("function"),
+            return writer.chunk(delta: ["tool_calls": .array([.object(["index": .int(Int64(callIndex)), "id": use["toolUseId"] ?? .null, "type": .string("function"),
                                                          "function": .object(["name": use["name"] ?? .null, "arguments": .string("")])])])])
         case "contentBlockDelta":
             let delta = json["delta"]
             if let text = delta?["text"]?.stringValue {
                 generatedTextBytes += text.utf8.count
-                return chunk(["content": .string(text)])
+                return writer.chunk(delta: ["content": .string(text)])
             }
             if let input = delta?["toolUse"]?["input"]?.stringValue {
                 generatedTextBytes += input.utf8.count
                 let callIndex = json["contentBlockIndex"]?.int64Value.flatMap { toolCallIndex[$0] } ?? 0
-                return chunk(["tool_calls": .array([.object(["index": .int(Int64(callIndex)), "function": .object(["arguments": .string(input)])])])])
+                return writer.chunk(delta: ["tool_calls": .array([.object(["index": .int(Int64(callIndex)), "function": .object(["arguments": .string(input)])])])])
             }
             if let thinking = delta?["reasoningContent"]?["text"]?.stringValue {
                 generatedTextBytes += thinking.utf8.count
-                return chunk(["reasoning_content": .string(thinking)])
+                return writer.chunk(delta: ["reasoning_content": .string(thinking)])
             }
             return []
         case "messageStop":
             sawStop = true
-            return chunk([:], finish: BedrockConverseAdapter.finishReason(json["stopReason"]?.stringValue))
+            return writer.chunk(delta: [:], finishReason: BedrockConverseAdapter.finishReason(json["stopReason"]?.stringValue))
         case "metadata":
             sawMetadata = true
             usage = BedrockConverseAdapter.usage(json["usage"])
-            var out: [UInt8] = []
-            if clientWantsUsage, let usage {
-                out += Self.event(.object(["id": .string(id), "object": .string("chat.completion.chunk"), "created": .int(created), "model": .string(""),
-                                           "choices": .array([]), "usage": OpenAIUsage.json(usage)]))
-            }
-            return out + Array("data: [DONE]\n\n".utf8)
+            return writer.end(usage: usage, clientWantsUsage: clientWantsUsage)
         default:
             return []
         }
     }
-
-    private func chunk(_ delta: JSONObject, finish: String? = nil) -> [UInt8] {
-        Self.event(.object(["id": .string(id), "object": .string("chat.completion.chunk"), "created": .int(created), "model": .string(""),
-                            "choices": .array([.object(["index": .int(0), "delta": .object(delta), "finish_reason": finish.map(JSONValue.string) ?? .null])])]))
-    }
-
-    static func event(_ value: JSONValue) -> [UInt8] { Array("data: ".utf8) + value.encoded() + Array("\n\n".utf8) }
 }

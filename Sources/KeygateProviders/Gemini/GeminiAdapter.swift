@@ -205,9 +205,7 @@ struct GeminiStreamRelay: StreamRelay {
     private var endedCleanly = false
     private var startedRole = false
     private var toolCalls = 0
-    private var id = "chatcmpl-gemini"
-    private var model = ""
-    private let created = Int64(Date().timeIntervalSince1970)
+    private var writer = ChunkWriter(id: "chatcmpl-gemini")
 
     init(clientWantsUsage: Bool) { self.clientWantsUsage = clientWantsUsage }
 
@@ -224,23 +222,17 @@ struct GeminiStreamRelay: StreamRelay {
         let rest = framer.finish()
         var out = rest.isEmpty ? [] : translate(rest[...])
         guard sawFinish else { return out }
-        if clientWantsUsage, let usage {
-            out += Self.event(.object(["id": .string(id), "object": .string("chat.completion.chunk"), "created": .int(created),
-                                       "model": .string(model), "choices": .array([]), "usage": OpenAIUsage.json(usage)]))
-        }
-        return out + Array("data: [DONE]\n\n".utf8)
+        return out + writer.end(usage: usage, clientWantsUsage: clientWantsUsage)
     }
 
     private mutating func translate(_ event: ArraySlice<UInt8>) -> [UInt8] {
         guard let payload = SSE.dataPayload(of: event), let json = try? JSONValue.decode(payload) else { return [] }
         if let error = json["error"] {
-            return Self.event(.object(["error": .object([
-                "message": .string("Provider 'google' failed mid-stream: " + (error["message"]?.stringValue ?? "unknown error") + ". The answer above is partial; retry."),
-                "type": .string("api_error"), "param": .null, "code": error["status"] ?? .string("upstream_error"),
-            ])]))
+            return ChunkWriter.failedMidStream(provider: "google", reason: error["message"]?.stringValue ?? "unknown error",
+                                               code: error["status"] ?? .string("upstream_error"))
         }
-        if let responseID = json["responseId"]?.stringValue { id = "chatcmpl-" + responseID }
-        model = json["modelVersion"]?.stringValue ?? model
+        if let responseID = json["responseId"]?.stringValue { writer.id = "chatcmpl-" + responseID }
+        writer.model = json["modelVersion"]?.stringValue ?? writer.model
         if let reported = GeminiAdapter.usage(json["usageMetadata"]) { usage = reported }
         let candidate = json["candidates"]?.arrayValue?.first
         let (text, reasoning, calls) = GeminiAdapter.contents(of: candidate)
@@ -259,11 +251,6 @@ struct GeminiStreamRelay: StreamRelay {
         let finish = GeminiAdapter.finishReason(candidate?["finishReason"]?.stringValue, hasToolCalls: toolCalls > 0)
         if finish != nil { sawFinish = true }
         if delta.isEmpty && finish == nil { return [] }
-        return Self.event(.object([
-            "id": .string(id), "object": .string("chat.completion.chunk"), "created": .int(created), "model": .string(model),
-            "choices": .array([.object(["index": .int(0), "delta": .object(delta), "finish_reason": finish.map(JSONValue.string) ?? .null])]),
-        ]))
+        return writer.chunk(delta: delta, finishReason: finish)
     }
-
-    static func event(_ value: JSONValue) -> [UInt8] { Array("data: ".utf8) + value.encoded() + Array("\n\n".utf8) }
 }

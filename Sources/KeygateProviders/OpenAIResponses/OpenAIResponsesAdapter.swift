@@ -138,9 +138,7 @@ struct ResponsesStreamRelay: StreamRelay {
     private(set) var completed = false
     private(set) var generatedTextBytes = 0
     private var framer = SSEFramer()
-    private var id = "chatcmpl-responses"
-    private var model = ""
-    private let created = Int64(Date().timeIntervalSince1970)
+    private var writer = ChunkWriter(id: "chatcmpl-responses")
     private var startedRole = false
     private var toolCallIndex: [Int64: Int] = [:]
 
@@ -163,52 +161,40 @@ struct ResponsesStreamRelay: StreamRelay {
         if !startedRole {
             startedRole = true
             if let response = json["response"] {
-                id = "chatcmpl-" + (response["id"]?.stringValue ?? "responses")
-                model = response["model"]?.stringValue ?? model
+                writer.id = "chatcmpl-" + (response["id"]?.stringValue ?? "responses")
+                writer.model = response["model"]?.stringValue ?? writer.model
             }
-            out += chunk(["role": .string("assistant"), "content": .string("")])
+            out += writer.chunk(delta: ["role": .string("assistant"), "content": .string("")])
         }
         switch json["type"]?.stringValue ?? SSE.eventName(of: event) ?? "" {
         case "response.output_text.delta":
             let text = json["delta"]?.stringValue ?? ""
             generatedTextBytes += text.utf8.count
-            out += chunk(["content": .string(text)])
+            out += writer.chunk(delta: ["content": .string(text)])
         case "response.output_item.added":
             guard let item = json["item"], item["type"]?.stringValue == "function_call", let index = json["output_index"]?.int64Value else { break }
             let callIndex = toolCallIndex.count
             toolCallIndex[index] = callIndex
-            out += chunk(["tool_calls": .array([.object(["index": .int(Int64(callIndex)), "id": item["call_id"] ?? .null, "type": .string("function"),
+            out += writer.chunk(delta: ["tool_calls": .array([.object(["index": .int(Int64(callIndex)), "id": item["call_id"] ?? .null, "type": .string("function"),
                                                          "function": .object(["name": item["name"] ?? .null, "arguments": .string("")])])])])
         case "response.function_call_arguments.delta":
             let delta = json["delta"]?.stringValue ?? ""
             generatedTextBytes += delta.utf8.count
             let callIndex = json["output_index"]?.int64Value.flatMap { toolCallIndex[$0] } ?? 0
-            out += chunk(["tool_calls": .array([.object(["index": .int(Int64(callIndex)), "function": .object(["arguments": .string(delta)])])])])
+            out += writer.chunk(delta: ["tool_calls": .array([.object(["index": .int(Int64(callIndex)), "function": .object(["arguments": .string(delta)])])])])
         case "response.completed", "response.incomplete":
             completed = true
             let response = json["response"]
             usage = OpenAIResponsesAdapter.usage(response?["usage"])
-            out += chunk([:], finish: OpenAIResponsesAdapter.finishReason(status: response?["status"]?.stringValue, hasToolCalls: !toolCallIndex.isEmpty))
-            if clientWantsUsage, let usage {
-                out += Self.event(.object(["id": .string(id), "object": .string("chat.completion.chunk"), "created": .int(created), "model": .string(model),
-                                           "choices": .array([]), "usage": OpenAIUsage.json(usage)]))
-            }
-            out += Array("data: [DONE]\n\n".utf8)
+            out += writer.chunk(delta: [:], finishReason: OpenAIResponsesAdapter.finishReason(status: response?["status"]?.stringValue, hasToolCalls: !toolCallIndex.isEmpty))
+            out += writer.end(usage: usage, clientWantsUsage: clientWantsUsage)
         case "response.failed", "error":
             let error = json["response"]?["error"] ?? json["error"] ?? json
-            out += Self.event(.object(["error": .object([
-                "message": .string("Provider failed mid-stream: " + (error["message"]?.stringValue ?? "unknown error") + ". The answer above is partial; retry."),
-                "type": .string("api_error"), "param": .null, "code": error["code"] ?? .string("upstream_error")])]))
+            out += ChunkWriter.failedMidStream(provider: nil, reason: error["message"]?.stringValue ?? "unknown error",
+                                               code: error["code"] ?? .string("upstream_error"))
         default:
             break
         }
         return out
     }
-
-    private func chunk(_ delta: JSONObject, finish: String? = nil) -> [UInt8] {
-        Self.event(.object(["id": .string(id), "object": .string("chat.completion.chunk"), "created": .int(created), "model": .string(model),
-                            "choices": .array([.object(["index": .int(0), "delta": .object(delta), "finish_reason": finish.map(JSONValue.string) ?? .null])])]))
-    }
-
-    static func event(_ value: JSONValue) -> [UInt8] { Array("data: ".utf8) + value.encoded() + Array("\n\n".utf8) }
 }
