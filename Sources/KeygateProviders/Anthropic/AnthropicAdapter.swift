@@ -63,24 +63,18 @@ public struct AnthropicAdapter: WireAdapter {
                 return .object(out)
             })
         }
-        if let choice = source["tool_choice"] {
-            var mapped: JSONObject?
-            switch choice.stringValue {
-            case "auto": mapped = ["type": .string("auto")]
-            case "required": mapped = ["type": .string("any")]
-            case "none": mapped = ["type": .string("none")]
-            default:
-                if let name = choice["function"]?["name"] { mapped = ["type": .string("tool"), "name": name] }
+        if let choice = ToolChoice(source["tool_choice"]) {
+            var mapped: JSONObject
+            switch choice {
+            case .auto: mapped = ["type": .string("auto")]
+            case .required: mapped = ["type": .string("any")]
+            case .noTools: mapped = ["type": .string("none")]
+            case .function(let name): mapped = ["type": .string("tool"), "name": name]
             }
-            if var mapped {
-                if source["parallel_tool_calls"]?.boolValue == false { mapped["disable_parallel_tool_use"] = .bool(true) }
-                body["tool_choice"] = .object(mapped)
-            }
+            if source["parallel_tool_calls"]?.boolValue == false { mapped["disable_parallel_tool_use"] = .bool(true) }
+            body["tool_choice"] = .object(mapped)
         }
-        if let stop = source["stop"] {
-            if let one = stop.stringValue { body["stop_sequences"] = .array([.string(one)]) }
-            else if let many = stop.arrayValue { body["stop_sequences"] = .array(many) }
-        }
+        if let stop = stopSequences(source["stop"]) { body["stop_sequences"] = stop }
         for name in ["temperature", "top_p", "top_k"] {
             if let value = source[name], !value.isNull { body[name] = value }
         }
@@ -90,26 +84,11 @@ public struct AnthropicAdapter: WireAdapter {
     }
 
     static func contentBlocks(_ content: JSONValue?, param: String) throws(GatewayError) -> [JSONValue] {
-        switch content {
-        case .string(let s)?:
-            return s.isEmpty ? [] : [.object(["type": .string("text"), "text": .string(s)])]
-        case .array(let parts)?:
-            var blocks: [JSONValue] = []
-            for part in parts {
-                switch part["type"]?.stringValue {
-                case "text":
-                    blocks.append(.object(["type": .string("text"), "text": part["text"] ?? .string("")]))
-                case "image_url":
-                    let url = part["image_url"]?["url"]?.stringValue ?? part["image_url"]?.stringValue ?? ""
-                    blocks.append(try image(url, param: param))
-                default:
-                    throw GatewayError.badRequest("Anthropic models take text and image parts only; '\(part["type"]?.stringValue ?? "?")' in \(param) is not supported.", param: param, code: "unsupported_content")
-                }
-            }
-            return blocks
-        default:
-            return []
-        }
+        try contentParts(content, param: param, refusal: "Anthropic models take text and image parts only",
+                         text: { .object(["type": .string("text"), "text": $0]) },
+                         image: { (part) throws(GatewayError) -> JSONValue in
+                             try image(part["image_url"]?["url"]?.stringValue ?? part["image_url"]?.stringValue ?? "", param: param)
+                         })
     }
 
     static func image(_ url: String, param: String) throws(GatewayError) -> JSONValue {

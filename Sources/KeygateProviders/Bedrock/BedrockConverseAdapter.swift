@@ -78,9 +78,7 @@ public struct BedrockConverseAdapter: WireAdapter {
         if let max = request.maxOutputTokens { inference["maxTokens"] = .int(max) }
         if let t = source["temperature"], !t.isNull { inference["temperature"] = t }
         if let p = source["top_p"], !p.isNull { inference["topP"] = p }
-        if let stop = source["stop"] {
-            if let one = stop.stringValue { inference["stopSequences"] = .array([.string(one)]) } else if let many = stop.arrayValue { inference["stopSequences"] = .array(many) }
-        }
+        if let stop = stopSequences(source["stop"]) { inference["stopSequences"] = stop }
         if !inference.isEmpty { body["inferenceConfig"] = .object(inference) }
         var tools: [JSONValue] = (source["tools"]?.arrayValue ?? []).compactMap { tool in
             guard let function = tool["function"] else { return nil }
@@ -96,11 +94,11 @@ public struct BedrockConverseAdapter: WireAdapter {
         }
         if !tools.isEmpty {
             var config: JSONObject = ["tools": .array(tools)]
-            switch source["tool_choice"]?.stringValue {
-            case "required": config["toolChoice"] = .object(["any": .object([:])])
-            case "auto": config["toolChoice"] = .object(["auto": .object([:])])
-            default:
-                if let name = source["tool_choice"]?["function"]?["name"] { config["toolChoice"] = .object(["tool": .object(["name": name])]) }
+            switch ToolChoice(source["tool_choice"]) {
+            case .required?: config["toolChoice"] = .object(["any": .object([:])])
+            case .auto?: config["toolChoice"] = .object(["auto": .object([:])])
+            case .function(let name)?: config["toolChoice"] = .object(["tool": .object(["name": name])])
+            case .noTools?, nil: break  // Converse has no "none"
             }
             body["toolConfig"] = .object(config)
         }
@@ -108,28 +106,17 @@ public struct BedrockConverseAdapter: WireAdapter {
     }
 
     static func blocks(_ content: JSONValue?, param: String) throws(GatewayError) -> [JSONValue] {
-        switch content {
-        case .string(let s)?: return s.isEmpty ? [] : [.object(["text": .string(s)])]
-        case .array(let parts)?:
-            var blocks: [JSONValue] = []
-            for part in parts {
-                switch part["type"]?.stringValue {
-                case "text": blocks.append(.object(["text": part["text"] ?? .string("")]))
-                case "image_url":
-                    let url = part["image_url"]?["url"]?.stringValue ?? ""
-                    guard let image = DataURL.parse(url), image.mediaType.hasPrefix("image/") else {
-                        throw GatewayError.badRequest("Bedrock takes images as base64 data URLs (data:image/png;base64,…) in \(param).", param: param, code: "invalid_image")
-                    }
-                    let format = String(image.mediaType.dropFirst("image/".count))
-                    blocks.append(.object(["image": .object(["format": .string(format == "jpg" ? "jpeg" : format),
-                                                             "source": .object(["bytes": .string(image.base64)])])]))
-                default:
-                    throw GatewayError.badRequest("Bedrock models take text and image parts here; '\(part["type"]?.stringValue ?? "?")' in \(param) is not supported.", param: param, code: "unsupported_content")
-                }
-            }
-            return blocks
-        default: return []
-        }
+        try contentParts(content, param: param, refusal: "Bedrock models take text and image parts here",
+                         text: { .object(["text": $0]) },
+                         image: { (part) throws(GatewayError) -> JSONValue in
+                             let url = part["image_url"]?["url"]?.stringValue ?? ""
+                             guard let image = DataURL.parse(url), image.mediaType.hasPrefix("image/") else {
+                                 throw GatewayError.badRequest("Bedrock takes images as base64 data URLs (data:image/png;base64,…) in \(param).", param: param, code: "invalid_image")
+                             }
+                             let format = String(image.mediaType.dropFirst("image/".count))
+                             return .object(["image": .object(["format": .string(format == "jpg" ? "jpeg" : format),
+                                                               "source": .object(["bytes": .string(image.base64)])])])
+                         })
     }
 
     /// `inputTokens` excludes cache reads and writes; the OpenAI convention includes them.

@@ -56,16 +56,15 @@ public struct GeminiAdapter: WireAdapter {
             }
             body["tools"] = .array([.object(["functionDeclarations": .array(declarations)])])
         }
-        if let choice = source["tool_choice"] {
-            var config: JSONObject?
-            switch choice.stringValue {
-            case "auto": config = ["mode": .string("AUTO")]
-            case "required": config = ["mode": .string("ANY")]
-            case "none": config = ["mode": .string("NONE")]
-            default:
-                if let name = choice["function"]?["name"] { config = ["mode": .string("ANY"), "allowedFunctionNames": .array([name])] }
+        if let choice = ToolChoice(source["tool_choice"]) {
+            let config: JSONObject
+            switch choice {
+            case .auto: config = ["mode": .string("AUTO")]
+            case .required: config = ["mode": .string("ANY")]
+            case .noTools: config = ["mode": .string("NONE")]
+            case .function(let name): config = ["mode": .string("ANY"), "allowedFunctionNames": .array([name])]
             }
-            if let config { body["toolConfig"] = .object(["functionCallingConfig": .object(config)]) }
+            body["toolConfig"] = .object(["functionCallingConfig": .object(config)])
         }
         var generation: JSONObject = [:]
         if let max = request.maxOutputTokens { generation["maxOutputTokens"] = .int(max) }
@@ -73,9 +72,7 @@ public struct GeminiAdapter: WireAdapter {
                            ("presence_penalty", "presencePenalty"), ("frequency_penalty", "frequencyPenalty")] {
             if let value = source[from], !value.isNull { generation[to] = value }
         }
-        if let stop = source["stop"] {
-            if let one = stop.stringValue { generation["stopSequences"] = .array([.string(one)]) } else if let many = stop.arrayValue { generation["stopSequences"] = .array(many) }
-        }
+        if let stop = stopSequences(source["stop"]) { generation["stopSequences"] = stop }
         if source["response_format"]?["type"]?.stringValue == "json_schema" {
             generation["responseMimeType"] = .string("application/json")
             if let schema = source["response_format"]?["json_schema"]?["schema"] { generation["responseJsonSchema"] = schema }
@@ -87,27 +84,15 @@ public struct GeminiAdapter: WireAdapter {
     }
 
     static func parts(_ content: JSONValue?, param: String) throws(GatewayError) -> [JSONValue] {
-        switch content {
-        case .string(let s)?: return s.isEmpty ? [] : [.object(["text": .string(s)])]
-        case .array(let items)?:
-            var parts: [JSONValue] = []
-            for item in items {
-                switch item["type"]?.stringValue {
-                case "text": parts.append(.object(["text": item["text"] ?? .string("")]))
-                case "image_url":
-                    let url = item["image_url"]?["url"]?.stringValue ?? ""
-                    if let image = DataURL.parse(url) {
-                        parts.append(.object(["inlineData": .object(["mimeType": .string(image.mediaType), "data": .string(image.base64)])]))
-                    } else {
-                        parts.append(.object(["fileData": .object(["mimeType": .string("image/*"), "fileUri": .string(url)])]))
-                    }
-                default:
-                    throw GatewayError.badRequest("Gemini models take text and image parts here; '\(item["type"]?.stringValue ?? "?")' in \(param) is not supported.", param: param, code: "unsupported_content")
-                }
-            }
-            return parts
-        default: return []
-        }
+        try contentParts(content, param: param, refusal: "Gemini models take text and image parts here",
+                         text: { .object(["text": $0]) },
+                         image: { part in
+                             let url = part["image_url"]?["url"]?.stringValue ?? ""
+                             if let image = DataURL.parse(url) {
+                                 return .object(["inlineData": .object(["mimeType": .string(image.mediaType), "data": .string(image.base64)])])
+                             }
+                             return .object(["fileData": .object(["mimeType": .string("image/*"), "fileUri": .string(url)])])
+                         })
     }
 
     // MARK: Answers
