@@ -25,6 +25,20 @@ import Testing
         #expect(body["toolConfig"]?["tools"]?.arrayValue?.isEmpty == false, "tool history needs a tool configuration")
     }
 
+    /// The parser cannot know whether the operator's platform key or an organisation's key is malformed.
+    @Test func anUnreadableCredentialIsNotBlamedOnABYOKKey() throws {
+        let chat = try ChatCompletionRequest.parse(Array(#"{"model":"x","messages":[{"role":"user","content":"hi"}]}"#.utf8))
+        let resolved = try #require(try CatalogLoader.builtIn().resolve(model: "bedrock/global.anthropic.claude-sonnet-5-v1:0"))
+        let error = #expect(throws: GatewayError.self) {
+            _ = try BedrockConverseAdapter().makeRequest(chat, for: resolved, credential: "AKIDEXAMPLE:not-json")
+        }
+        if let error {
+            #expect(error.statusCode == 500)
+            #expect(error.code == "provider_credential_unreadable")
+            #expect(error.message.contains("KEYGATE_PROVIDER_AWS_API_KEY") && error.message.contains("org admin"))
+        }
+    }
+
     @Test func translatesTheBinaryStreamAndReadsUsageFromMetadata() throws {
         func frame(_ type: String, _ json: String) -> [UInt8] {
             EventStreamEncoder.encode(headers: [(":event-type", type), (":content-type", "application/json"), (":message-type", "event")], payload: Array(json.utf8))

@@ -18,8 +18,10 @@ public struct BedrockConverseAdapter: WireAdapter {
             guard let fields = (try? JSONValue.decode(Array(text.utf8)))?.objectValue,
                   let id = fields["accessKeyId"]?.stringValue, let secret = fields["secretAccessKey"]?.stringValue,
                   let region = fields["region"]?.stringValue else {
-                throw GatewayError(status: 500, type: "api_error", code: "byok_key_unreadable",
-                                   message: "The stored AWS credential is not the expected JSON (accessKeyId, secretAccessKey, region). Add it again.")
+                // The same parser reads the operator's platform key and an organisation's BYOK key, and cannot
+                // tell which it was given: the error names both.
+                throw GatewayError(status: 500, type: "api_error", code: "provider_credential_unreadable",
+                                   message: "The AWS credential for this request is not the expected JSON (accessKeyId, secretAccessKey, region). If it is the organisation's own key, an org admin should add it again; if it is the platform's (KEYGATE_PROVIDER_AWS_API_KEY), the operator should correct it.")
             }
             accessKeyID = id
             secretAccessKey = secret
