@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import KeygateFakeUpstream
 
-/// A stand-alone fake OpenAI-compatible provider, for the SDK checks and the benchmark.
+/// The stand-alone fake provider (every wire format), for the SDK checks and the benchmark.
 @main
 struct FakeUpstreamMain: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "keygate-fake-upstream",
