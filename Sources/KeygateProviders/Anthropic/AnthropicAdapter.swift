@@ -119,19 +119,10 @@ public struct AnthropicAdapter: WireAdapter {
             default: break
             }
         }
-        var assistant: JSONObject = ["role": .string("assistant"), "content": text.isEmpty && !toolCalls.isEmpty ? .null : .string(text)]
-        if !toolCalls.isEmpty { assistant["tool_calls"] = .array(toolCalls) }
         let usage = message["usage"].flatMap(Self.usage)
-        var completion: JSONObject = [
-            "id": .string("chatcmpl-" + (message["id"]?.stringValue ?? "anthropic")),
-            "object": .string("chat.completion"),
-            "created": .int(Int64(Date().timeIntervalSince1970)),
-            "model": message["model"] ?? .string(model),
-            "choices": .array([.object(["index": .int(0), "message": .object(assistant),
-                                        "finish_reason": .string(Self.finishReason(message["stop_reason"]?.stringValue))])]),
-        ]
-        if let usage { completion["usage"] = OpenAIUsage.json(usage) }
-        return (JSONValue.object(completion).encoded(), usage)
+        return (chatCompletion(id: "chatcmpl-" + (message["id"]?.stringValue ?? "anthropic"), model: message["model"] ?? .string(model),
+                               text: text, toolCalls: toolCalls, finishReason: Self.finishReason(message["stop_reason"]?.stringValue), usage: usage),
+                usage)
     }
 
     /// Anthropic counts only uncached input in `input_tokens`; the OpenAI convention includes cache reads and writes.

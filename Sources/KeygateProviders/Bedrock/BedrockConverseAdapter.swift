@@ -153,17 +153,10 @@ public struct BedrockConverseAdapter: WireAdapter {
                                                            "arguments": .string(String(decoding: (use["input"] ?? .object([:])).encoded(), as: UTF8.self))])]))
             }
         }
-        var message: JSONObject = ["role": .string("assistant"), "content": text.isEmpty && !calls.isEmpty ? .null : .string(text)]
-        if !reasoning.isEmpty { message["reasoning_content"] = .string(reasoning) }
-        if !calls.isEmpty { message["tool_calls"] = .array(calls) }
         let usage = Self.usage(json["usage"])
-        var completion: JSONObject = [
-            "id": .string("chatcmpl-bedrock-\(UInt32.random(in: 0...UInt32.max))"), "object": .string("chat.completion"),
-            "created": .int(Int64(Date().timeIntervalSince1970)), "model": .string(model),
-            "choices": .array([.object(["index": .int(0), "message": .object(message), "finish_reason": .string(Self.finishReason(json["stopReason"]?.stringValue))])]),
-        ]
-        if let usage { completion["usage"] = OpenAIUsage.json(usage) }
-        return (JSONValue.object(completion).encoded(), usage)
+        return (chatCompletion(id: "chatcmpl-bedrock-\(UInt32.random(in: 0...UInt32.max))", model: .string(model), text: text, reasoning: reasoning,
+                               toolCalls: calls, finishReason: Self.finishReason(json["stopReason"]?.stringValue), usage: usage),
+                usage)
     }
 
     public func makeStreamRelay(clientWantsUsage: Bool) -> any StreamRelay {

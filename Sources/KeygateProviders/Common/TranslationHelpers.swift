@@ -1,3 +1,4 @@
+import Foundation
 import KeygateCore
 
 /// A conversation being rebuilt for a provider whose turns must alternate (Anthropic, Gemini, Bedrock):
@@ -78,4 +79,19 @@ func contentParts(_ content: JSONValue?, param: String, refusal: String, text: (
     default:
         return []
     }
+}
+
+/// A translated non-streaming answer as an OpenAI `chat.completion`: one choice whose assistant message has
+/// the text (null when there are only tool calls), any reasoning and the tool calls; the usage when reported.
+func chatCompletion(id: String, created: JSONValue = .int(Int64(Date().timeIntervalSince1970)), model: JSONValue, text: String,
+                    reasoning: String = "", toolCalls: [JSONValue], finishReason: String, usage: TokenUsage?) -> [UInt8] {
+    var message: JSONObject = ["role": .string("assistant"), "content": text.isEmpty && !toolCalls.isEmpty ? .null : .string(text)]
+    if !reasoning.isEmpty { message["reasoning_content"] = .string(reasoning) }
+    if !toolCalls.isEmpty { message["tool_calls"] = .array(toolCalls) }
+    var completion: JSONObject = [
+        "id": .string(id), "object": .string("chat.completion"), "created": created, "model": model,
+        "choices": .array([.object(["index": .int(0), "message": .object(message), "finish_reason": .string(finishReason)])]),
+    ]
+    if let usage { completion["usage"] = OpenAIUsage.json(usage) }
+    return JSONValue.object(completion).encoded()
 }

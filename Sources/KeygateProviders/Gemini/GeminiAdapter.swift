@@ -135,24 +135,16 @@ public struct GeminiAdapter: WireAdapter {
         guard let json = try? JSONValue.decode(body) else { return (body, nil) }
         let candidate = json["candidates"]?.arrayValue?.first
         let (text, reasoning, calls) = Self.contents(of: candidate)
-        var message: JSONObject = ["role": .string("assistant"), "content": text.isEmpty && !calls.isEmpty ? .null : .string(text)]
-        if !reasoning.isEmpty { message["reasoning_content"] = .string(reasoning) }
-        if !calls.isEmpty {
-            message["tool_calls"] = .array(calls.enumerated().map { index, call in
-                .object(["id": call.id ?? .string("call_\(index)"), "type": .string("function"),
-                         "function": .object(["name": call.name, "arguments": .string(call.args)])])
-            })
+        let toolCalls: [JSONValue] = calls.enumerated().map { index, call in
+            .object(["id": call.id ?? .string("call_\(index)"), "type": .string("function"),
+                     "function": .object(["name": call.name, "arguments": .string(call.args)])])
         }
         let blocked = candidate == nil && json["promptFeedback"]?["blockReason"] != nil
         let finish = blocked ? "content_filter" : Self.finishReason(candidate?["finishReason"]?.stringValue, hasToolCalls: !calls.isEmpty) ?? "stop"
         let usage = Self.usage(json["usageMetadata"])
-        var completion: JSONObject = [
-            "id": .string("chatcmpl-" + (json["responseId"]?.stringValue ?? "gemini")), "object": .string("chat.completion"),
-            "created": .int(Int64(Date().timeIntervalSince1970)), "model": json["modelVersion"] ?? .string(model),
-            "choices": .array([.object(["index": .int(0), "message": .object(message), "finish_reason": .string(finish)])]),
-        ]
-        if let usage { completion["usage"] = OpenAIUsage.json(usage) }
-        return (JSONValue.object(completion).encoded(), usage)
+        return (chatCompletion(id: "chatcmpl-" + (json["responseId"]?.stringValue ?? "gemini"), model: json["modelVersion"] ?? .string(model),
+                               text: text, reasoning: reasoning, toolCalls: toolCalls, finishReason: finish, usage: usage),
+                usage)
     }
 
     public func makeStreamRelay(clientWantsUsage: Bool) -> any StreamRelay {

@@ -108,17 +108,12 @@ public struct OpenAIResponsesAdapter: WireAdapter {
             default: break
             }
         }
-        var message: JSONObject = ["role": .string("assistant"), "content": text.isEmpty && !calls.isEmpty ? .null : .string(text)]
-        if !calls.isEmpty { message["tool_calls"] = .array(calls) }
         let usage = Self.usage(json["usage"])
-        var completion: JSONObject = [
-            "id": .string("chatcmpl-" + (json["id"]?.stringValue ?? "responses")), "object": .string("chat.completion"),
-            "created": json["created_at"] ?? .int(Int64(Date().timeIntervalSince1970)), "model": json["model"] ?? .string(model),
-            "choices": .array([.object(["index": .int(0), "message": .object(message),
-                                        "finish_reason": .string(Self.finishReason(status: json["status"]?.stringValue, hasToolCalls: !calls.isEmpty))])]),
-        ]
-        if let usage { completion["usage"] = OpenAIUsage.json(usage) }
-        return (JSONValue.object(completion).encoded(), usage)
+        return (chatCompletion(id: "chatcmpl-" + (json["id"]?.stringValue ?? "responses"),
+                               created: json["created_at"] ?? .int(Int64(Date().timeIntervalSince1970)), model: json["model"] ?? .string(model),
+                               text: text, toolCalls: calls,
+                               finishReason: Self.finishReason(status: json["status"]?.stringValue, hasToolCalls: !calls.isEmpty), usage: usage),
+                usage)
     }
 
     public func makeStreamRelay(clientWantsUsage: Bool) -> any StreamRelay {
