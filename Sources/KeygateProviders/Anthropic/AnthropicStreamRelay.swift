@@ -13,8 +13,6 @@ struct AnthropicStreamRelay: StreamRelay {
 
     private var framer = SSEFramer()
     private var writer = ChunkWriter(id: "chatcmpl-anthropic")
-    /// Anthropic content-block index → OpenAI tool-call index.
-    private var toolCallIndex: [Int64: Int] = [:]
     /// Input-side counts from `message_start`, completed by `message_delta`.
     private var started = TokenUsage()
 
@@ -47,12 +45,7 @@ struct AnthropicStreamRelay: StreamRelay {
             return writer.chunk(delta: ["role": .string("assistant"), "content": .string("")])
         case "content_block_start":
             guard let block = json["content_block"], block["type"]?.stringValue == "tool_use", let index = json["index"]?.int64Value else { return [] }
-            let callIndex = toolCallIndex.count
-            toolCallIndex[index] = callIndex
-            return writer.chunk(delta: ["tool_calls": .array([.object([
-                "index": .int(Int64(callIndex)), "id": block["id"] ?? .null, "type": .string("function"),
-                "function": .object(["name": block["name"] ?? .null, "arguments": .string("")]),
-            ])])])
+            return writer.toolCallStart(providerIndex: index, id: block["id"] ?? .null, name: block["name"] ?? .null)
         case "content_block_delta":
             let delta = json["delta"]
             switch delta?["type"]?.stringValue {
@@ -63,8 +56,7 @@ struct AnthropicStreamRelay: StreamRelay {
             case "input_json_delta":
                 let partial = delta?["partial_json"]?.stringValue ?? ""
                 generatedTextBytes += partial.utf8.count
-                let callIndex = json["index"]?.int64Value.flatMap { toolCallIndex[$0] } ?? 0
-                return writer.chunk(delta: ["tool_calls": .array([.object(["index": .int(Int64(callIndex)), "function": .object(["arguments": .string(partial)])])])])
+                return writer.toolCallArguments(providerIndex: json["index"]?.int64Value, partial)
             case "thinking_delta":
                 let thinking = delta?["thinking"]?.stringValue ?? ""
                 generatedTextBytes += thinking.utf8.count

@@ -187,9 +187,8 @@ struct BedrockStreamRelay: StreamRelay {
     private var sawMetadata = false
     private var endedCleanly = false
     private var failed = false
-    private var toolCallIndex: [Int64: Int] = [:]
     /// Converse streams name neither an id nor the model.
-    private let writer = ChunkWriter(id: "chatcmpl-bedrock-\(UInt32.random(in: 0...UInt32.max))")
+    private var writer = ChunkWriter(id: "chatcmpl-bedrock-\(UInt32.random(in: 0...UInt32.max))")
 
     init(clientWantsUsage: Bool) { self.clientWantsUsage = clientWantsUsage }
 
@@ -226,10 +225,7 @@ struct BedrockStreamRelay: StreamRelay {
             return writer.chunk(delta: ["role": .string("assistant"), "content": .string("")])
         case "contentBlockStart":
             guard let use = json["start"]?["toolUse"], let index = json["contentBlockIndex"]?.int64Value else { return [] }
-            let callIndex = toolCallIndex.count
-            toolCallIndex[index] = callIndex
-            return writer.chunk(delta: ["tool_calls": .array([.object(["index": .int(Int64(callIndex)), "id": use["toolUseId"] ?? .null, "type": .string("function"),
-                                                         "function": .object(["name": use["name"] ?? .null, "arguments": .string("")])])])])
+            return writer.toolCallStart(providerIndex: index, id: use["toolUseId"] ?? .null, name: use["name"] ?? .null)
         case "contentBlockDelta":
             let delta = json["delta"]
             if let text = delta?["text"]?.stringValue {
@@ -238,8 +234,7 @@ struct BedrockStreamRelay: StreamRelay {
             }
             if let input = delta?["toolUse"]?["input"]?.stringValue {
                 generatedTextBytes += input.utf8.count
-                let callIndex = json["contentBlockIndex"]?.int64Value.flatMap { toolCallIndex[$0] } ?? 0
-                return writer.chunk(delta: ["tool_calls": .array([.object(["index": .int(Int64(callIndex)), "function": .object(["arguments": .string(input)])])])])
+                return writer.toolCallArguments(providerIndex: json["contentBlockIndex"]?.int64Value, input)
             }
             if let thinking = delta?["reasoningContent"]?["text"]?.stringValue {
                 generatedTextBytes += thinking.utf8.count

@@ -9,6 +9,11 @@ struct ChunkWriter {
     var id: String
     var model: String
     let created = Int64(Date().timeIntervalSince1970)
+    /// The provider's index of each tool call's block → its OpenAI tool-call index (0, 1, … in order of start).
+    private var toolCallIndex: [Int64: Int] = [:]
+
+    /// A tool call has started in this stream.
+    var hasToolCalls: Bool { !toolCallIndex.isEmpty }
 
     init(id: String, model: String = "") {
         self.id = id
@@ -21,6 +26,23 @@ struct ChunkWriter {
             "id": .string(id), "object": .string("chat.completion.chunk"), "created": .int(created), "model": .string(model),
             "choices": .array([.object(["index": .int(0), "delta": .object(delta), "finish_reason": finishReason.map(JSONValue.string) ?? .null])]),
         ]))
+    }
+
+    /// The chunk that opens a tool call (its arguments follow in pieces); `providerIndex` is the provider's
+    /// own index of the call's block, by which its argument pieces name it.
+    mutating func toolCallStart(providerIndex: Int64, id: JSONValue, name: JSONValue) -> [UInt8] {
+        let callIndex = toolCallIndex.count
+        toolCallIndex[providerIndex] = callIndex
+        return chunk(delta: ["tool_calls": .array([.object([
+            "index": .int(Int64(callIndex)), "id": id, "type": .string("function"),
+            "function": .object(["name": name, "arguments": .string("")]),
+        ])])])
+    }
+
+    /// A piece of the arguments of the tool call the provider indexes `providerIndex` (the first call when unknown).
+    func toolCallArguments(providerIndex: Int64?, _ arguments: String) -> [UInt8] {
+        let callIndex = providerIndex.flatMap { toolCallIndex[$0] } ?? 0
+        return chunk(delta: ["tool_calls": .array([.object(["index": .int(Int64(callIndex)), "function": .object(["arguments": .string(arguments)])])])])
     }
 
     /// The end of the stream: the usage chunk (no choices) when the client asked for usage and there is some,

@@ -135,7 +135,6 @@ struct ResponsesStreamRelay: StreamRelay {
     private var framer = SSEFramer()
     private var writer = ChunkWriter(id: "chatcmpl-responses")
     private var startedRole = false
-    private var toolCallIndex: [Int64: Int] = [:]
 
     init(clientWantsUsage: Bool) { self.clientWantsUsage = clientWantsUsage }
 
@@ -168,20 +167,16 @@ struct ResponsesStreamRelay: StreamRelay {
             out += writer.chunk(delta: ["content": .string(text)])
         case "response.output_item.added":
             guard let item = json["item"], item["type"]?.stringValue == "function_call", let index = json["output_index"]?.int64Value else { break }
-            let callIndex = toolCallIndex.count
-            toolCallIndex[index] = callIndex
-            out += writer.chunk(delta: ["tool_calls": .array([.object(["index": .int(Int64(callIndex)), "id": item["call_id"] ?? .null, "type": .string("function"),
-                                                         "function": .object(["name": item["name"] ?? .null, "arguments": .string("")])])])])
+            out += writer.toolCallStart(providerIndex: index, id: item["call_id"] ?? .null, name: item["name"] ?? .null)
         case "response.function_call_arguments.delta":
             let delta = json["delta"]?.stringValue ?? ""
             generatedTextBytes += delta.utf8.count
-            let callIndex = json["output_index"]?.int64Value.flatMap { toolCallIndex[$0] } ?? 0
-            out += writer.chunk(delta: ["tool_calls": .array([.object(["index": .int(Int64(callIndex)), "function": .object(["arguments": .string(delta)])])])])
+            out += writer.toolCallArguments(providerIndex: json["output_index"]?.int64Value, delta)
         case "response.completed", "response.incomplete":
             completed = true
             let response = json["response"]
             usage = OpenAIResponsesAdapter.usage(response?["usage"])
-            out += writer.chunk(delta: [:], finishReason: OpenAIResponsesAdapter.finishReason(status: response?["status"]?.stringValue, hasToolCalls: !toolCallIndex.isEmpty))
+            out += writer.chunk(delta: [:], finishReason: OpenAIResponsesAdapter.finishReason(status: response?["status"]?.stringValue, hasToolCalls: writer.hasToolCalls))
             out += writer.end(usage: usage, clientWantsUsage: clientWantsUsage)
         case "response.failed", "error":
             let error = json["response"]?["error"] ?? json["error"] ?? json
