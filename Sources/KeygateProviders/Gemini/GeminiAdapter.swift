@@ -197,7 +197,7 @@ struct GeminiStreamRelay: StreamRelay {
     mutating func finish() -> [UInt8] {
         endedCleanly = true
         let rest = framer.finish()
-        var out = rest.isEmpty ? [] : translate(rest[...])
+        let out = rest.isEmpty ? [] : translate(rest[...])
         guard sawFinish else { return out }
         return out + writer.end(usage: usage, clientWantsUsage: clientWantsUsage)
     }
