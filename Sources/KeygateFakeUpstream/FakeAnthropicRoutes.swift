@@ -6,7 +6,7 @@ import NIOCore
 /// Anthropic Messages on the same fake server: `POST /v1/messages` (JSON or SSE with `event:` names), the
 /// `x-api-key` + `anthropic-version` headers checked, errors in Anthropic's own body format. The same
 /// `#fake` directives apply (chunks, delay_ms, cut_after, status, retry_after, prompt_tokens, cached_tokens).
-extension FakeOpenAIUpstream {
+extension FakeProvider {
     func addAnthropicRoutes(to router: Router<FakeContext>) {
         router.post("/v1/messages") { request, context in
             try await self.messages(request, context: context)

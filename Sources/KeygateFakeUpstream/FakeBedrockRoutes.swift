@@ -7,7 +7,7 @@ import NIOCore
 /// Bedrock Converse on the same fake server: `POST /model/{id}/converse` and `/converse-stream` (binary
 /// event-stream frames). The SigV4 `Authorization` is recomputed from what arrived, with the secret the test
 /// registered for the access key id, and must match.
-extension FakeOpenAIUpstream {
+extension FakeProvider {
     func addBedrockRoutes(to router: Router<FakeContext>) {
         router.post("/model/:model/converse") { request, context in try await self.converse(request, context: context, stream: false) }
         router.post("/model/:model/converse-stream") { request, context in try await self.converse(request, context: context, stream: true) }

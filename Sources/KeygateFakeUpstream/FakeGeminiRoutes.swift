@@ -6,7 +6,7 @@ import NIOCore
 /// Gemini on the same fake server: `POST /v1beta/models/{model}:generateContent` and
 /// `:streamGenerateContent?alt=sse` (every event a partial response, no sentinel, EOF ends it), `GET
 /// /v1beta/models`; `x-goog-api-key` checked, a bad key refused with 400 `API_KEY_INVALID` like the real API.
-extension FakeOpenAIUpstream {
+extension FakeProvider {
     func addGeminiRoutes(to router: Router<FakeContext>) {
         router.get("/v1beta/models") { request, context in
             self.record(request, body: [])

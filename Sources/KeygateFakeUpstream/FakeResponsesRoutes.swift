@@ -5,7 +5,7 @@ import NIOCore
 
 /// OpenAI Responses on the same fake server: `POST /v1/responses`, JSON or SSE (`event:` + `data:`, no
 /// sentinel, `response.completed` last).
-extension FakeOpenAIUpstream {
+extension FakeProvider {
     func addResponsesRoutes(to router: Router<FakeContext>) {
         router.post("/openai/v1/responses") { request, context in try await self.responses(request) }
         router.post("/v1/responses") { request, context in try await self.responses(request) }

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import KeygateFakeUpstream
 
-/// A stand-alone fake OpenAI-compatible provider, for the SDK checks and the benchmark.
+/// The stand-alone fake provider (every wire format), for the SDK checks and the benchmark.
 @main
 struct FakeUpstreamMain: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "keygate-fake-upstream",
@@ -15,7 +15,7 @@ struct FakeUpstreamMain: AsyncParsableCommand {
     var awsKey: [String] = []
 
     func run() async throws {
-        let fake = FakeOpenAIUpstream(expectedKey: apiKey.first)
+        let fake = FakeProvider(expectedKey: apiKey.first)
         for key in apiKey.dropFirst() { fake.accept(key) }
         for pair in awsKey {
             let parts = pair.split(separator: ":", maxSplits: 1).map(String.init)

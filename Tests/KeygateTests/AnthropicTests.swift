@@ -7,7 +7,7 @@ import KeygateStore
 
 /// Golden translations for the Anthropic adapter (../shared/reference/providers.md §2).
 @Suite struct AnthropicTranslationTests {
-    let provider = AnthropicProvider()
+    let provider = AnthropicAdapter()
 
     func resolved(_ name: String = "anthropic/claude-haiku-4-5") throws -> ResolvedModel {
         try #require(try CatalogLoader.builtIn().resolve(model: name))

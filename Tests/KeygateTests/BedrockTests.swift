@@ -13,7 +13,7 @@ import Testing
             """#.utf8))
         let resolved = try #require(try CatalogLoader.builtIn().resolve(model: "bedrock/global.anthropic.claude-sonnet-5-v1:0"))
         let credential = #"{"accessKeyId":"AKIDEXAMPLE","secretAccessKey":"wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY","region":"eu-west-1"}"#
-        let request = try BedrockConverseProvider().makeRequest(chat, for: resolved, credential: credential)
+        let request = try BedrockConverseAdapter().makeRequest(chat, for: resolved, credential: credential)
         #expect(request.url == "https://bedrock-runtime.eu-west-1.amazonaws.com/model/global.anthropic.claude-sonnet-5-v1%3A0/converse")
         let authorization = try #require(request.headers.first { $0.name == "authorization" }?.value)
         #expect(authorization.contains("Credential=AKIDEXAMPLE/") && authorization.contains("/eu-west-1/bedrock/aws4_request"))
@@ -25,6 +25,20 @@ import Testing
         #expect(body["toolConfig"]?["tools"]?.arrayValue?.isEmpty == false, "tool history needs a tool configuration")
     }
 
+    /// The parser cannot know whether the operator's platform key or an organisation's key is malformed.
+    @Test func anUnreadableCredentialIsNotBlamedOnABYOKKey() throws {
+        let chat = try ChatCompletionRequest.parse(Array(#"{"model":"x","messages":[{"role":"user","content":"hi"}]}"#.utf8))
+        let resolved = try #require(try CatalogLoader.builtIn().resolve(model: "bedrock/global.anthropic.claude-sonnet-5-v1:0"))
+        let error = #expect(throws: GatewayError.self) {
+            _ = try BedrockConverseAdapter().makeRequest(chat, for: resolved, credential: "AKIDEXAMPLE:not-json")
+        }
+        if let error {
+            #expect(error.statusCode == 500)
+            #expect(error.code == "provider_credential_unreadable")
+            #expect(error.message.contains("KEYGATE_PROVIDER_AWS_API_KEY") && error.message.contains("org admin"))
+        }
+    }
+
     @Test func translatesTheBinaryStreamAndReadsUsageFromMetadata() throws {
         func frame(_ type: String, _ json: String) -> [UInt8] {
             EventStreamEncoder.encode(headers: [(":event-type", type), (":content-type", "application/json"), (":message-type", "event")], payload: Array(json.utf8))
@@ -33,7 +47,7 @@ import Testing
             + frame("contentBlockDelta", #"{"contentBlockIndex":0,"delta":{"text":"Hi"}}"#)
             + frame("messageStop", #"{"stopReason":"end_turn"}"#)
             + frame("metadata", #"{"usage":{"inputTokens":5,"cacheReadInputTokens":3,"outputTokens":2}}"#)
-        var relay = BedrockConverseProvider().makeStreamRelay(clientWantsUsage: true)
+        var relay = BedrockConverseAdapter().makeStreamRelay(clientWantsUsage: true)
         var out: [UInt8] = []
         for byte in stream { out += relay.relay([byte]) ?? [] }
         out += relay.finish()
@@ -43,7 +57,7 @@ import Testing
         #expect(text.hasSuffix("data: [DONE]\n\n"))
         var corrupted = stream
         corrupted[40] ^= 0xFF
-        var broken = BedrockConverseProvider().makeStreamRelay(clientWantsUsage: false)
+        var broken = BedrockConverseAdapter().makeStreamRelay(clientWantsUsage: false)
         let error = String(decoding: broken.relay(corrupted) ?? [], as: UTF8.self)
         #expect(error.contains("upstream_stream_corrupted") && !broken.completed)
     }

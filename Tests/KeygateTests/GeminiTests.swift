@@ -5,7 +5,7 @@ import Testing
 
 /// Golden translations for the Gemini adapter (../shared/reference/providers.md §3).
 @Suite struct GeminiTranslationTests {
-    let provider = GeminiProvider()
+    let provider = GeminiAdapter()
 
     @Test func translatesARequest() throws {
         let chat = try ChatCompletionRequest.parse(Array(#"""

@@ -50,7 +50,7 @@ import Testing
     ]
 
     @Test func theTopLevelUsageIsTheOneAFullParseFinds() throws {
-        let provider = OpenAICompatibleProvider()
+        let provider = OpenAIChatAdapter()
         for text in Self.answers {
             let bytes = Array(text.utf8)
             let parsed = try JSONValue.decode(bytes)["usage"].flatMap(OpenAIUsage.tokenUsage(from:))
@@ -85,8 +85,8 @@ import Testing
         ]
         for text in bodies {
             let request = try ChatCompletionRequest.parse(Array(text.utf8))
-            let spliced = OpenAICompatibleProvider.forwardedBody(request, modelID: "gpt-5.6-luna-2026")
-            let reencoded = OpenAICompatibleProvider.reencoded(request, modelID: "gpt-5.6-luna-2026")
+            let spliced = OpenAIChatAdapter.forwardedBody(request, modelID: "gpt-5.6-luna-2026")
+            let reencoded = OpenAIChatAdapter.reencoded(request, modelID: "gpt-5.6-luna-2026")
             #expect(try JSONValue.decode(spliced) == JSONValue.decode(reencoded), "\(text)")
             let forwarded = try JSONValue.decode(spliced)
             #expect(forwarded["model"]?.stringValue == "gpt-5.6-luna-2026")
@@ -95,7 +95,7 @@ import Testing
             if case .object(let fields) = forwarded { #expect(fields.firstRepeatedKey == nil, "\(String(decoding: spliced, as: UTF8.self))") }
         }
         let first = try ChatCompletionRequest.parse(Array(bodies[0].utf8))
-        #expect(String(decoding: OpenAICompatibleProvider.forwardedBody(first, modelID: "m"), as: UTF8.self)
+        #expect(String(decoding: OpenAIChatAdapter.forwardedBody(first, modelID: "m"), as: UTF8.self)
                 == #"{"model":"m","messages":[{"role":"user","content":"caf\u00e9 \"quoted\""}]}"#, "the prompt is forwarded as sent")
     }
 }

@@ -3,8 +3,8 @@ import Testing
 @testable import KeygateCore
 @testable import KeygateProviders
 
-@Suite struct OpenAICompatibleProviderTests {
-    let provider = OpenAICompatibleProvider()
+@Suite struct OpenAIChatAdapterTests {
+    let provider = OpenAIChatAdapter()
 
     func resolved(_ name: String) throws -> ResolvedModel {
         try #require(try CatalogLoader.builtIn().resolve(model: name))
@@ -27,6 +27,20 @@ import Testing
         let deepseek = #"{"usage":{"prompt_tokens":100,"completion_tokens":20,"prompt_cache_hit_tokens":60,"prompt_cache_miss_tokens":40}}"#
         #expect(provider.usage(fromResponseBody: Array(deepseek.utf8))?.cachedInputTokens == 60)
         #expect(provider.usage(fromResponseBody: Array(#"{"choices":[]}"#.utf8)) == nil)
+    }
+
+    /// Every translating adapter writes its `usage` with this one writer, so none drops a count it has.
+    @Test func theUsageWriterWritesCacheWritesAndReasoningTokensBoth() throws {
+        let usage = TokenUsage(inputTokens: 100, outputTokens: 20, cachedInputTokens: 30, reasoningTokens: 5, cacheWriteTokens: 40)
+        let json = try JSONValue.decode(OpenAIUsage.json(usage).encoded())
+        #expect(json["prompt_tokens"]?.int64Value == 100)
+        #expect(json["completion_tokens"]?.int64Value == 20)
+        #expect(json["total_tokens"]?.int64Value == 120)
+        #expect(json["prompt_tokens_details"]?["cached_tokens"]?.int64Value == 30)
+        #expect(json["prompt_tokens_details"]?["cache_write_tokens"]?.int64Value == 40)
+        #expect(json["completion_tokens_details"]?["reasoning_tokens"]?.int64Value == 5)
+        // What the reader knows of it comes back unchanged.
+        #expect(OpenAIUsage.tokenUsage(from: json) == TokenUsage(inputTokens: 100, outputTokens: 20, cachedInputTokens: 30, reasoningTokens: 5))
     }
 
     @Test func mapsProviderErrorsWithoutLeakingTheKey() throws {
@@ -66,7 +80,7 @@ import Testing
     static let stream = content + stop + usage + done
 
     func run(_ chunks: [String], forwardUsage: Bool) -> (output: String, relay: any StreamRelay) {
-        var relay: any StreamRelay = OpenAICompatibleProvider().makeStreamRelay(clientWantsUsage: forwardUsage)
+        var relay: any StreamRelay = OpenAIChatAdapter().makeStreamRelay(clientWantsUsage: forwardUsage)
         var output: [UInt8] = []
         for chunk in chunks {
             let bytes = Array(chunk.utf8)
@@ -126,7 +140,7 @@ import Testing
         // Some providers never send [DONE].
         let (_, relay) = run([Self.content + Self.stop + Self.usage], forwardUsage: false)
         #expect(relay.completed)
-        var cut: any StreamRelay = OpenAICompatibleProvider().makeStreamRelay(clientWantsUsage: false)
+        var cut: any StreamRelay = OpenAIChatAdapter().makeStreamRelay(clientWantsUsage: false)
         _ = cut.relay(Array((Self.content + Self.stop).utf8))
         #expect(!cut.completed, "without a clean end of the body the stream may have been cut")
     }

@@ -13,7 +13,7 @@ import Testing
              "tools":[{"type":"function","function":{"name":"f","description":"d","parameters":{"type":"object"}}}]}
             """#.utf8))
         let resolved = try #require(try CatalogLoader.builtIn().resolve(model: "openai-responses/gpt-5.6-sol"))
-        let request = try OpenAIResponsesProvider().makeRequest(chat, for: resolved, credential: "sk-x")
+        let request = try OpenAIResponsesAdapter().makeRequest(chat, for: resolved, credential: "sk-x")
         #expect(request.url == "https://api.openai.com/v1/responses")
         let body = try JSONValue.decode(request.body)
         #expect(body["instructions"] == .string("Be brief.") && body["store"] == .bool(false) && body["max_output_tokens"]?.int64Value == 30)
@@ -27,14 +27,14 @@ import Testing
 
     @Test func translatesAnswersAndStreams() throws {
         let answer = #"{"id":"resp_1","status":"completed","model":"gpt-5.6-sol","output":[{"type":"reasoning"},{"type":"function_call","call_id":"c9","name":"f","arguments":"{\"a\":1}"}],"usage":{"input_tokens":10,"input_tokens_details":{"cached_tokens":2},"output_tokens":4,"output_tokens_details":{"reasoning_tokens":3}}}"#
-        let (translated, usage) = OpenAIResponsesProvider().response(fromBody: Array(answer.utf8), model: "m")
+        let (translated, usage) = OpenAIResponsesAdapter().response(fromBody: Array(answer.utf8), model: "m")
         #expect(usage == TokenUsage(inputTokens: 10, outputTokens: 4, cachedInputTokens: 2, reasoningTokens: 3))
         let json = try JSONValue.decode(try #require(translated))
         #expect(json["choices"]?.arrayValue?.first?["finish_reason"] == .string("tool_calls"))
         let stream = "event: response.created\ndata: {\"type\":\"response.created\",\"response\":{\"id\":\"r1\",\"model\":\"m\"}}\n\n"
             + "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"Hi\"}\n\n"
             + "event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{\"status\":\"completed\",\"usage\":{\"input_tokens\":3,\"output_tokens\":1}}}\n\n"
-        var relay = OpenAIResponsesProvider().makeStreamRelay(clientWantsUsage: false)
+        var relay = OpenAIResponsesAdapter().makeStreamRelay(clientWantsUsage: false)
         let out = String(decoding: (relay.relay(Array(stream.utf8)) ?? []) + relay.finish(), as: UTF8.self)
         #expect(relay.completed && relay.usage?.inputTokens == 3)
         #expect(out.contains(#""content":"Hi""#) && out.hasSuffix("data: [DONE]\n\n") && !out.contains("prompt_tokens"))

@@ -1,4 +1,3 @@
-import Foundation
 import KeygateCore
 
 /// Anthropic's stream (`message_start`, content blocks, `message_delta`, `message_stop`) as OpenAI
@@ -13,11 +12,7 @@ struct AnthropicStreamRelay: StreamRelay {
     private(set) var generatedTextBytes = 0
 
     private var framer = SSEFramer()
-    private var id = "chatcmpl-anthropic"
-    private var model = ""
-    private let created = Int64(Date().timeIntervalSince1970)
-    /// Anthropic content-block index → OpenAI tool-call index.
-    private var toolCallIndex: [Int64: Int] = [:]
+    private var writer = ChunkWriter(id: "chatcmpl-anthropic")
     /// Input-side counts from `message_start`, completed by `message_delta`.
     private var started = TokenUsage()
 
@@ -44,34 +39,28 @@ struct AnthropicStreamRelay: StreamRelay {
         switch type {
         case "message_start":
             let message = json["message"]
-            if let messageID = message?["id"]?.stringValue { id = "chatcmpl-" + messageID }
-            model = message?["model"]?.stringValue ?? model
-            started = message?["usage"].flatMap(AnthropicProvider.usage) ?? TokenUsage()
-            return chunk(delta: ["role": .string("assistant"), "content": .string("")])
+            if let messageID = message?["id"]?.stringValue { writer.id = "chatcmpl-" + messageID }
+            writer.model = message?["model"]?.stringValue ?? writer.model
+            started = message?["usage"].flatMap(AnthropicAdapter.usage) ?? TokenUsage()
+            return writer.chunk(delta: ["role": .string("assistant"), "content": .string("")])
         case "content_block_start":
             guard let block = json["content_block"], block["type"]?.stringValue == "tool_use", let index = json["index"]?.int64Value else { return [] }
-            let callIndex = toolCallIndex.count
-            toolCallIndex[index] = callIndex
-            return chunk(delta: ["tool_calls": .array([.object([
-                "index": .int(Int64(callIndex)), "id": block["id"] ?? .null, "type": .string("function"),
-                "function": .object(["name": block["name"] ?? .null, "arguments": .string("")]),
-            ])])])
+            return writer.toolCallStart(providerIndex: index, id: block["id"] ?? .null, name: block["name"] ?? .null)
         case "content_block_delta":
             let delta = json["delta"]
             switch delta?["type"]?.stringValue {
             case "text_delta":
                 let text = delta?["text"]?.stringValue ?? ""
                 generatedTextBytes += text.utf8.count
-                return chunk(delta: ["content": .string(text)])
+                return writer.chunk(delta: ["content": .string(text)])
             case "input_json_delta":
                 let partial = delta?["partial_json"]?.stringValue ?? ""
                 generatedTextBytes += partial.utf8.count
-                let callIndex = json["index"]?.int64Value.flatMap { toolCallIndex[$0] } ?? 0
-                return chunk(delta: ["tool_calls": .array([.object(["index": .int(Int64(callIndex)), "function": .object(["arguments": .string(partial)])])])])
+                return writer.toolCallArguments(providerIndex: json["index"]?.int64Value, partial)
             case "thinking_delta":
                 let thinking = delta?["thinking"]?.stringValue ?? ""
                 generatedTextBytes += thinking.utf8.count
-                return chunk(delta: ["reasoning_content": .string(thinking)])
+                return writer.chunk(delta: ["reasoning_content": .string(thinking)])
             default:
                 return []
             }
@@ -81,7 +70,7 @@ struct AnthropicStreamRelay: StreamRelay {
             var final = started
             if let reported, case .object = reported {
                 if reported["input_tokens"] != nil || reported["cache_read_input_tokens"] != nil || reported["cache_creation_input_tokens"] != nil,
-                   let input = AnthropicProvider.usage(reported) {
+                   let input = AnthropicAdapter.usage(reported) {
                     final.inputTokens = input.inputTokens
                     final.cachedInputTokens = input.cachedInputTokens
                     final.cacheWriteTokens = input.cacheWriteTokens
@@ -89,34 +78,16 @@ struct AnthropicStreamRelay: StreamRelay {
                 final.outputTokens = reported["output_tokens"]?.int64Value ?? final.outputTokens
                 usage = final
             }
-            return chunk(delta: [:], finishReason: AnthropicProvider.finishReason(json["delta"]?["stop_reason"]?.stringValue))
+            return writer.chunk(delta: [:], finishReason: AnthropicAdapter.finishReason(json["delta"]?["stop_reason"]?.stringValue))
         case "message_stop":
             completed = true
-            var out: [UInt8] = []
-            if clientWantsUsage, let usage {
-                out += Self.event(.object(["id": .string(id), "object": .string("chat.completion.chunk"), "created": .int(created),
-                                           "model": .string(model), "choices": .array([]), "usage": AnthropicProvider.openAIUsage(usage)]))
-            }
-            return out + Array("data: [DONE]\n\n".utf8)
+            return writer.end(usage: usage, clientWantsUsage: clientWantsUsage)
         case "error":
             let error = json["error"]
-            return Self.event(.object(["error": .object([
-                "message": .string("Provider 'anthropic' failed mid-stream: " + (error?["message"]?.stringValue ?? "unknown error") + ". The answer above is partial; retry."),
-                "type": .string("api_error"), "param": .null, "code": error?["type"] ?? .string("upstream_error"),
-            ])]))
+            return ChunkWriter.failedMidStream(provider: "anthropic", reason: error?["message"]?.stringValue ?? "unknown error",
+                                               code: error?["type"] ?? .string("upstream_error"))
         default:
             return []  // ping, content_block_stop, unknown events
         }
-    }
-
-    private func chunk(delta: JSONObject, finishReason: String? = nil) -> [UInt8] {
-        Self.event(.object([
-            "id": .string(id), "object": .string("chat.completion.chunk"), "created": .int(created), "model": .string(model),
-            "choices": .array([.object(["index": .int(0), "delta": .object(delta), "finish_reason": finishReason.map(JSONValue.string) ?? .null])]),
-        ]))
-    }
-
-    static func event(_ value: JSONValue) -> [UInt8] {
-        Array("data: ".utf8) + value.encoded() + Array("\n\n".utf8)
     }
 }

@@ -16,8 +16,7 @@ struct AzureCredential {
             throw GatewayError(status: 500, type: "api_error", code: "byok_key_unreadable",
                                message: "The stored Azure credential is not the expected JSON (endpoint, apiKey, \(needsDeployment ? "deploymentName, " : "")apiVersion). An org admin should add it again.")
         }
-        var base = provider.baseURL.contains("{endpoint}") ? endpoint : provider.baseURL
-        while base.hasSuffix("/") { base.removeLast() }
+        let base = URLText.trimmingTrailingSlashes(provider.baseURL.contains("{endpoint}") ? endpoint : provider.baseURL)
         self.endpoint = base
         self.apiKey = apiKey
         self.apiVersion = version

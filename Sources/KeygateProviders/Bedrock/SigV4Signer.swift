@@ -78,7 +78,7 @@ public struct SigV4Signer: Sendable {
     /// Non-S3 services sign the already-encoded path encoded once more (`%3A` → `%253A`).
     static func canonicalURI(_ url: URL) -> String {
         let path = url.path(percentEncoded: true)
-        return path.isEmpty ? "/" : uriEncode(path, keepSlash: true)
+        return path.isEmpty ? "/" : URLText.percentEncoded(path, keepSlash: true)
     }
 
     static func canonicalQuery(_ url: URL) -> String {
@@ -87,29 +87,12 @@ public struct SigV4Signer: Sendable {
         for pair in query.split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1).map { String($0).removingPercentEncoding ?? String($0) }
             let value = parts.count > 1 ? parts[1] : ""
-            pairs.append((uriEncode(parts[0], keepSlash: false), uriEncode(value, keepSlash: false)))
+            pairs.append((URLText.percentEncoded(parts[0]), URLText.percentEncoded(value)))
         }
         pairs.sort { (a: (key: String, value: String), b: (key: String, value: String)) -> Bool in
             a.key == b.key ? a.value < b.value : a.key < b.key
         }
         return pairs.map { $0.key + "=" + $0.value }.joined(separator: "&")
-    }
-
-    /// RFC 3986 percent-encoding of everything but the unreserved characters (and `/` when `keepSlash`).
-    public static func uriEncode(_ text: String, keepSlash: Bool) -> String {
-        var out = ""
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
-                out.append(Character(Unicode.Scalar(byte)))
-            case UInt8(ascii: "/") where keepSlash:
-                out.append("/")
-            default:
-                out += String(format: "%%%02X", byte)
-            }
-        }
-        return out
     }
 
     static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {

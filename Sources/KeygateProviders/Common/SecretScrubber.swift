@@ -1,3 +1,5 @@
+import Foundation
+
 /// Removes anything that looks like a credential from text that came from outside (an upstream error
 /// message can echo the key it was sent, e.g. "Incorrect API key provided: sk-abc…").
 public enum SecretScrubber {
@@ -19,8 +21,6 @@ public enum SecretScrubber {
         }.joined(separator: " ")
     }
 }
-
-import Foundation
 
 extension CharacterSet {
     static let punctuationForKeys = CharacterSet(charactersIn: "'\"`,.;:()[]{}<>")

@@ -31,7 +31,7 @@ struct ProviderKeyValidator: Sendable {
         switch provider.credential {
         case .apiKey:
             var base = provider.baseURL
-            while base.hasSuffix("/") { base.removeLast() }
+            base = URLText.trimmingTrailingSlashes(base)
             request = HTTPClientRequest(url: base + provider.validation.path)
             switch provider.validation.auth {
             case "x-api-key":
@@ -47,7 +47,7 @@ struct ProviderKeyValidator: Sendable {
         case .azure, .azureResponses:
             // A base URL override stands in for the credential's endpoint (tests, private links).
             var endpoint = provider.baseURL.contains("{endpoint}") ? (credential.fields["endpoint"] ?? "") : provider.baseURL
-            while endpoint.hasSuffix("/") { endpoint.removeLast() }
+            endpoint = URLText.trimmingTrailingSlashes(endpoint)
             let version = credential.fields["apiVersion"] ?? ""
             let path = provider.validation.path.replacingOccurrences(of: "{apiVersion}", with: version)
             request = HTTPClientRequest(url: endpoint + path)
@@ -56,8 +56,8 @@ struct ProviderKeyValidator: Sendable {
             // A signed CountTokens call: free, and it fails with 403 unless the credentials are good.
             let region = credential.fields["region"] ?? ""
             var base = provider.baseURL.replacingOccurrences(of: "{region}", with: region)
-            while base.hasSuffix("/") { base.removeLast() }
-            let model = catalogModel(for: provider).map { SigV4Signer.uriEncode($0, keepSlash: false) } ?? "anthropic.claude-haiku-4-5"
+            base = URLText.trimmingTrailingSlashes(base)
+            let model = catalogModel(for: provider).map { URLText.percentEncoded($0) } ?? "anthropic.claude-haiku-4-5"
             let url = base + provider.validation.path.replacingOccurrences(of: "{model}", with: model)
             let body = Array(#"{"input":{"converse":{"messages":[{"role":"user","content":[{"text":"hi"}]}]}}}"#.utf8)
             guard let parsed = URL(string: url) else { return .unavailable("bad endpoint") }

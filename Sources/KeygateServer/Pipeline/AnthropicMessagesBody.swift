@@ -18,12 +18,10 @@ struct AnthropicMessagesBody: Sendable {
     func upstreamRequest(for call: PlannedCall) -> HTTPClientRequest {
         var body = json
         body["model"] = .string(call.route.resolved.model.id)
-        var base = call.route.resolved.provider.baseURL
-        while base.hasSuffix("/") { base.removeLast() }
-        var outgoing = HTTPClientRequest(url: base + "/v1/messages")
+        var outgoing = HTTPClientRequest(url: URLText.trimmingTrailingSlashes(call.route.resolved.provider.baseURL) + "/v1/messages")
         outgoing.method = .POST
         outgoing.headers.add(name: "x-api-key", value: call.credential)
-        outgoing.headers.add(name: "anthropic-version", value: version ?? AnthropicProvider.apiVersion)
+        outgoing.headers.add(name: "anthropic-version", value: version ?? AnthropicAdapter.apiVersion)
         if let beta { outgoing.headers.add(name: "anthropic-beta", value: beta) }
         outgoing.headers.add(name: "content-type", value: "application/json")
         outgoing.body = .bytes(ByteBuffer(bytes: body.encoded()))

@@ -39,7 +39,7 @@ struct CallPlanner: Sendable {
             throw GatewayError.byokKeyRequired(provider: resolved.provider.id, organization: organization.slug)
         }
         return PlannedRoute(decision: .decide(for: resolved, organizationHasKey: byokKey != nil), byokKey: byokKey,
-                            adapter: ChatProviders.adapter(for: resolved.provider.wireFormat))
+                            adapter: WireAdapters.adapter(for: resolved.provider.wireFormat))
     }
 
     /// The route to retry on after the organisation's own key was rate limited: the platform's, if the

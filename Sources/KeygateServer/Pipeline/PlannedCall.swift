@@ -7,7 +7,7 @@ struct PlannedRoute: Sendable {
     /// The organisation's key for the provider, when it pays (BYOK).
     let byokKey: UsableBYOKKey?
     /// The wire format of the provider.
-    let adapter: any ChatProvider
+    let adapter: any WireAdapter
 
     var resolved: ResolvedModel { decision.resolved }
     var billing: BillingPath { decision.billing }

@@ -39,7 +39,7 @@ struct UpstreamExchange: Sendable {
                 relay = route.adapter.makeStreamRelay(clientWantsUsage: chat.clientWantsStreamUsage)
                 errorEvents = .openAI
             case .anthropicMessages:
-                relay = AnthropicProvider().makePassthroughRelay()
+                relay = AnthropicAdapter().makePassthroughRelay()
                 errorEvents = .anthropic
             }
             return Response(status: .ok, headers: headers, body: ResponseBody { writer in
@@ -65,7 +65,7 @@ struct UpstreamExchange: Sendable {
                 reported = usage
             case .anthropicMessages:
                 out = received
-                reported = AnthropicProvider.usage(fromMessage: Array(received.readableBytesView))
+                reported = AnthropicAdapter.usage(fromMessage: Array(received.readableBytesView))
             }
             let tokens = reported
                 ?? TokenUsage(inputTokens: TokenEstimator.tokens(forBytes: body.promptBytes),

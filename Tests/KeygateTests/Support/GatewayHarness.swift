@@ -15,7 +15,7 @@ final class GatewayHarness: @unchecked Sendable {
     static let awsAccessKeyID = "AKIAPLATFORM00000001"
     static let awsSecret = "platformAWSsecret/K7MDENG/bPxRfiCYEXAMPLE"
     static let awsPlatformCredential = #"{"accessKeyId":"\#(awsAccessKeyID)","secretAccessKey":"\#(awsSecret)","region":"us-east-1"}"#
-    let fake: FakeOpenAIUpstream
+    let fake: FakeProvider
     let fakePort: Int
     let gateway: Gateway
     let port: Int
@@ -29,7 +29,7 @@ final class GatewayHarness: @unchecked Sendable {
 
     var baseURL: String { "http://127.0.0.1:\(port)" }
 
-    private init(fake: FakeOpenAIUpstream, fakePort: Int, gateway: Gateway, port: Int, dataDirectory: String, apiKey: String, apiKeyID: String,
+    private init(fake: FakeProvider, fakePort: Int, gateway: Gateway, port: Int, dataDirectory: String, apiKey: String, apiKeyID: String,
                  organization: Organization, logs: LogCapture, client: HTTPClient, tasks: [Task<Void, Error>]) {
         self.fake = fake
         self.fakePort = fakePort
@@ -48,7 +48,7 @@ final class GatewayHarness: @unchecked Sendable {
     /// openai, groq, moonshot and nvidia pointing at the fake).
     static func start(environment extra: [String: String] = [:], fakeKey: String? = platformKey,
                       startingCredits: MicroCredits = .credits(1000)) async throws -> GatewayHarness {
-        let fake = FakeOpenAIUpstream(expectedKey: fakeKey)
+        let fake = FakeProvider(expectedKey: fakeKey)
         let (fakePort, fakeTask) = try await startServer { onRunning in try await fake.run(port: 0, onRunning: onRunning) }
 
         let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("keygate-test-\(UUID().uuidString)").path

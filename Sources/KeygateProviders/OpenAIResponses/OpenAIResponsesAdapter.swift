@@ -3,12 +3,11 @@ import KeygateCore
 
 /// OpenAI Responses (`POST {base}/responses`), for models that need it, translated to and from chat
 /// completions (../shared/reference/providers.md §1.2). Nothing is stored upstream (`store: false`).
-public struct OpenAIResponsesProvider: ChatProvider {
+public struct OpenAIResponsesAdapter: WireAdapter {
     public init() {}
 
     public func makeRequest(_ request: ChatCompletionRequest, for resolved: ResolvedModel, credential: String) throws(GatewayError) -> UpstreamRequest {
-        var base = resolved.provider.baseURL
-        while base.hasSuffix("/") { base.removeLast() }
+        let base = URLText.trimmingTrailingSlashes(resolved.provider.baseURL)
         return UpstreamRequest(method: "POST", url: base + "/responses",
                                headers: [("authorization", "Bearer " + credential), ("content-type", "application/json"),
                                          ("accept", request.stream ? "text/event-stream" : "application/json")],
@@ -23,7 +22,7 @@ public struct OpenAIResponsesProvider: ChatProvider {
             let role = message["role"]?.stringValue ?? ""
             switch role {
             case "system", "developer":
-                instructions.append(AnthropicProvider.text(of: message["content"]))
+                instructions.append(plainText(of: message["content"]))
             case "user":
                 var parts: [JSONValue] = []
                 switch message["content"] {
@@ -44,7 +43,7 @@ public struct OpenAIResponsesProvider: ChatProvider {
                 }
                 input.append(.object(["role": .string("user"), "content": .array(parts)]))
             case "assistant":
-                let text = AnthropicProvider.text(of: message["content"])
+                let text = plainText(of: message["content"])
                 if !text.isEmpty {
                     input.append(.object(["role": .string("assistant"), "content": .array([.object(["type": .string("output_text"), "text": .string(text)])])]))
                 }
@@ -54,7 +53,7 @@ public struct OpenAIResponsesProvider: ChatProvider {
                 }
             case "tool", "function":
                 input.append(.object(["type": .string("function_call_output"), "call_id": message["tool_call_id"] ?? .string(""),
-                                      "output": .string(AnthropicProvider.text(of: message["content"]))]))
+                                      "output": .string(plainText(of: message["content"]))]))
             default: break
             }
         }
@@ -109,17 +108,12 @@ public struct OpenAIResponsesProvider: ChatProvider {
             default: break
             }
         }
-        var message: JSONObject = ["role": .string("assistant"), "content": text.isEmpty && !calls.isEmpty ? .null : .string(text)]
-        if !calls.isEmpty { message["tool_calls"] = .array(calls) }
         let usage = Self.usage(json["usage"])
-        var completion: JSONObject = [
-            "id": .string("chatcmpl-" + (json["id"]?.stringValue ?? "responses")), "object": .string("chat.completion"),
-            "created": json["created_at"] ?? .int(Int64(Date().timeIntervalSince1970)), "model": json["model"] ?? .string(model),
-            "choices": .array([.object(["index": .int(0), "message": .object(message),
-                                        "finish_reason": .string(Self.finishReason(status: json["status"]?.stringValue, hasToolCalls: !calls.isEmpty))])]),
-        ]
-        if let usage { completion["usage"] = GeminiProvider.openAIUsage(usage) }
-        return (JSONValue.object(completion).encoded(), usage)
+        return (chatCompletion(id: "chatcmpl-" + (json["id"]?.stringValue ?? "responses"),
+                               created: json["created_at"] ?? .int(Int64(Date().timeIntervalSince1970)), model: json["model"] ?? .string(model),
+                               text: text, toolCalls: calls,
+                               finishReason: Self.finishReason(status: json["status"]?.stringValue, hasToolCalls: !calls.isEmpty), usage: usage),
+                usage)
     }
 
     public func makeStreamRelay(clientWantsUsage: Bool) -> any StreamRelay {
@@ -127,7 +121,7 @@ public struct OpenAIResponsesProvider: ChatProvider {
     }
 
     public func error(for failure: UpstreamFailure, provider: ProviderSpec, credential: String) -> GatewayError {
-        OpenAICompatibleProvider().error(for: failure, provider: provider, credential: credential)
+        OpenAIChatAdapter().error(for: failure, provider: provider, credential: credential)
     }
 }
 
@@ -139,11 +133,8 @@ struct ResponsesStreamRelay: StreamRelay {
     private(set) var completed = false
     private(set) var generatedTextBytes = 0
     private var framer = SSEFramer()
-    private var id = "chatcmpl-responses"
-    private var model = ""
-    private let created = Int64(Date().timeIntervalSince1970)
+    private var writer = ChunkWriter(id: "chatcmpl-responses")
     private var startedRole = false
-    private var toolCallIndex: [Int64: Int] = [:]
 
     init(clientWantsUsage: Bool) { self.clientWantsUsage = clientWantsUsage }
 
@@ -164,52 +155,36 @@ struct ResponsesStreamRelay: StreamRelay {
         if !startedRole {
             startedRole = true
             if let response = json["response"] {
-                id = "chatcmpl-" + (response["id"]?.stringValue ?? "responses")
-                model = response["model"]?.stringValue ?? model
+                writer.id = "chatcmpl-" + (response["id"]?.stringValue ?? "responses")
+                writer.model = response["model"]?.stringValue ?? writer.model
             }
-            out += chunk(["role": .string("assistant"), "content": .string("")])
+            out += writer.chunk(delta: ["role": .string("assistant"), "content": .string("")])
         }
         switch json["type"]?.stringValue ?? SSE.eventName(of: event) ?? "" {
         case "response.output_text.delta":
             let text = json["delta"]?.stringValue ?? ""
             generatedTextBytes += text.utf8.count
-            out += chunk(["content": .string(text)])
+            out += writer.chunk(delta: ["content": .string(text)])
         case "response.output_item.added":
             guard let item = json["item"], item["type"]?.stringValue == "function_call", let index = json["output_index"]?.int64Value else { break }
-            let callIndex = toolCallIndex.count
-            toolCallIndex[index] = callIndex
-            out += chunk(["tool_calls": .array([.object(["index": .int(Int64(callIndex)), "id": item["call_id"] ?? .null, "type": .string("function"),
-                                                         "function": .object(["name": item["name"] ?? .null, "arguments": .string("")])])])])
+            out += writer.toolCallStart(providerIndex: index, id: item["call_id"] ?? .null, name: item["name"] ?? .null)
         case "response.function_call_arguments.delta":
             let delta = json["delta"]?.stringValue ?? ""
             generatedTextBytes += delta.utf8.count
-            let callIndex = json["output_index"]?.int64Value.flatMap { toolCallIndex[$0] } ?? 0
-            out += chunk(["tool_calls": .array([.object(["index": .int(Int64(callIndex)), "function": .object(["arguments": .string(delta)])])])])
+            out += writer.toolCallArguments(providerIndex: json["output_index"]?.int64Value, delta)
         case "response.completed", "response.incomplete":
             completed = true
             let response = json["response"]
-            usage = OpenAIResponsesProvider.usage(response?["usage"])
-            out += chunk([:], finish: OpenAIResponsesProvider.finishReason(status: response?["status"]?.stringValue, hasToolCalls: !toolCallIndex.isEmpty))
-            if clientWantsUsage, let usage {
-                out += Self.event(.object(["id": .string(id), "object": .string("chat.completion.chunk"), "created": .int(created), "model": .string(model),
-                                           "choices": .array([]), "usage": GeminiProvider.openAIUsage(usage)]))
-            }
-            out += Array("data: [DONE]\n\n".utf8)
+            usage = OpenAIResponsesAdapter.usage(response?["usage"])
+            out += writer.chunk(delta: [:], finishReason: OpenAIResponsesAdapter.finishReason(status: response?["status"]?.stringValue, hasToolCalls: writer.hasToolCalls))
+            out += writer.end(usage: usage, clientWantsUsage: clientWantsUsage)
         case "response.failed", "error":
             let error = json["response"]?["error"] ?? json["error"] ?? json
-            out += Self.event(.object(["error": .object([
-                "message": .string("Provider failed mid-stream: " + (error["message"]?.stringValue ?? "unknown error") + ". The answer above is partial; retry."),
-                "type": .string("api_error"), "param": .null, "code": error["code"] ?? .string("upstream_error")])]))
+            out += ChunkWriter.failedMidStream(provider: nil, reason: error["message"]?.stringValue ?? "unknown error",
+                                               code: error["code"] ?? .string("upstream_error"))
         default:
             break
         }
         return out
     }
-
-    private func chunk(_ delta: JSONObject, finish: String? = nil) -> [UInt8] {
-        Self.event(.object(["id": .string(id), "object": .string("chat.completion.chunk"), "created": .int(created), "model": .string(model),
-                            "choices": .array([.object(["index": .int(0), "delta": .object(delta), "finish_reason": finish.map(JSONValue.string) ?? .null])])]))
-    }
-
-    static func event(_ value: JSONValue) -> [UInt8] { Array("data: ".utf8) + value.encoded() + Array("\n\n".utf8) }
 }

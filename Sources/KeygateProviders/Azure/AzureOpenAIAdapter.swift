@@ -5,8 +5,8 @@ import KeygateCore
 /// `{endpoint}/openai/deployments/{deployment}/chat/completions?api-version={version}` with an `api-key`
 /// header (or, for `apiVersion` `v1`, to `{endpoint}/openai/v1/chat/completions` with the deployment as model).
 /// A `KEYGATE_PROVIDER_AZURE_BASE_URL` override replaces the credential's endpoint (tests, private links).
-public struct AzureOpenAIProvider: ChatProvider {
-    let openAI = OpenAICompatibleProvider()
+public struct AzureOpenAIAdapter: WireAdapter {
+    let openAI = OpenAIChatAdapter()
 
     public init() {}
 
@@ -18,7 +18,7 @@ public struct AzureOpenAIProvider: ChatProvider {
             provider: resolved.provider.id, id: deployment, input: resolved.model.input, output: resolved.model.output)), credential: "")
         upstream.url = azure.apiVersion == "v1"
             ? azure.endpoint + "/openai/v1/chat/completions"
-            : azure.endpoint + "/openai/deployments/" + SigV4Signer.uriEncode(deployment, keepSlash: false) + "/chat/completions?api-version=" + SigV4Signer.uriEncode(azure.apiVersion, keepSlash: false)
+            : azure.endpoint + "/openai/deployments/" + URLText.percentEncoded(deployment) + "/chat/completions?api-version=" + URLText.percentEncoded(azure.apiVersion)
         azure.authorize(&upstream)
         return upstream
     }

@@ -1,12 +1,12 @@
-import KeygateCore
-
 /// Byte-level looks into JSON text, cheaper than decoding a whole document for one field of it.
-enum JSONScan {
+/// It lives beside `JSONParser` because its `.absent` and `.unreadable` answers make the two safe together
+/// only while they agree (`JSONScanTests` checks that they do).
+public enum JSONScan {
     /// What the relay needs from one chunk, in a single pass over its JSON: the length of the text values it
     /// generated (`content`, `arguments`, `reasoning_content`, `refusal`; escapes counted as written),
     /// whether a choice has a `finish_reason`, and whether `usage` is an object (not `null`). Keys are
     /// recognised at any depth; a string value is skipped whole, so its contents never look like a key.
-    static func chunkFacts(in json: [UInt8]) -> (textBytes: Int, hasFinishReason: Bool, hasUsageObject: Bool) {
+    public static func chunkFacts(in json: [UInt8]) -> (textBytes: Int, hasFinishReason: Bool, hasUsageObject: Bool) {
         var textBytes = 0
         var hasFinishReason = false
         var hasUsageObject = false
@@ -44,7 +44,7 @@ enum JSONScan {
     }
 
     /// What `topLevelValue` found.
-    enum TopLevelLookup: Equatable {
+    public enum TopLevelLookup: Equatable {
         /// The byte range of the value (the last one if the key is repeated, as a full parse would take).
         case found(Range<Int>)
         /// The text is one whole object without that key.
@@ -56,7 +56,7 @@ enum JSONScan {
     /// The value of `key` in the top-level object of `json`. Nested objects, arrays and strings are skipped
     /// whole, so a key of the same name inside them is never taken. The values themselves are not checked:
     /// parse the range to use it.
-    static func topLevelValue(in json: [UInt8], key: String) -> TopLevelLookup {
+    public static func topLevelValue(in json: [UInt8], key: String) -> TopLevelLookup {
         guard let range = lastTopLevelValue(in: json, key: Array(key.utf8)) else { return .unreadable }
         return range.map { .found($0) } ?? .absent
     }

@@ -5,7 +5,7 @@ import KeygateCore
 /// `{"accessKeyId","secretAccessKey","region"[,"sessionToken"]}`, translated to and from OpenAI chat
 /// completions (../shared/reference/providers.md §4). The region comes from the credential; the catalog's
 /// base URL carries a `{region}` placeholder (an override replaces the whole endpoint).
-public struct BedrockConverseProvider: ChatProvider {
+public struct BedrockConverseAdapter: WireAdapter {
     public init() {}
 
     struct Credential {
@@ -18,8 +18,10 @@ public struct BedrockConverseProvider: ChatProvider {
             guard let fields = (try? JSONValue.decode(Array(text.utf8)))?.objectValue,
                   let id = fields["accessKeyId"]?.stringValue, let secret = fields["secretAccessKey"]?.stringValue,
                   let region = fields["region"]?.stringValue else {
-                throw GatewayError(status: 500, type: "api_error", code: "byok_key_unreadable",
-                                   message: "The stored AWS credential is not the expected JSON (accessKeyId, secretAccessKey, region). Add it again.")
+                // The same parser reads the operator's platform key and an organisation's BYOK key, and cannot
+                // tell which it was given: the error names both.
+                throw GatewayError(status: 500, type: "api_error", code: "provider_credential_unreadable",
+                                   message: "The AWS credential for this request is not the expected JSON (accessKeyId, secretAccessKey, region). If it is the organisation's own key, an org admin should add it again; if it is the platform's (KEYGATE_PROVIDER_AWS_API_KEY), the operator should correct it.")
             }
             accessKeyID = id
             secretAccessKey = secret
@@ -30,10 +32,9 @@ public struct BedrockConverseProvider: ChatProvider {
 
     public func makeRequest(_ request: ChatCompletionRequest, for resolved: ResolvedModel, credential: String) throws(GatewayError) -> UpstreamRequest {
         let aws = try Credential(credential)
-        var base = resolved.provider.baseURL.replacingOccurrences(of: "{region}", with: aws.region)
-        while base.hasSuffix("/") { base.removeLast() }
+        let base = URLText.trimmingTrailingSlashes(resolved.provider.baseURL.replacingOccurrences(of: "{region}", with: aws.region))
         // The model id is one path label: percent-encoded once on the wire (`:` → `%3A`); SigV4 encodes it again.
-        let url = base + "/model/" + SigV4Signer.uriEncode(resolved.model.id, keepSlash: false) + (request.stream ? "/converse-stream" : "/converse")
+        let url = base + "/model/" + URLText.percentEncoded(resolved.model.id) + (request.stream ? "/converse-stream" : "/converse")
         let body = JSONValue.object(try Self.translate(request)).encoded()
         guard let parsed = URL(string: url) else { throw GatewayError.upstreamFailed(provider: resolved.provider.id, status: nil) }
         let signer = SigV4Signer(accessKeyID: aws.accessKeyID, secretAccessKey: aws.secretAccessKey, sessionToken: aws.sessionToken, region: aws.region)
@@ -51,7 +52,7 @@ public struct BedrockConverseProvider: ChatProvider {
         for (index, message) in (source["messages"]?.arrayValue ?? []).enumerated() {
             switch message["role"]?.stringValue {
             case "system", "developer":
-                system.append(.object(["text": .string(AnthropicProvider.text(of: message["content"]))]))
+                system.append(.object(["text": .string(plainText(of: message["content"]))]))
             case "user":
                 turns.append(role: "user", parts: try blocks(message["content"], param: "messages[\(index)].content"))
             case "assistant":
@@ -67,7 +68,7 @@ public struct BedrockConverseProvider: ChatProvider {
                 usedTools = true
                 turns.append(role: "user", parts: [.object(["toolResult": .object([
                     "toolUseId": message["tool_call_id"] ?? .string(""),
-                    "content": .array([.object(["text": .string(AnthropicProvider.text(of: message["content"]))])]),
+                    "content": .array([.object(["text": .string(plainText(of: message["content"]))])]),
                 ])])])
             default:
                 break
@@ -79,9 +80,7 @@ public struct BedrockConverseProvider: ChatProvider {
         if let max = request.maxOutputTokens { inference["maxTokens"] = .int(max) }
         if let t = source["temperature"], !t.isNull { inference["temperature"] = t }
         if let p = source["top_p"], !p.isNull { inference["topP"] = p }
-        if let stop = source["stop"] {
-            if let one = stop.stringValue { inference["stopSequences"] = .array([.string(one)]) } else if let many = stop.arrayValue { inference["stopSequences"] = .array(many) }
-        }
+        if let stop = stopSequences(source["stop"]) { inference["stopSequences"] = stop }
         if !inference.isEmpty { body["inferenceConfig"] = .object(inference) }
         var tools: [JSONValue] = (source["tools"]?.arrayValue ?? []).compactMap { tool in
             guard let function = tool["function"] else { return nil }
@@ -97,11 +96,11 @@ public struct BedrockConverseProvider: ChatProvider {
         }
         if !tools.isEmpty {
             var config: JSONObject = ["tools": .array(tools)]
-            switch source["tool_choice"]?.stringValue {
-            case "required": config["toolChoice"] = .object(["any": .object([:])])
-            case "auto": config["toolChoice"] = .object(["auto": .object([:])])
-            default:
-                if let name = source["tool_choice"]?["function"]?["name"] { config["toolChoice"] = .object(["tool": .object(["name": name])]) }
+            switch ToolChoice(source["tool_choice"]) {
+            case .required?: config["toolChoice"] = .object(["any": .object([:])])
+            case .auto?: config["toolChoice"] = .object(["auto": .object([:])])
+            case .function(let name)?: config["toolChoice"] = .object(["tool": .object(["name": name])])
+            case .noTools?, nil: break  // Converse has no "none"
             }
             body["toolConfig"] = .object(config)
         }
@@ -109,28 +108,17 @@ public struct BedrockConverseProvider: ChatProvider {
     }
 
     static func blocks(_ content: JSONValue?, param: String) throws(GatewayError) -> [JSONValue] {
-        switch content {
-        case .string(let s)?: return s.isEmpty ? [] : [.object(["text": .string(s)])]
-        case .array(let parts)?:
-            var blocks: [JSONValue] = []
-            for part in parts {
-                switch part["type"]?.stringValue {
-                case "text": blocks.append(.object(["text": part["text"] ?? .string("")]))
-                case "image_url":
-                    let url = part["image_url"]?["url"]?.stringValue ?? ""
-                    guard let image = DataURL.parse(url), image.mediaType.hasPrefix("image/") else {
-                        throw GatewayError.badRequest("Bedrock takes images as base64 data URLs (data:image/png;base64,…) in \(param).", param: param, code: "invalid_image")
-                    }
-                    let format = String(image.mediaType.dropFirst("image/".count))
-                    blocks.append(.object(["image": .object(["format": .string(format == "jpg" ? "jpeg" : format),
-                                                             "source": .object(["bytes": .string(image.base64)])])]))
-                default:
-                    throw GatewayError.badRequest("Bedrock models take text and image parts here; '\(part["type"]?.stringValue ?? "?")' in \(param) is not supported.", param: param, code: "unsupported_content")
-                }
-            }
-            return blocks
-        default: return []
-        }
+        try contentParts(content, param: param, refusal: "Bedrock models take text and image parts here",
+                         text: { .object(["text": $0]) },
+                         image: { (part) throws(GatewayError) -> JSONValue in
+                             let url = part["image_url"]?["url"]?.stringValue ?? ""
+                             guard let image = DataURL.parse(url), image.mediaType.hasPrefix("image/") else {
+                                 throw GatewayError.badRequest("Bedrock takes images as base64 data URLs (data:image/png;base64,…) in \(param).", param: param, code: "invalid_image")
+                             }
+                             let format = String(image.mediaType.dropFirst("image/".count))
+                             return .object(["image": .object(["format": .string(format == "jpg" ? "jpeg" : format),
+                                                               "source": .object(["bytes": .string(image.base64)])])])
+                         })
     }
 
     /// `inputTokens` excludes cache reads and writes; the OpenAI convention includes them.
@@ -165,17 +153,10 @@ public struct BedrockConverseProvider: ChatProvider {
                                                            "arguments": .string(String(decoding: (use["input"] ?? .object([:])).encoded(), as: UTF8.self))])]))
             }
         }
-        var message: JSONObject = ["role": .string("assistant"), "content": text.isEmpty && !calls.isEmpty ? .null : .string(text)]
-        if !reasoning.isEmpty { message["reasoning_content"] = .string(reasoning) }
-        if !calls.isEmpty { message["tool_calls"] = .array(calls) }
         let usage = Self.usage(json["usage"])
-        var completion: JSONObject = [
-            "id": .string("chatcmpl-bedrock-\(UInt32.random(in: 0...UInt32.max))"), "object": .string("chat.completion"),
-            "created": .int(Int64(Date().timeIntervalSince1970)), "model": .string(model),
-            "choices": .array([.object(["index": .int(0), "message": .object(message), "finish_reason": .string(Self.finishReason(json["stopReason"]?.stringValue))])]),
-        ]
-        if let usage { completion["usage"] = AnthropicProvider.openAIUsage(usage) }
-        return (JSONValue.object(completion).encoded(), usage)
+        return (chatCompletion(id: "chatcmpl-bedrock-\(UInt32.random(in: 0...UInt32.max))", model: .string(model), text: text, reasoning: reasoning,
+                               toolCalls: calls, finishReason: Self.finishReason(json["stopReason"]?.stringValue), usage: usage),
+                usage)
     }
 
     public func makeStreamRelay(clientWantsUsage: Bool) -> any StreamRelay {
@@ -206,9 +187,8 @@ struct BedrockStreamRelay: StreamRelay {
     private var sawMetadata = false
     private var endedCleanly = false
     private var failed = false
-    private var toolCallIndex: [Int64: Int] = [:]
-    private let id = "chatcmpl-bedrock-\(UInt32.random(in: 0...UInt32.max))"
-    private let created = Int64(Date().timeIntervalSince1970)
+    /// Converse streams name neither an id nor the model.
+    private var writer = ChunkWriter(id: "chatcmpl-bedrock-\(UInt32.random(in: 0...UInt32.max))")
 
     init(clientWantsUsage: Bool) { self.clientWantsUsage = clientWantsUsage }
 
@@ -222,15 +202,14 @@ struct BedrockStreamRelay: StreamRelay {
             return out
         } catch {
             failed = true
-            return Self.event(.object(["error": .object(["message": .string("Provider 'aws' sent a corrupted stream (\(error)). The answer above is partial; retry."),
-                                                         "type": .string("api_error"), "param": .null, "code": .string("upstream_stream_corrupted")])]))
+            return ChunkWriter.partialAnswerError("Provider 'aws' sent a corrupted stream (\(error))", code: .string("upstream_stream_corrupted"))
         }
     }
 
     mutating func finish() -> [UInt8] {
         endedCleanly = !decoder.hasPartialFrame
         guard completed, !sawMetadata else { return [] }
-        return Array("data: [DONE]\n\n".utf8)
+        return ChunkWriter.done
     }
 
     private mutating func translate(_ message: EventStreamMessage) -> [UInt8] {
@@ -238,56 +217,39 @@ struct BedrockStreamRelay: StreamRelay {
         if message.headers[":message-type"] != "event" {
             failed = true
             let type = message.headers[":exception-type"] ?? message.headers[":error-code"] ?? "upstream_error"
-            return Self.event(.object(["error": .object([
-                "message": .string("Provider 'aws' failed mid-stream: " + (json["message"]?.stringValue ?? message.headers[":error-message"] ?? type) + ". The answer above is partial; retry."),
-                "type": .string("api_error"), "param": .null, "code": .string(type)])]))
+            return ChunkWriter.failedMidStream(provider: "aws", reason: json["message"]?.stringValue ?? message.headers[":error-message"] ?? type,
+                                               code: .string(type))
         }
         switch message.headers[":event-type"] {
         case "messageStart":
-            return chunk(["role": .string("assistant"), "content": .string("")])
+            return writer.chunk(delta: ["role": .string("assistant"), "content": .string("")])
         case "contentBlockStart":
             guard let use = json["start"]?["toolUse"], let index = json["contentBlockIndex"]?.int64Value else { return [] }
-            let callIndex = toolCallIndex.count
-            toolCallIndex[index] = callIndex
-            return chunk(["tool_calls": .array([.object(["index": .int(Int64(callIndex)), "id": use["toolUseId"] ?? .null, "type": .string("function"),
-                                                         "function": .object(["name": use["name"] ?? .null, "arguments": .string("")])])])])
+            return writer.toolCallStart(providerIndex: index, id: use["toolUseId"] ?? .null, name: use["name"] ?? .null)
         case "contentBlockDelta":
             let delta = json["delta"]
             if let text = delta?["text"]?.stringValue {
                 generatedTextBytes += text.utf8.count
-                return chunk(["content": .string(text)])
+                return writer.chunk(delta: ["content": .string(text)])
             }
             if let input = delta?["toolUse"]?["input"]?.stringValue {
                 generatedTextBytes += input.utf8.count
-                let callIndex = json["contentBlockIndex"]?.int64Value.flatMap { toolCallIndex[$0] } ?? 0
-                return chunk(["tool_calls": .array([.object(["index": .int(Int64(callIndex)), "function": .object(["arguments": .string(input)])])])])
+                return writer.toolCallArguments(providerIndex: json["contentBlockIndex"]?.int64Value, input)
             }
             if let thinking = delta?["reasoningContent"]?["text"]?.stringValue {
                 generatedTextBytes += thinking.utf8.count
-                return chunk(["reasoning_content": .string(thinking)])
+                return writer.chunk(delta: ["reasoning_content": .string(thinking)])
             }
             return []
         case "messageStop":
             sawStop = true
-            return chunk([:], finish: BedrockConverseProvider.finishReason(json["stopReason"]?.stringValue))
+            return writer.chunk(delta: [:], finishReason: BedrockConverseAdapter.finishReason(json["stopReason"]?.stringValue))
         case "metadata":
             sawMetadata = true
-            usage = BedrockConverseProvider.usage(json["usage"])
-            var out: [UInt8] = []
-            if clientWantsUsage, let usage {
-                out += Self.event(.object(["id": .string(id), "object": .string("chat.completion.chunk"), "created": .int(created), "model": .string(""),
-                                           "choices": .array([]), "usage": AnthropicProvider.openAIUsage(usage)]))
-            }
-            return out + Array("data: [DONE]\n\n".utf8)
+            usage = BedrockConverseAdapter.usage(json["usage"])
+            return writer.end(usage: usage, clientWantsUsage: clientWantsUsage)
         default:
             return []
         }
     }
-
-    private func chunk(_ delta: JSONObject, finish: String? = nil) -> [UInt8] {
-        Self.event(.object(["id": .string(id), "object": .string("chat.completion.chunk"), "created": .int(created), "model": .string(""),
-                            "choices": .array([.object(["index": .int(0), "delta": .object(delta), "finish_reason": finish.map(JSONValue.string) ?? .null])])]))
-    }
-
-    static func event(_ value: JSONValue) -> [UInt8] { Array("data: ".utf8) + value.encoded() + Array("\n\n".utf8) }
 }

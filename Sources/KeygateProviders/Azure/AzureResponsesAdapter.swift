@@ -4,8 +4,8 @@ import KeygateCore
 /// `{"endpoint","apiKey","apiVersion"}`; `{endpoint}/openai/v1/responses` for `apiVersion` `v1`, else
 /// `{endpoint}/openai/responses?api-version=…`; `api-key` header; the model is the deployment name the
 /// client sends. A `KEYGATE_PROVIDER_AZURE_RESPONSES_BASE_URL` override replaces the endpoint.
-public struct AzureResponsesProvider: ChatProvider {
-    let responses = OpenAIResponsesProvider()
+public struct AzureResponsesAdapter: WireAdapter {
+    let responses = OpenAIResponsesAdapter()
 
     public init() {}
 
@@ -14,7 +14,7 @@ public struct AzureResponsesProvider: ChatProvider {
         var upstream = try responses.makeRequest(request, for: resolved, credential: "")
         upstream.url = azure.apiVersion == "v1"
             ? azure.endpoint + "/openai/v1/responses"
-            : azure.endpoint + "/openai/responses?api-version=" + SigV4Signer.uriEncode(azure.apiVersion, keepSlash: false)
+            : azure.endpoint + "/openai/responses?api-version=" + URLText.percentEncoded(azure.apiVersion)
         azure.authorize(&upstream)
         return upstream
     }

@@ -3,7 +3,7 @@ import KeygateCore
 
 /// Anthropic Messages (`POST {base}/v1/messages`, `x-api-key`, `anthropic-version`), translated to and from
 /// OpenAI chat completions (../shared/reference/providers.md §2).
-public struct AnthropicProvider: ChatProvider {
+public struct AnthropicAdapter: WireAdapter {
     public static let apiVersion = "2023-06-01"
     /// `max_tokens` is required upstream; used when neither the request nor the catalog gives one.
     static let fallbackMaxTokens: Int64 = 4096
@@ -12,8 +12,7 @@ public struct AnthropicProvider: ChatProvider {
 
     public func makeRequest(_ request: ChatCompletionRequest, for resolved: ResolvedModel, credential: String) throws(GatewayError) -> UpstreamRequest {
         let body = try Self.translate(request, model: resolved.model)
-        var base = resolved.provider.baseURL
-        while base.hasSuffix("/") { base.removeLast() }
+        let base = URLText.trimmingTrailingSlashes(resolved.provider.baseURL)
         return UpstreamRequest(
             method: "POST", url: base + "/v1/messages",
             headers: [("x-api-key", credential), ("anthropic-version", Self.apiVersion), ("content-type", "application/json"),
@@ -33,7 +32,7 @@ public struct AnthropicProvider: ChatProvider {
             let role = message["role"]?.stringValue ?? ""
             switch role {
             case "system", "developer":
-                system.append(text(of: message["content"]))
+                system.append(plainText(of: message["content"]))
             case "user":
                 turns.append(role: "user", parts: try contentBlocks(message["content"], param: "messages[\(index)].content"))
             case "assistant":
@@ -46,7 +45,7 @@ public struct AnthropicProvider: ChatProvider {
                 turns.append(role: "assistant", parts: blocks)
             case "tool", "function":
                 var result: JSONObject = ["type": .string("tool_result"), "tool_use_id": message["tool_call_id"] ?? .string("")]
-                result["content"] = .string(text(of: message["content"]))
+                result["content"] = .string(plainText(of: message["content"]))
                 turns.append(role: "user", parts: [.object(result)])
             default:
                 break
@@ -64,24 +63,18 @@ public struct AnthropicProvider: ChatProvider {
                 return .object(out)
             })
         }
-        if let choice = source["tool_choice"] {
-            var mapped: JSONObject?
-            switch choice.stringValue {
-            case "auto": mapped = ["type": .string("auto")]
-            case "required": mapped = ["type": .string("any")]
-            case "none": mapped = ["type": .string("none")]
-            default:
-                if let name = choice["function"]?["name"] { mapped = ["type": .string("tool"), "name": name] }
+        if let choice = ToolChoice(source["tool_choice"]) {
+            var mapped: JSONObject
+            switch choice {
+            case .auto: mapped = ["type": .string("auto")]
+            case .required: mapped = ["type": .string("any")]
+            case .noTools: mapped = ["type": .string("none")]
+            case .function(let name): mapped = ["type": .string("tool"), "name": name]
             }
-            if var mapped {
-                if source["parallel_tool_calls"]?.boolValue == false { mapped["disable_parallel_tool_use"] = .bool(true) }
-                body["tool_choice"] = .object(mapped)
-            }
+            if source["parallel_tool_calls"]?.boolValue == false { mapped["disable_parallel_tool_use"] = .bool(true) }
+            body["tool_choice"] = .object(mapped)
         }
-        if let stop = source["stop"] {
-            if let one = stop.stringValue { body["stop_sequences"] = .array([.string(one)]) }
-            else if let many = stop.arrayValue { body["stop_sequences"] = .array(many) }
-        }
+        if let stop = stopSequences(source["stop"]) { body["stop_sequences"] = stop }
         for name in ["temperature", "top_p", "top_k"] {
             if let value = source[name], !value.isNull { body[name] = value }
         }
@@ -90,35 +83,12 @@ public struct AnthropicProvider: ChatProvider {
         return body
     }
 
-    static func text(of content: JSONValue?) -> String {
-        switch content {
-        case .string(let s)?: return s
-        case .array(let parts)?: return parts.compactMap { $0["text"]?.stringValue }.joined(separator: "\n")
-        default: return ""
-        }
-    }
-
     static func contentBlocks(_ content: JSONValue?, param: String) throws(GatewayError) -> [JSONValue] {
-        switch content {
-        case .string(let s)?:
-            return s.isEmpty ? [] : [.object(["type": .string("text"), "text": .string(s)])]
-        case .array(let parts)?:
-            var blocks: [JSONValue] = []
-            for part in parts {
-                switch part["type"]?.stringValue {
-                case "text":
-                    blocks.append(.object(["type": .string("text"), "text": part["text"] ?? .string("")]))
-                case "image_url":
-                    let url = part["image_url"]?["url"]?.stringValue ?? part["image_url"]?.stringValue ?? ""
-                    blocks.append(try image(url, param: param))
-                default:
-                    throw GatewayError.badRequest("Anthropic models take text and image parts only; '\(part["type"]?.stringValue ?? "?")' in \(param) is not supported.", param: param, code: "unsupported_content")
-                }
-            }
-            return blocks
-        default:
-            return []
-        }
+        try contentParts(content, param: param, refusal: "Anthropic models take text and image parts only",
+                         text: { .object(["type": .string("text"), "text": $0]) },
+                         image: { (part) throws(GatewayError) -> JSONValue in
+                             try image(part["image_url"]?["url"]?.stringValue ?? part["image_url"]?.stringValue ?? "", param: param)
+                         })
     }
 
     static func image(_ url: String, param: String) throws(GatewayError) -> JSONValue {
@@ -149,19 +119,10 @@ public struct AnthropicProvider: ChatProvider {
             default: break
             }
         }
-        var assistant: JSONObject = ["role": .string("assistant"), "content": text.isEmpty && !toolCalls.isEmpty ? .null : .string(text)]
-        if !toolCalls.isEmpty { assistant["tool_calls"] = .array(toolCalls) }
         let usage = message["usage"].flatMap(Self.usage)
-        var completion: JSONObject = [
-            "id": .string("chatcmpl-" + (message["id"]?.stringValue ?? "anthropic")),
-            "object": .string("chat.completion"),
-            "created": .int(Int64(Date().timeIntervalSince1970)),
-            "model": message["model"] ?? .string(model),
-            "choices": .array([.object(["index": .int(0), "message": .object(assistant),
-                                        "finish_reason": .string(Self.finishReason(message["stop_reason"]?.stringValue))])]),
-        ]
-        if let usage { completion["usage"] = Self.openAIUsage(usage) }
-        return (JSONValue.object(completion).encoded(), usage)
+        return (chatCompletion(id: "chatcmpl-" + (message["id"]?.stringValue ?? "anthropic"), model: message["model"] ?? .string(model),
+                               text: text, toolCalls: toolCalls, finishReason: Self.finishReason(message["stop_reason"]?.stringValue), usage: usage),
+                usage)
     }
 
     /// Anthropic counts only uncached input in `input_tokens`; the OpenAI convention includes cache reads and writes.
@@ -172,14 +133,6 @@ public struct AnthropicProvider: ChatProvider {
         let written = usage["cache_creation_input_tokens"]?.int64Value ?? 0
         return TokenUsage(inputTokens: uncached + read + written, outputTokens: usage["output_tokens"]?.int64Value ?? 0,
                           cachedInputTokens: read, cacheWriteTokens: written)
-    }
-
-    static func openAIUsage(_ usage: TokenUsage) -> JSONValue {
-        .object([
-            "prompt_tokens": .int(usage.inputTokens), "completion_tokens": .int(usage.outputTokens),
-            "total_tokens": .int(usage.inputTokens + usage.outputTokens),
-            "prompt_tokens_details": .object(["cached_tokens": .int(usage.cachedInputTokens), "cache_write_tokens": .int(usage.cacheWriteTokens)]),
-        ])
     }
 
     static func finishReason(_ stopReason: String?) -> String {

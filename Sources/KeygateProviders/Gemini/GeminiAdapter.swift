@@ -3,13 +3,12 @@ import KeygateCore
 
 /// Google Gemini (`{base}/v1beta/models/{model}:generateContent`, `:streamGenerateContent?alt=sse`,
 /// `x-goog-api-key`), translated to and from OpenAI chat completions (../shared/reference/providers.md §3).
-public struct GeminiProvider: ChatProvider {
+public struct GeminiAdapter: WireAdapter {
     public init() {}
 
     public func makeRequest(_ request: ChatCompletionRequest, for resolved: ResolvedModel, credential: String) throws(GatewayError) -> UpstreamRequest {
-        var base = resolved.provider.baseURL
-        while base.hasSuffix("/") { base.removeLast() }
-        let model = SigV4Signer.uriEncode(resolved.model.id, keepSlash: false)
+        let base = URLText.trimmingTrailingSlashes(resolved.provider.baseURL)
+        let model = URLText.percentEncoded(resolved.model.id)
         let url = base + "/v1beta/models/" + model + (request.stream ? ":streamGenerateContent?alt=sse" : ":generateContent")
         return UpstreamRequest(method: "POST", url: url,
                                headers: [("x-goog-api-key", credential), ("content-type", "application/json")],
@@ -24,7 +23,7 @@ public struct GeminiProvider: ChatProvider {
         for (index, message) in (source["messages"]?.arrayValue ?? []).enumerated() {
             switch message["role"]?.stringValue {
             case "system", "developer":
-                system.append(.object(["text": .string(AnthropicProvider.text(of: message["content"]))]))
+                system.append(.object(["text": .string(plainText(of: message["content"]))]))
             case "user":
                 turns.append(role: "user", parts: try parts(message["content"], param: "messages[\(index)].content"))
             case "assistant":
@@ -38,7 +37,7 @@ public struct GeminiProvider: ChatProvider {
             case "tool", "function":
                 let id = message["tool_call_id"]?.stringValue ?? ""
                 let name = toolNames[id] ?? message["name"]?.stringValue ?? id
-                let text = AnthropicProvider.text(of: message["content"])
+                let text = plainText(of: message["content"])
                 let response = (try? JSONValue.decode(Array(text.utf8))).flatMap { $0.objectValue.map(JSONValue.object) } ?? .object(["result": .string(text)])
                 turns.append(role: "user", parts: [.object(["functionResponse": .object(["name": .string(name), "response": response])])])
             default:
@@ -57,16 +56,15 @@ public struct GeminiProvider: ChatProvider {
             }
             body["tools"] = .array([.object(["functionDeclarations": .array(declarations)])])
         }
-        if let choice = source["tool_choice"] {
-            var config: JSONObject?
-            switch choice.stringValue {
-            case "auto": config = ["mode": .string("AUTO")]
-            case "required": config = ["mode": .string("ANY")]
-            case "none": config = ["mode": .string("NONE")]
-            default:
-                if let name = choice["function"]?["name"] { config = ["mode": .string("ANY"), "allowedFunctionNames": .array([name])] }
+        if let choice = ToolChoice(source["tool_choice"]) {
+            let config: JSONObject
+            switch choice {
+            case .auto: config = ["mode": .string("AUTO")]
+            case .required: config = ["mode": .string("ANY")]
+            case .noTools: config = ["mode": .string("NONE")]
+            case .function(let name): config = ["mode": .string("ANY"), "allowedFunctionNames": .array([name])]
             }
-            if let config { body["toolConfig"] = .object(["functionCallingConfig": .object(config)]) }
+            body["toolConfig"] = .object(["functionCallingConfig": .object(config)])
         }
         var generation: JSONObject = [:]
         if let max = request.maxOutputTokens { generation["maxOutputTokens"] = .int(max) }
@@ -74,9 +72,7 @@ public struct GeminiProvider: ChatProvider {
                            ("presence_penalty", "presencePenalty"), ("frequency_penalty", "frequencyPenalty")] {
             if let value = source[from], !value.isNull { generation[to] = value }
         }
-        if let stop = source["stop"] {
-            if let one = stop.stringValue { generation["stopSequences"] = .array([.string(one)]) } else if let many = stop.arrayValue { generation["stopSequences"] = .array(many) }
-        }
+        if let stop = stopSequences(source["stop"]) { generation["stopSequences"] = stop }
         if source["response_format"]?["type"]?.stringValue == "json_schema" {
             generation["responseMimeType"] = .string("application/json")
             if let schema = source["response_format"]?["json_schema"]?["schema"] { generation["responseJsonSchema"] = schema }
@@ -88,27 +84,15 @@ public struct GeminiProvider: ChatProvider {
     }
 
     static func parts(_ content: JSONValue?, param: String) throws(GatewayError) -> [JSONValue] {
-        switch content {
-        case .string(let s)?: return s.isEmpty ? [] : [.object(["text": .string(s)])]
-        case .array(let items)?:
-            var parts: [JSONValue] = []
-            for item in items {
-                switch item["type"]?.stringValue {
-                case "text": parts.append(.object(["text": item["text"] ?? .string("")]))
-                case "image_url":
-                    let url = item["image_url"]?["url"]?.stringValue ?? ""
-                    if let image = DataURL.parse(url) {
-                        parts.append(.object(["inlineData": .object(["mimeType": .string(image.mediaType), "data": .string(image.base64)])]))
-                    } else {
-                        parts.append(.object(["fileData": .object(["mimeType": .string("image/*"), "fileUri": .string(url)])]))
-                    }
-                default:
-                    throw GatewayError.badRequest("Gemini models take text and image parts here; '\(item["type"]?.stringValue ?? "?")' in \(param) is not supported.", param: param, code: "unsupported_content")
-                }
-            }
-            return parts
-        default: return []
-        }
+        try contentParts(content, param: param, refusal: "Gemini models take text and image parts here",
+                         text: { .object(["text": $0]) },
+                         image: { part in
+                             let url = part["image_url"]?["url"]?.stringValue ?? ""
+                             if let image = DataURL.parse(url) {
+                                 return .object(["inlineData": .object(["mimeType": .string(image.mediaType), "data": .string(image.base64)])])
+                             }
+                             return .object(["fileData": .object(["mimeType": .string("image/*"), "fileUri": .string(url)])])
+                         })
     }
 
     // MARK: Answers
@@ -151,33 +135,16 @@ public struct GeminiProvider: ChatProvider {
         guard let json = try? JSONValue.decode(body) else { return (body, nil) }
         let candidate = json["candidates"]?.arrayValue?.first
         let (text, reasoning, calls) = Self.contents(of: candidate)
-        var message: JSONObject = ["role": .string("assistant"), "content": text.isEmpty && !calls.isEmpty ? .null : .string(text)]
-        if !reasoning.isEmpty { message["reasoning_content"] = .string(reasoning) }
-        if !calls.isEmpty {
-            message["tool_calls"] = .array(calls.enumerated().map { index, call in
-                .object(["id": call.id ?? .string("call_\(index)"), "type": .string("function"),
-                         "function": .object(["name": call.name, "arguments": .string(call.args)])])
-            })
+        let toolCalls: [JSONValue] = calls.enumerated().map { index, call in
+            .object(["id": call.id ?? .string("call_\(index)"), "type": .string("function"),
+                     "function": .object(["name": call.name, "arguments": .string(call.args)])])
         }
         let blocked = candidate == nil && json["promptFeedback"]?["blockReason"] != nil
         let finish = blocked ? "content_filter" : Self.finishReason(candidate?["finishReason"]?.stringValue, hasToolCalls: !calls.isEmpty) ?? "stop"
         let usage = Self.usage(json["usageMetadata"])
-        var completion: JSONObject = [
-            "id": .string("chatcmpl-" + (json["responseId"]?.stringValue ?? "gemini")), "object": .string("chat.completion"),
-            "created": .int(Int64(Date().timeIntervalSince1970)), "model": json["modelVersion"] ?? .string(model),
-            "choices": .array([.object(["index": .int(0), "message": .object(message), "finish_reason": .string(finish)])]),
-        ]
-        if let usage { completion["usage"] = Self.openAIUsage(usage) }
-        return (JSONValue.object(completion).encoded(), usage)
-    }
-
-    static func openAIUsage(_ usage: TokenUsage) -> JSONValue {
-        .object([
-            "prompt_tokens": .int(usage.inputTokens), "completion_tokens": .int(usage.outputTokens),
-            "total_tokens": .int(usage.inputTokens + usage.outputTokens),
-            "prompt_tokens_details": .object(["cached_tokens": .int(usage.cachedInputTokens)]),
-            "completion_tokens_details": .object(["reasoning_tokens": .int(usage.reasoningTokens)]),
-        ])
+        return (chatCompletion(id: "chatcmpl-" + (json["responseId"]?.stringValue ?? "gemini"), model: json["modelVersion"] ?? .string(model),
+                               text: text, reasoning: reasoning, toolCalls: toolCalls, finishReason: finish, usage: usage),
+                usage)
     }
 
     public func makeStreamRelay(clientWantsUsage: Bool) -> any StreamRelay {
@@ -215,9 +182,7 @@ struct GeminiStreamRelay: StreamRelay {
     private var endedCleanly = false
     private var startedRole = false
     private var toolCalls = 0
-    private var id = "chatcmpl-gemini"
-    private var model = ""
-    private let created = Int64(Date().timeIntervalSince1970)
+    private var writer = ChunkWriter(id: "chatcmpl-gemini")
 
     init(clientWantsUsage: Bool) { self.clientWantsUsage = clientWantsUsage }
 
@@ -232,28 +197,22 @@ struct GeminiStreamRelay: StreamRelay {
     mutating func finish() -> [UInt8] {
         endedCleanly = true
         let rest = framer.finish()
-        var out = rest.isEmpty ? [] : translate(rest[...])
+        let out = rest.isEmpty ? [] : translate(rest[...])
         guard sawFinish else { return out }
-        if clientWantsUsage, let usage {
-            out += Self.event(.object(["id": .string(id), "object": .string("chat.completion.chunk"), "created": .int(created),
-                                       "model": .string(model), "choices": .array([]), "usage": GeminiProvider.openAIUsage(usage)]))
-        }
-        return out + Array("data: [DONE]\n\n".utf8)
+        return out + writer.end(usage: usage, clientWantsUsage: clientWantsUsage)
     }
 
     private mutating func translate(_ event: ArraySlice<UInt8>) -> [UInt8] {
         guard let payload = SSE.dataPayload(of: event), let json = try? JSONValue.decode(payload) else { return [] }
         if let error = json["error"] {
-            return Self.event(.object(["error": .object([
-                "message": .string("Provider 'google' failed mid-stream: " + (error["message"]?.stringValue ?? "unknown error") + ". The answer above is partial; retry."),
-                "type": .string("api_error"), "param": .null, "code": error["status"] ?? .string("upstream_error"),
-            ])]))
+            return ChunkWriter.failedMidStream(provider: "google", reason: error["message"]?.stringValue ?? "unknown error",
+                                               code: error["status"] ?? .string("upstream_error"))
         }
-        if let responseID = json["responseId"]?.stringValue { id = "chatcmpl-" + responseID }
-        model = json["modelVersion"]?.stringValue ?? model
-        if let reported = GeminiProvider.usage(json["usageMetadata"]) { usage = reported }
+        if let responseID = json["responseId"]?.stringValue { writer.id = "chatcmpl-" + responseID }
+        writer.model = json["modelVersion"]?.stringValue ?? writer.model
+        if let reported = GeminiAdapter.usage(json["usageMetadata"]) { usage = reported }
         let candidate = json["candidates"]?.arrayValue?.first
-        let (text, reasoning, calls) = GeminiProvider.contents(of: candidate)
+        let (text, reasoning, calls) = GeminiAdapter.contents(of: candidate)
         var delta: JSONObject = [:]
         if !startedRole { delta["role"] = .string("assistant"); startedRole = true }
         if !text.isEmpty { delta["content"] = .string(text); generatedTextBytes += text.utf8.count }
@@ -266,14 +225,9 @@ struct GeminiStreamRelay: StreamRelay {
                                 "function": .object(["name": call.name, "arguments": .string(call.args)])])
             })
         }
-        let finish = GeminiProvider.finishReason(candidate?["finishReason"]?.stringValue, hasToolCalls: toolCalls > 0)
+        let finish = GeminiAdapter.finishReason(candidate?["finishReason"]?.stringValue, hasToolCalls: toolCalls > 0)
         if finish != nil { sawFinish = true }
         if delta.isEmpty && finish == nil { return [] }
-        return Self.event(.object([
-            "id": .string(id), "object": .string("chat.completion.chunk"), "created": .int(created), "model": .string(model),
-            "choices": .array([.object(["index": .int(0), "delta": .object(delta), "finish_reason": finish.map(JSONValue.string) ?? .null])]),
-        ]))
+        return writer.chunk(delta: delta, finishReason: finish)
     }
-
-    static func event(_ value: JSONValue) -> [UInt8] { Array("data: ".utf8) + value.encoded() + Array("\n\n".utf8) }
 }

@@ -5,14 +5,15 @@ import Logging
 import NIOCore
 import Synchronization
 
-/// A fake OpenAI-compatible provider for tests and benchmarks. It speaks the real wire format
-/// (`/v1/chat/completions` JSON and SSE, `/v1/models`, OpenAI error bodies), records every request it
-/// receives, and notices when a caller hangs up.
+/// A fake provider for tests and benchmarks that speaks every wire format Keygate has an adapter for:
+/// OpenAI chat completions (`/v1/chat/completions` JSON and SSE, `/v1/models`, OpenAI error bodies), Azure
+/// deployments, OpenAI and Azure Responses, Anthropic Messages, Gemini and Bedrock Converse (signatures
+/// verified). It records every request it receives, and notices when a caller hangs up.
 ///
 /// Behaviour is chosen per request by a directive in the last message's text, so it works through the
 /// gateway unchanged: `#fake chunks=3 delay_ms=200 cut_after=2 status=429 retry_after=7 hang forever
 /// no_usage usage_on_content first_byte_delay_ms=500 prompt_tokens=12 cached_tokens=4 reasoning_tokens=1`.
-public final class FakeOpenAIUpstream: Sendable {
+public final class FakeProvider: Sendable {
     public struct RecordedRequest: Sendable {
         public var path: String
         public var query: String

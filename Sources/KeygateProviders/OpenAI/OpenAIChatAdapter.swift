@@ -1,13 +1,12 @@
 import KeygateCore
 
 /// OpenAI Chat Completions and every provider that speaks it (`{base}/chat/completions`, Bearer auth).
-public struct OpenAICompatibleProvider: ChatProvider {
+public struct OpenAIChatAdapter: WireAdapter {
     public init() {}
 
     public func makeRequest(_ request: ChatCompletionRequest, for resolved: ResolvedModel, credential: String) throws(GatewayError) -> UpstreamRequest {
         let bytes = Self.forwardedBody(request, modelID: resolved.model.id)
-        var base = resolved.provider.baseURL
-        while base.hasSuffix("/") { base.removeLast() }
+        let base = URLText.trimmingTrailingSlashes(resolved.provider.baseURL)
         return UpstreamRequest(
             method: "POST",
             url: base + "/chat/completions",
@@ -113,18 +112,5 @@ public struct OpenAICompatibleProvider: ChatProvider {
         default:
             return .upstreamFailed(provider: provider.id, status: failure.status)
         }
-    }
-}
-
-/// `usage` as OpenAI-compatible providers report it (DeepSeek's cache fields included).
-enum OpenAIUsage {
-    static func tokenUsage(from usage: JSONValue) -> TokenUsage? {
-        guard case .object = usage else { return nil }
-        return TokenUsage(
-            inputTokens: usage["prompt_tokens"]?.int64Value ?? 0,
-            outputTokens: usage["completion_tokens"]?.int64Value ?? 0,
-            cachedInputTokens: usage["prompt_tokens_details"]?["cached_tokens"]?.int64Value
-                ?? usage["prompt_cache_hit_tokens"]?.int64Value ?? 0,
-            reasoningTokens: usage["completion_tokens_details"]?["reasoning_tokens"]?.int64Value ?? 0)
     }
 }
