@@ -14,10 +14,8 @@ struct APIKeyCommand: AsyncParsableCommand {
         @Flag(help: "Also allow the organisation's /api/… routes.") var admin = false
 
         func run() async throws {
-            try await runReportingFailure {
-                let config = try GatewayConfiguration.fromEnvironment()
-                let store = try await Bootstrap.openStore(config)
-                let (record, plaintext) = try await AdminService(store: store).createAPIKey(organizationSlug: org, name: name, isAdmin: admin)
+            try await withAdminService { service, _ in
+                let (record, plaintext) = try await service.createAPIKey(organizationSlug: org, name: name, isAdmin: admin)
                 print("Created \(record.isAdmin ? "admin " : "")API key \(record.id) for \(org). It is shown only once:")
                 print(plaintext)
             }
@@ -28,10 +26,8 @@ struct APIKeyCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List an organisation's API keys (previews only).")
         @Option(help: "Organisation slug.") var org: String
         func run() async throws {
-            try await runReportingFailure {
-                let config = try GatewayConfiguration.fromEnvironment()
-                let store = try await Bootstrap.openStore(config)
-                for key in try await AdminService(store: store).apiKeys(organizationSlug: org) {
+            try await withAdminService { admin, _ in
+                for key in try await admin.apiKeys(organizationSlug: org) {
                     print("\(key.id)\t\(key.preview)\t\(key.name)\t\(key.isAdmin ? "admin" : "-")\t\(key.isRevoked ? "revoked" : "active")")
                 }
             }
@@ -43,10 +39,8 @@ struct APIKeyCommand: AsyncParsableCommand {
         @Option(help: "Organisation slug.") var org: String
         @Argument(help: "The key id (key_…), as `keygate apikey list` shows.") var id: String
         func run() async throws {
-            try await runReportingFailure {
-                let config = try GatewayConfiguration.fromEnvironment()
-                let store = try await Bootstrap.openStore(config)
-                try await AdminService(store: store).revokeAPIKey(organizationSlug: org, keyID: id)
+            try await withAdminService { admin, _ in
+                try await admin.revokeAPIKey(organizationSlug: org, keyID: id)
                 print("Revoked \(id)")
             }
         }
