@@ -11,13 +11,13 @@ struct BYOKCommand: AsyncParsableCommand {
 
     /// The organisation and key a subcommand acts on.
     struct KeyArguments: ParsableArguments {
-        @Option(help: "Organisation slug.") var org: String
+        @OptionGroup var organization: OrganizationOption
         @Argument(help: "Key id (byok_…).") var id: String
 
         /// `activate` and `deactivate`: one implementation, the subcommand says which.
         func setActive(_ active: Bool) async throws {
             try await withBYOKService { service in
-                let key = try await service.setActive(organizationSlug: org, keyID: id, active: active)
+                let key = try await service.setActive(organizationSlug: organization.org, keyID: id, active: active)
                 print("\(key.id) is \(key.status.rawValue)")
             }
         }
@@ -26,7 +26,7 @@ struct BYOKCommand: AsyncParsableCommand {
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Store a provider key read from standard input (JSON for aws and azure). It is validated with the provider first, encrypted, and becomes the organisation's active key for that provider.")
-        @Option(help: "Organisation slug.") var org: String
+        @OptionGroup var organization: OrganizationOption
         @Option(help: "Provider id (openai, anthropic, google, aws, azure, openrouter, …).") var provider: String
         @Flag(help: "Store the key without checking it with the provider.") var noValidate = false
 
@@ -34,18 +34,18 @@ struct BYOKCommand: AsyncParsableCommand {
             let input = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
                 .trimmingCharacters(in: .whitespacesAndNewlines)
             try await withBYOKService { service in
-                let key = try await service.add(organizationSlug: org, provider: provider, secret: .string(input), validate: !noValidate)
-                print("Stored \(key.provider) key \(key.id) (\(key.preview)) for \(org): active, validation \(key.lastValidationResult ?? "-")")
+                let key = try await service.add(organizationSlug: organization.org, provider: provider, secret: .string(input), validate: !noValidate)
+                print("Stored \(key.provider) key \(key.id) (\(key.preview)) for \(organization.org): active, validation \(key.lastValidationResult ?? "-")")
             }
         }
     }
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List an organisation's keys (previews only).")
-        @Option(help: "Organisation slug.") var org: String
+        @OptionGroup var organization: OrganizationOption
         func run() async throws {
             try await withBYOKService { service in
-                for key in try await service.list(organizationSlug: org) {
+                for key in try await service.list(organizationSlug: organization.org) {
                     print("\(key.id)\t\(key.provider)\t\(key.preview)\t\(key.status.rawValue)\t\(key.lastValidationResult ?? "-")")
                 }
             }
@@ -69,7 +69,7 @@ struct BYOKCommand: AsyncParsableCommand {
         @OptionGroup var key: KeyArguments
         func run() async throws {
             try await withBYOKService { service in
-                try await service.remove(organizationSlug: key.org, keyID: key.id)
+                try await service.remove(organizationSlug: key.organization.org, keyID: key.id)
                 print("Removed \(key.id)")
             }
         }

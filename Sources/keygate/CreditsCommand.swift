@@ -10,7 +10,7 @@ struct CreditsCommand: AsyncParsableCommand {
 
     struct Grant: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Add credits (a ledger entry). 1 credit = $0.01.")
-        @Option(help: "Organisation slug.") var org: String
+        @OptionGroup var organization: OrganizationOption
         @Option(help: "Credits to add, up to 6 decimals (e.g. 500 or 12.50).") var credits: String
         @Option(help: "Why (kept in the ledger).") var reason: String?
         @Flag(help: "Record it as a purchase rather than a grant.") var purchase = false
@@ -20,15 +20,15 @@ struct CreditsCommand: AsyncParsableCommand {
                 fail("--credits must be a positive number with at most 6 decimals, got '\(credits)'")
             }
             try await withAdminService { admin, _ in
-                let balance = try await admin.addCredits(organizationSlug: org, amount: amount, kind: purchase ? .purchase : .grant, reason: reason)
-                print("Granted \(amount) credits to \(org): available \(balance.available), reserved \(balance.reserved)")
+                let balance = try await admin.addCredits(organizationSlug: organization.org, amount: amount, kind: purchase ? .purchase : .grant, reason: reason)
+                print("Granted \(amount) credits to \(organization.org): available \(balance.available), reserved \(balance.reserved)")
             }
         }
     }
 
     struct Adjust: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Correct a balance by hand, up or down (an adjustment entry).")
-        @Option(help: "Organisation slug.") var org: String
+        @OptionGroup var organization: OrganizationOption
         @Option(help: "Credits to add, or to remove with a leading '-' (e.g. -2.50).") var credits: String
         @Option(help: "Why (kept in the ledger).") var reason: String
 
@@ -39,40 +39,19 @@ struct CreditsCommand: AsyncParsableCommand {
             }
             let amount = MicroCredits(negative ? -magnitude.value : magnitude.value)
             try await withAdminService { admin, _ in
-                let balance = try await admin.addCredits(organizationSlug: org, amount: amount, kind: .adjustment, reason: reason)
-                print("Adjusted \(org) by \(amount) credits: available \(balance.available), reserved \(balance.reserved)")
+                let balance = try await admin.addCredits(organizationSlug: organization.org, amount: amount, kind: .adjustment, reason: reason)
+                print("Adjusted \(organization.org) by \(amount) credits: available \(balance.available), reserved \(balance.reserved)")
             }
         }
     }
 
     struct Balance: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show an organisation's balance.")
-        @Option(help: "Organisation slug.") var org: String
+        @OptionGroup var organization: OrganizationOption
         func run() async throws {
             try await withAdminService { admin, _ in
-                let b = try await admin.balance(organizationSlug: org)
+                let b = try await admin.balance(organizationSlug: organization.org)
                 print("available \(b.available) (trial \(b.trial)), reserved \(b.reserved), total \(b.total)")
-            }
-        }
-    }
-}
-
-struct LedgerCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "ledger", abstract: "Check the credit ledger.", subcommands: [Verify.self])
-
-    struct Verify: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Prove every balance equals the sum of its ledger entries (and reserved equals the open reservations); exits non-zero if not.")
-        @Option(help: "Only this organisation.") var org: String?
-        func run() async throws {
-            try await withAdminService { admin, _ in
-                let problems = try await admin.verifyLedger(organizationSlug: org)
-                if problems.isEmpty {
-                    print("ledger ok")
-                } else {
-                    for problem in problems { print("MISMATCH \(problem)") }
-                    fail("\(problems.count) balance(s) do not match their ledger entries")
-                }
             }
         }
     }
