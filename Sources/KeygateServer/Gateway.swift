@@ -4,6 +4,10 @@ import KeygateVault
 import Logging
 
 /// The running gateway's shared, read-mostly state: passed to every route.
+///
+/// Plain assembly: `init` opens nothing and starts nothing. The background work (`sweeper`, `usage`) runs
+/// only as services of the application `GatewayServer.application` builds, so a process that builds a
+/// `Gateway` without serving (a test, a tool) neither beats a heartbeat nor sweeps.
 public struct Gateway: Sendable {
     public let configuration: GatewayConfiguration
     public let catalog: Catalog
@@ -36,10 +40,11 @@ public struct Gateway: Sendable {
                                      deadAfterMs: configuration.instanceDeadAfterSeconds * 1000, logger: logger)
     }
 
-    /// Writes the queued usage records, stops outgoing connections and closes the database.
+    /// The last step of a stop, after the application's services have returned (see
+    /// `GatewayServer.application` for their order): writes any usage record handed over after the recorder
+    /// stopped (none when the HTTP server stopped first), closes outgoing connections, then the database.
     public func shutdown() async {
-        await sweeper.stop()
-        await usage.shutdown()
+        await usage.writeQueued()
         await upstream.shutdown()
         try? await store.close()
     }

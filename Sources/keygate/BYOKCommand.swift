@@ -9,44 +9,43 @@ struct BYOKCommand: AsyncParsableCommand {
         commandName: "byok", abstract: "Manage an organisation's own provider keys (BYOK).",
         subcommands: [Add.self, List.self, Deactivate.self, Activate.self, Remove.self])
 
-    /// Runs `body` with a gateway opened on the same database and master key as the server.
-    static func withService(_ body: (BYOKService) async throws -> Void) async throws {
-        try await runReportingFailure {
-            let config = try GatewayConfiguration.fromEnvironment()
-            let gateway = try await Bootstrap.gateway(config, logger: makeLogger(config, level: .warning))
-            do {
-                try await body(BYOKService(gateway: gateway))
-            } catch let error as GatewayError {
-                await gateway.shutdown()
-                fail(error.message)
+    /// The organisation and key a subcommand acts on.
+    struct KeyArguments: ParsableArguments {
+        @OptionGroup var organization: OrganizationOption
+        @Argument(help: "Key id (byok_…).") var id: String
+
+        /// `activate` and `deactivate`: one implementation, the subcommand says which.
+        func setActive(_ active: Bool) async throws {
+            try await withBYOKService { service in
+                let key = try await service.setActive(organizationSlug: organization.org, keyID: id, active: active)
+                print("\(key.id) is \(key.status.rawValue)")
             }
-            await gateway.shutdown()
         }
     }
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Store a provider key read from standard input (JSON for aws and azure). It is validated with the provider first, encrypted, and becomes the organisation's active key for that provider.")
-        @Option(help: "Organisation slug.") var org: String
+        @OptionGroup var organization: OrganizationOption
         @Option(help: "Provider id (openai, anthropic, google, aws, azure, openrouter, …).") var provider: String
         @Flag(help: "Store the key without checking it with the provider.") var noValidate = false
 
         func run() async throws {
             let input = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
                 .trimmingCharacters(in: .whitespacesAndNewlines)
-            try await withService { service in
-                let key = try await service.add(organizationSlug: org, provider: provider, secret: .string(input), validate: !noValidate)
-                print("Stored \(key.provider) key \(key.id) (\(key.preview)) for \(org): active, validation \(key.lastValidationResult ?? "-")")
+            try await withBYOKService { service in
+                let key = try await service.add(organizationSlug: organization.org, provider: provider, secret: .string(input), validate: !noValidate)
+                print("Stored \(key.provider) key \(key.id) (\(key.preview)) for \(organization.org): active, validation \(key.lastValidationResult ?? "-")")
             }
         }
     }
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List an organisation's keys (previews only).")
-        @Option(help: "Organisation slug.") var org: String
+        @OptionGroup var organization: OrganizationOption
         func run() async throws {
-            try await withService { service in
-                for key in try await service.list(organizationSlug: org) {
+            try await withBYOKService { service in
+                for key in try await service.list(organizationSlug: organization.org) {
                     print("\(key.id)\t\(key.provider)\t\(key.preview)\t\(key.status.rawValue)\t\(key.lastValidationResult ?? "-")")
                 }
             }
@@ -55,36 +54,23 @@ struct BYOKCommand: AsyncParsableCommand {
 
     struct Deactivate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Stop using a key: the provider's requests go back to the platform account.")
-        @Option(help: "Organisation slug.") var org: String
-        @Argument(help: "Key id (byok_…).") var id: String
-        func run() async throws {
-            try await withService { service in
-                let key = try await service.setActive(organizationSlug: org, keyID: id, active: false)
-                print("\(key.id) is \(key.status.rawValue)")
-            }
-        }
+        @OptionGroup var key: KeyArguments
+        func run() async throws { try await key.setActive(false) }
     }
 
     struct Activate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Use a key again (another active key of its provider becomes inactive).")
-        @Option(help: "Organisation slug.") var org: String
-        @Argument(help: "Key id (byok_…).") var id: String
-        func run() async throws {
-            try await withService { service in
-                let key = try await service.setActive(organizationSlug: org, keyID: id, active: true)
-                print("\(key.id) is \(key.status.rawValue)")
-            }
-        }
+        @OptionGroup var key: KeyArguments
+        func run() async throws { try await key.setActive(true) }
     }
 
     struct Remove: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Delete a key for good.")
-        @Option(help: "Organisation slug.") var org: String
-        @Argument(help: "Key id (byok_…).") var id: String
+        @OptionGroup var key: KeyArguments
         func run() async throws {
-            try await withService { service in
-                try await service.remove(organizationSlug: org, keyID: id)
-                print("Removed \(id)")
+            try await withBYOKService { service in
+                try await service.remove(organizationSlug: key.organization.org, keyID: key.id)
+                print("Removed \(key.id)")
             }
         }
     }

@@ -10,86 +10,48 @@ struct CreditsCommand: AsyncParsableCommand {
 
     struct Grant: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Add credits (a ledger entry). 1 credit = $0.01.")
-        @Option(help: "Organisation slug.") var org: String
+        @OptionGroup var organization: OrganizationOption
         @Option(help: "Credits to add, up to 6 decimals (e.g. 500 or 12.50).") var credits: String
         @Option(help: "Why (kept in the ledger).") var reason: String?
         @Flag(help: "Record it as a purchase rather than a grant.") var purchase = false
 
         func run() async throws {
-            try await runReportingFailure {
-                guard let amount = MicroCredits(creditsText: credits), amount.value > 0 else {
-                    throw StoreError.invalid("--credits must be a positive number with at most 6 decimals, got '\(credits)'")
-                }
-                let config = try GatewayConfiguration.fromEnvironment()
-                let store = try await Bootstrap.openStore(config)
-                guard let organization = try await store.organization(slug: org) else { throw StoreError.notFound("organisation '\(org)'") }
-                let balance = try await store.addCredits(organizationID: organization.id, amount: amount, kind: purchase ? .purchase : .grant,
-                                                         reason: reason, trialExpiresAt: nil)
-                print("Granted \(amount) credits to \(org): available \(balance.available), reserved \(balance.reserved)")
+            guard let amount = MicroCredits(creditsText: credits), amount.value > 0 else {
+                fail("--credits must be a positive number with at most 6 decimals, got '\(credits)'")
+            }
+            try await withAdminService { admin, _ in
+                let balance = try await admin.addCredits(organizationSlug: organization.org, amount: amount, kind: purchase ? .purchase : .grant, reason: reason)
+                print("Granted \(amount) credits to \(organization.org): available \(balance.available), reserved \(balance.reserved)")
             }
         }
     }
 
     struct Adjust: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Correct a balance by hand, up or down (an adjustment entry).")
-        @Option(help: "Organisation slug.") var org: String
+        @OptionGroup var organization: OrganizationOption
         @Option(help: "Credits to add, or to remove with a leading '-' (e.g. -2.50).") var credits: String
         @Option(help: "Why (kept in the ledger).") var reason: String
 
         func run() async throws {
-            try await runReportingFailure {
-                let negative = credits.hasPrefix("-")
-                guard let magnitude = MicroCredits(creditsText: negative ? String(credits.dropFirst()) : credits), magnitude.value > 0 else {
-                    throw StoreError.invalid("--credits must be a non-zero number with at most 6 decimals, got '\(credits)'")
-                }
-                let config = try GatewayConfiguration.fromEnvironment()
-                let store = try await Bootstrap.openStore(config)
-                guard let organization = try await store.organization(slug: org) else { throw StoreError.notFound("organisation '\(org)'") }
-                let amount = MicroCredits(negative ? -magnitude.value : magnitude.value)
-                let balance = try await store.addCredits(organizationID: organization.id, amount: amount, kind: .adjustment, reason: reason, trialExpiresAt: nil)
-                print("Adjusted \(org) by \(amount) credits: available \(balance.available), reserved \(balance.reserved)")
+            let negative = credits.hasPrefix("-")
+            guard let magnitude = MicroCredits(creditsText: negative ? String(credits.dropFirst()) : credits), magnitude.value > 0 else {
+                fail("--credits must be a non-zero number with at most 6 decimals, got '\(credits)'")
+            }
+            let amount = MicroCredits(negative ? -magnitude.value : magnitude.value)
+            try await withAdminService { admin, _ in
+                let balance = try await admin.addCredits(organizationSlug: organization.org, amount: amount, kind: .adjustment, reason: reason)
+                print("Adjusted \(organization.org) by \(amount) credits: available \(balance.available), reserved \(balance.reserved)")
             }
         }
     }
 
     struct Balance: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show an organisation's balance.")
-        @Option(help: "Organisation slug.") var org: String
+        @OptionGroup var organization: OrganizationOption
         func run() async throws {
-            try await runReportingFailure {
-                let config = try GatewayConfiguration.fromEnvironment()
-                let store = try await Bootstrap.openStore(config)
-                guard let organization = try await store.organization(slug: org) else { throw StoreError.notFound("organisation '\(org)'") }
-                let b = try await store.balance(organizationID: organization.id)
+            try await withAdminService { admin, _ in
+                let b = try await admin.balance(organizationSlug: organization.org)
                 print("available \(b.available) (trial \(b.trial)), reserved \(b.reserved), total \(b.total)")
-            }
-        }
-    }
-}
-
-struct LedgerCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "ledger", abstract: "Check the credit ledger.", subcommands: [Verify.self])
-
-    struct Verify: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Prove every balance equals the sum of its ledger entries (and reserved equals the open reservations); exits non-zero if not.")
-        @Option(help: "Only this organisation.") var org: String?
-        func run() async throws {
-            try await runReportingFailure {
-                let config = try GatewayConfiguration.fromEnvironment()
-                let store = try await Bootstrap.openStore(config)
-                var organizationID: String?
-                if let org {
-                    guard let organization = try await store.organization(slug: org) else { throw StoreError.notFound("organisation '\(org)'") }
-                    organizationID = organization.id
-                }
-                let problems = try await store.verifyLedger(organizationID: organizationID)
-                if problems.isEmpty {
-                    print("ledger ok")
-                } else {
-                    for problem in problems { print("MISMATCH \(problem)") }
-                    fail("\(problems.count) balance(s) do not match their ledger entries")
-                }
             }
         }
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KeygateCore
 import KeygateServer
 import KeygateStore
 import Logging
@@ -12,7 +13,7 @@ struct Keygate: AsyncParsableCommand {
         subcommands: [Serve.self, OrgCommand.self, APIKeyCommand.self, BYOKCommand.self, MasterKeyCommand.self, CreditsCommand.self, LedgerCommand.self])
 }
 
-/// Runs a command body, turning a start-up or store failure into one line on stderr and exit status 1.
+/// Runs a command body, turning a start-up, store or service failure into one line on stderr and exit status 1.
 func runReportingFailure(_ body: () async throws -> Void) async throws {
     do {
         try await body()
@@ -20,6 +21,32 @@ func runReportingFailure(_ body: () async throws -> Void) async throws {
         fail(error.description)
     } catch let error as StoreError {
         fail(error.description)
+    } catch let error as GatewayError {
+        fail(error.message)
+    }
+}
+
+/// Runs `body` with the operator actions on the database the server uses (configured by the environment),
+/// and closes it afterwards; failures are reported as by `runReportingFailure`.
+func withAdminService(_ body: (AdminService, GatewayConfiguration) async throws -> Void) async throws {
+    try await runReportingFailure {
+        let config = try GatewayConfiguration.fromEnvironment()
+        let store = try await Bootstrap.openStore(config)
+        do {
+            try await body(AdminService(store: store), config)
+        } catch {
+            try? await store.close()
+            throw error
+        }
+        try? await store.close()
+    }
+}
+
+/// Runs `body` with the BYOK service on the server's database and master key: no server, heartbeat or sweep.
+func withBYOKService(_ body: (BYOKService) async throws -> Void) async throws {
+    try await runReportingFailure {
+        let config = try GatewayConfiguration.fromEnvironment()
+        try await Bootstrap.withBYOKService(config, logger: makeLogger(config, level: .warning), body)
     }
 }
 

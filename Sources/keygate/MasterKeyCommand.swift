@@ -18,7 +18,7 @@ struct MasterKeyCommand: AsyncParsableCommand {
                 """)
 
         func run() async throws {
-            try await BYOKCommand.withService { service in
+            try await withBYOKService { service in
                 let count = try await service.rotateMasterKey()
                 print("Re-encrypted \(count) key\(count == 1 ? "" : "s") under the current master key")
             }

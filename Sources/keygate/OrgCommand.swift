@@ -13,10 +13,8 @@ struct OrgCommand: AsyncParsableCommand {
         @Option(help: "Display name (defaults to the slug).") var name: String?
 
         func run() async throws {
-            try await runReportingFailure {
-                let config = try GatewayConfiguration.fromEnvironment()
-                let store = try await Bootstrap.openStore(config)
-                let org = try await AdminService(store: store).createOrganization(slug: slug, name: name, trial: config.creditPolicy)
+            try await withAdminService { admin, config in
+                let org = try await admin.createOrganization(slug: slug, name: name, trial: config.creditPolicy)
                 let trial = config.creditPolicy.trialCredits
                 print("Created organisation \(org.slug) (\(org.id))" + (trial.value > 0 ? " with \(trial) trial credits for \(config.creditPolicy.trialDays) days" : ""))
             }
@@ -26,10 +24,8 @@ struct OrgCommand: AsyncParsableCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List organisations.")
         func run() async throws {
-            try await runReportingFailure {
-                let config = try GatewayConfiguration.fromEnvironment()
-                let store = try await Bootstrap.openStore(config)
-                for org in try await store.organizations() { print("\(org.slug)\t\(org.id)\t\(org.name)") }
+            try await withAdminService { admin, _ in
+                for org in try await admin.organizations() { print("\(org.slug)\t\(org.id)\t\(org.name)") }
             }
         }
     }
@@ -41,15 +37,11 @@ struct OrgCommand: AsyncParsableCommand {
         var byokFallbackOnRateLimit: String?
 
         func run() async throws {
-            try await runReportingFailure {
-                let config = try GatewayConfiguration.fromEnvironment()
-                let store = try await Bootstrap.openStore(config)
-                guard let org = try await store.organization(slug: slug) else { throw StoreError.notFound("organisation '\(slug)'") }
-                var settings = try await store.organizationSettings(organizationID: org.id)
+            try await withAdminService { admin, _ in
+                var settings = try await admin.settings(organizationSlug: slug)
                 if let value = byokFallbackOnRateLimit {
                     guard ["on", "off"].contains(value) else { throw StoreError.invalid("--byok-fallback-on-rate-limit takes on or off") }
-                    settings.byokFallbackOnRateLimit = value == "on"
-                    try await store.setOrganizationSettings(settings, organizationID: org.id)
+                    settings = try await admin.updateSettings(organizationSlug: slug, byokFallbackOnRateLimit: value == "on")
                 }
                 print("byok-fallback-on-rate-limit: \(settings.byokFallbackOnRateLimit ? "on" : "off")")
             }

@@ -16,10 +16,12 @@ struct Serve: AsyncParsableCommand {
             config.port = port
             let logger = makeLogger(config)
             let gateway = try await Bootstrap.gateway(config, logger: logger)
-            let app = GatewayApplication.make(gateway: gateway, host: host, port: port) { boundPort in
+            let app = GatewayServer.application(gateway: gateway, host: host, port: port) { boundPort in
                 logger.info("Keygate listening on http://\(host):\(boundPort)")
             }
-            // SIGTERM/SIGINT end the service group gracefully: in-flight requests finish first.
+            // SIGTERM/SIGINT stop the application's services gracefully, in the order `GatewayServer.application`
+            // declares (in-flight requests finish, then queued usage records are written); then the gateway
+            // closes its upstream clients and the store.
             do {
                 try await app.runService()
             } catch {

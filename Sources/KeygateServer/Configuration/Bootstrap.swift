@@ -74,8 +74,40 @@ public enum Bootstrap {
         }
     }
 
-    /// Everything `keygate serve` needs, opened in the order that gives the most useful first error.
+    /// Everything `keygate serve` needs, opened in the order that gives the most useful first error. Starts
+    /// no background work: that runs as the services of `GatewayServer.application`.
     public static func gateway(_ baseConfig: GatewayConfiguration, logger: Logger) async throws -> Gateway {
+        let (config, catalog, keyring, store) = try await openStoreAndKeys(baseConfig, logger: logger)
+        let gateway = Gateway(configuration: config, catalog: catalog, store: store, keyring: keyring, logger: logger)
+        // Alive before the first reservation, so no sweeper anywhere can take this process for dead.
+        try await store.heartbeat(instanceID: gateway.instanceID, at: Clock.nowMs())
+        return gateway
+    }
+
+    /// Runs `body` with what the BYOK and master-key commands need (the store, keyring and catalog `serve`
+    /// would open, checked the same way) and nothing more: no heartbeat, no sweep, no server, no key cache.
+    /// Closes the upstream clients (used to validate a key) and the store afterwards, also when `body` throws.
+    public static func withBYOKService<T>(_ baseConfig: GatewayConfiguration, logger: Logger,
+                                          _ body: (BYOKService) async throws -> T) async throws -> T {
+        let (config, catalog, keyring, store) = try await openStoreAndKeys(baseConfig, logger: logger)
+        let upstream = UpstreamClients(configuration: config)
+        let service = BYOKService(store: store, keyring: keyring, catalog: catalog,
+                                  validator: ProviderKeyValidator(upstream: upstream, catalog: catalog), keyCache: nil)
+        let result: Result<T, any Error>
+        do {
+            result = .success(try await body(service))
+        } catch {
+            result = .failure(error)
+        }
+        await upstream.shutdown()
+        try? await store.close()
+        return try result.get()
+    }
+
+    /// The catalog (with the provider settings read into the configuration), the keyring and the migrated
+    /// store, refusing stored BYOK keys this keyring cannot open; logs where the master key came from.
+    private static func openStoreAndKeys(_ baseConfig: GatewayConfiguration, logger: Logger) async throws
+        -> (GatewayConfiguration, Catalog, MasterKeyring, any Store) {
         var config = baseConfig
         let catalog = try loadCatalog(config)
         try config.readProviderSettings(for: catalog)
@@ -96,9 +128,6 @@ public enum Bootstrap {
         case .environment, .file:
             logger.info("Master key loaded", metadata: ["fingerprint": "\(masterKey.fingerprint)"])
         }
-        let gateway = Gateway(configuration: config, catalog: catalog, store: store, keyring: keyring, logger: logger)
-        // Alive before the first reservation, so no sweeper anywhere can take this process for dead.
-        try await store.heartbeat(instanceID: gateway.instanceID, at: Clock.nowMs())
-        return gateway
+        return (config, catalog, keyring, store)
     }
 }

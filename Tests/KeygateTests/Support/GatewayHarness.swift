@@ -7,9 +7,12 @@ import KeygateServer
 import KeygateStore
 import NIOCore
 import NIOHTTP1
+import ServiceLifecycle
 
 /// A real gateway on 127.0.0.1 (random port, temporary data directory) in front of a fake OpenAI-compatible
-/// provider (also on a random port), with an organisation and an API key ready.
+/// provider (also on a random port), with an organisation and an API key ready. The gateway runs and stops
+/// as `keygate serve` does: its application (HTTP server and background services) in a `ServiceGroup`,
+/// stopped gracefully, then `Gateway.shutdown()`.
 final class GatewayHarness: @unchecked Sendable {
     static let platformKey = "sk-platform-SECRET-0123456789abcdef"
     static let awsAccessKeyID = "AKIAPLATFORM00000001"
@@ -25,12 +28,16 @@ final class GatewayHarness: @unchecked Sendable {
     let organization: Organization
     let logs: LogCapture
     let client: HTTPClient
-    private let tasks: [Task<Void, Error>]
+    /// Runs the gateway's application; a graceful shutdown of it is what SIGTERM does to `keygate serve`.
+    private let services: ServiceGroup
+    private let gatewayTask: Task<Void, Error>
+    private let fakeTask: Task<Void, Error>
 
     var baseURL: String { "http://127.0.0.1:\(port)" }
 
     private init(fake: FakeProvider, fakePort: Int, gateway: Gateway, port: Int, dataDirectory: String, apiKey: String, apiKeyID: String,
-                 organization: Organization, logs: LogCapture, client: HTTPClient, tasks: [Task<Void, Error>]) {
+                 organization: Organization, logs: LogCapture, client: HTTPClient, services: ServiceGroup,
+                 gatewayTask: Task<Void, Error>, fakeTask: Task<Void, Error>) {
         self.fake = fake
         self.fakePort = fakePort
         self.gateway = gateway
@@ -41,7 +48,9 @@ final class GatewayHarness: @unchecked Sendable {
         self.organization = organization
         self.logs = logs
         self.client = client
-        self.tasks = tasks
+        self.services = services
+        self.gatewayTask = gatewayTask
+        self.fakeTask = fakeTask
     }
 
     /// Starts everything. `environment` adds to / overrides the defaults (platform key and base URLs of
@@ -77,28 +86,42 @@ final class GatewayHarness: @unchecked Sendable {
         let (record, plaintext) = try await admin.createAPIKey(organizationSlug: "acme", name: "test", isAdmin: false)
         try await gateway.store.addCredits(organizationID: org.id, amount: startingCredits, kind: .grant, reason: "test", trialExpiresAt: nil)
 
-        let (port, gatewayTask) = try await startServer { onRunning in
-            let app = GatewayApplication.make(gateway: gateway, host: "127.0.0.1", port: 0, onServerRunning: onRunning)
-            try await app.run()
-        }
+        let (ports, portsContinuation) = AsyncStream<Int>.makeStream()
+        let app = GatewayServer.application(gateway: gateway, host: "127.0.0.1", port: 0) { port in portsContinuation.yield(port) }
+        let services = ServiceGroup(configuration: .init(services: [app], logger: logs.logger()))
+        let (port, gatewayTask) = try await startServer({ try await services.run() }, ports: ports)
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         return GatewayHarness(fake: fake, fakePort: fakePort, gateway: gateway, port: port, dataDirectory: dataDirectory,
                               apiKey: plaintext, apiKeyID: record.id, organization: org, logs: logs, client: client,
-                              tasks: [fakeTask, gatewayTask])
+                              services: services, gatewayTask: gatewayTask, fakeTask: fakeTask)
     }
 
     private static func startServer(_ run: @escaping @Sendable (@escaping @Sendable (Int) async -> Void) async throws -> Void) async throws -> (Int, Task<Void, Error>) {
         let (ports, continuation) = AsyncStream<Int>.makeStream()
-        let task = Task { try await run { port in continuation.yield(port) } }
+        return try await startServer({ try await run { port in continuation.yield(port) } }, ports: ports)
+    }
+
+    /// Starts `run` and waits for the port it reports on `ports`.
+    private static func startServer(_ run: @escaping @Sendable () async throws -> Void, ports: AsyncStream<Int>) async throws -> (Int, Task<Void, Error>) {
+        let task = Task { try await run() }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next() else { throw CancellationError() }
         return (port, task)
     }
 
+    /// Stops the gateway's application gracefully, as SIGTERM stops `keygate serve`: the HTTP server finishes
+    /// the requests in flight, the usage recorder writes what is queued, the sweeper stops. The store stays
+    /// open (`stop()` closes it). Safe to call more than once.
+    func stopServing() async {
+        await services.triggerGracefulShutdown()
+        _ = await gatewayTask.result
+    }
+
     func stop() async {
         try? await client.shutdown()
-        for task in tasks { task.cancel() }
-        for task in tasks { _ = await task.result }
+        await stopServing()
+        fakeTask.cancel()
+        _ = await fakeTask.result
         await gateway.shutdown()
         try? FileManager.default.removeItem(atPath: dataDirectory)
     }

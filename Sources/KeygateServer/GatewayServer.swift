@@ -2,9 +2,11 @@ import Hummingbird
 import KeygateCore
 import Logging
 import NIOCore
+import ServiceLifecycle
 
-/// Builds the Hummingbird application: routes, middleware, server settings.
-public enum GatewayApplication {
+/// Builders for the gateway's HTTP server: its router (routes, middleware) and the Hummingbird application
+/// that runs it with the gateway's background services.
+public enum GatewayServer {
     public static func router(for gateway: Gateway) -> Router<GatewayRequestContext> {
         let router = Router(context: GatewayRequestContext.self)
         router.add(middleware: APIErrorMiddleware(bodyLimit: gateway.configuration.maxBodyBytes))
@@ -40,12 +42,25 @@ public enum GatewayApplication {
     }
 
     /// The application for `keygate serve`. `onServerRunning` receives the bound port (useful with port 0).
-    public static func make(gateway: Gateway, host: String, port: Int,
-                            onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-        Application(
+    ///
+    /// Stop order. Hummingbird runs `services` and then its own (date cache, HTTP server) in one
+    /// `ServiceGroup`, which stops them one by one in reverse order on graceful shutdown (SIGTERM/SIGINT with
+    /// `runService()`). So a stop goes:
+    /// 1. the HTTP server stops accepting and finishes the requests in flight, which hand over their last
+    ///    usage records;
+    /// 2. the usage recorder writes everything queued, then returns;
+    /// 3. the credit sweeper stops (after the recorder: a sweep never competes with the last writes, and the
+    ///    heartbeat holds until the last request has settled);
+    /// then, after `run` returns, `Gateway.shutdown()` closes the upstream clients and the store. A service
+    /// that must outlive every writer (a database checkpointer) goes first in the list.
+    public static func application(gateway: Gateway, host: String, port: Int,
+                                   onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+        let services: [any Service] = [gateway.sweeper, gateway.usage]
+        return Application(
             router: router(for: gateway),
             server: .http1(configuration: .init(additionalChannelHandlers: [ClientHangupHandler()])),
             configuration: .init(address: .hostname(host, port: port), serverName: "keygate"),
+            services: services,
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
             logger: gateway.logger)
     }
