@@ -1,3 +1,4 @@
+import KeygateCore
 import KeygateStore
 import Logging
 
@@ -9,10 +10,10 @@ final class CreditSweeper: Sendable {
 
     /// `intervalMs` between sweeps (`KEYGATE_SWEEP_INTERVAL_SECONDS`, 10 s); a process silent for `deadAfterMs`
     /// (`KEYGATE_INSTANCE_DEAD_AFTER_SECONDS`, 60 s) is taken for dead and its reservations are returned.
-    init(store: any Store, instanceID: String, intervalMs: Int64, deadAfterMs: Int64, logger: Logger) {
+    init(store: any LedgerMaintenanceStore, instanceID: String, intervalMs: Int64, deadAfterMs: Int64, logger: Logger) {
         task = Task {
             while !Task.isCancelled {
-                let now = Clock.nowMs()
+                let now = WallClock.nowMs()
                 do {
                     try await store.heartbeat(instanceID: instanceID, at: now)
                     let released = try await store.releaseAbandonedReservations(now: now, deadBefore: now - deadAfterMs)

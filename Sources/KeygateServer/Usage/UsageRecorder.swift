@@ -21,7 +21,7 @@ final class UsageRecorder: Sendable {
     private let wakeups: AsyncStream<Void>.Continuation
     private let writer: Task<Void, Never>
 
-    init(store: any Store, logger: Logger) {
+    init(store: any UsageStore, logger: Logger) {
         let queue = Queue(store: store, logger: logger)
         let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         self.queue = queue
@@ -48,10 +48,10 @@ final class UsageRecorder: Sendable {
 
     final class Queue: Sendable {
         let pending = Mutex<[UsageRecord]>([])
-        let store: any Store
+        let store: any UsageStore
         let logger: Logger
 
-        init(store: any Store, logger: Logger) {
+        init(store: any UsageStore, logger: Logger) {
             self.store = store
             self.logger = logger
         }
