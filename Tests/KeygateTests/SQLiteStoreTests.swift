@@ -3,9 +3,11 @@ import GRDB
 import KeygateCore
 @testable import KeygateSQLite
 import KeygateStore
+import Logging
+import ServiceLifecycle
 import Testing
 
-/// What only the SQLite store has: its migrations of a database file an older Keygate left.
+/// What only the SQLite store has: its migrations of a database file an older Keygate left, its WAL checkpoints.
 @Suite struct SQLiteStoreTests {
     /// A database file as an older Keygate left it: migrated up to `migration` and filled by `seed` (SQL), then
     /// opened by a `SQLiteStore`, which applies the later migrations, for `body` (the store and the file's path).
@@ -77,7 +79,43 @@ import Testing
             let db = try DatabaseQueue(path: path)
             let indexes = try await db.read { db in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'reservations'") }
             #expect(!indexes.contains("reservations_open"))
-            try await db.close()
+            try db.close()
         }
+    }
+
+    /// Writes a few hundred rows and waits until the database file (which only a checkpoint writes, in WAL mode)
+    /// has grown: true if it did within a few seconds.
+    static func aCheckpointMovesNewWrites(_ store: SQLiteStore) async throws -> Bool {
+        let size = { ((try? FileManager.default.attributesOfItem(atPath: store.path))?[.size] as? Int) ?? 0 }
+        let before = size()
+        for i in 0..<300 { _ = try await store.createOrganization(slug: "org-\(i)-\(UUID().uuidString.prefix(8).lowercased())", name: "x") }
+        for _ in 0..<300 where size() <= before { try await Task.sleep(for: .milliseconds(10)) }
+        return size() > before
+    }
+
+    @Test func theWALIsCheckpointedWithoutAServiceGroup() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("keygate-wal-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try SQLiteStore(path: dir + "/k.db")
+        try await store.migrate()
+        #expect(try await Self.aCheckpointMovesNewWrites(store))
+        try await store.close()
+    }
+
+    /// `serve` runs the store's background services in its service group; they end at its graceful shutdown.
+    @Test func theCheckpointerRunsAsAServiceUntilGracefulShutdown() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("keygate-wal-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try SQLiteStore(path: dir + "/k.db")
+        try await store.migrate()
+        #expect(store.backgroundServices.count == 1)
+        let group = ServiceGroup(services: store.backgroundServices, logger: Logger(label: "test"))
+        let running = Task { try await group.run() }
+        #expect(try await Self.aCheckpointMovesNewWrites(store))
+        await group.triggerGracefulShutdown()
+        try await running.value
+        try await store.close()
     }
 }
