@@ -29,11 +29,16 @@ let package = Package(
         ]),
         .target(name: "KeygateStore", dependencies: [
             "KeygateCore",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        .target(name: "KeygateSQLite", dependencies: [
+            "KeygateStore", "KeygateCore",
             .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .target(name: "CKeygateMalloc"),
         .target(name: "KeygateServer", dependencies: [
-            "KeygateCore", "KeygateProviders", "KeygateVault", "KeygateStore", "CKeygateMalloc",
+            "KeygateCore", "KeygateProviders", "KeygateVault", "KeygateStore", "KeygateSQLite", "CKeygateMalloc",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -67,9 +72,9 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
-        .executableTarget(name: "keygate-ledger-bench", dependencies: ["KeygateStore", "KeygateCore", "KeygateServer"]),
+        .executableTarget(name: "keygate-ledger-bench", dependencies: ["KeygateStore", "KeygateSQLite", "KeygateCore", "KeygateServer"]),
         .testTarget(name: "KeygateTests", dependencies: [
-            "KeygateServer", "KeygateStore", "KeygateVault", "KeygateCore", "KeygateProviders", "KeygateFakeUpstream",
+            "KeygateServer", "KeygateStore", "KeygateSQLite", "KeygateVault", "KeygateCore", "KeygateProviders", "KeygateFakeUpstream",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -55,7 +55,7 @@ public enum GatewayServer {
     /// that must outlive every writer (a database checkpointer) goes first in the list.
     public static func application(gateway: Gateway, host: String, port: Int,
                                    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-        let services: [any Service] = [gateway.sweeper, gateway.usage]
+        let services: [any Service] = gateway.store.backgroundServices + [gateway.sweeper, gateway.usage]
         return Application(
             router: router(for: gateway),
             server: .http1(configuration: .init(additionalChannelHandlers: [ClientHangupHandler()])),

@@ -1,6 +1,7 @@
 import Foundation
 import KeygateCore
 import KeygateServer
+import KeygateSQLite
 import KeygateStore
 
 /// Reserve+settle pairs per second on a fresh SQLite ledger, at several concurrencies, for both durability
@@ -24,7 +25,7 @@ struct LedgerBench {
             let store = try SQLiteStore(path: dir + "/bench.db", durability: durability)
             try await store.migrate()
             let org = try await store.createOrganization(slug: "bench", name: "bench")
-            try await store.heartbeat(instanceID: "bench", at: Clock.nowMs())
+            try await store.heartbeat(instanceID: "bench", at: WallClock.nowMs())
             try await store.addCredits(organizationID: org.id, amount: .credits(1_000_000_000), kind: .grant, reason: nil, trialExpiresAt: nil)
             let start = ContinuousClock.now
             try await withThrowingTaskGroup(of: Void.self) { group in

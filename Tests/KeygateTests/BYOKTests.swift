@@ -7,6 +7,7 @@ import KeygateStore
 import KeygateVault
 import Logging
 import NIOCore
+import Synchronization
 import Testing
 
 /// SPEC §3 and §4: organisations' own keys, and which key each request really reaches the provider with.
@@ -267,11 +268,20 @@ import Testing
             try await h.gateway.store.checkReachable()
 
             let logText = h.logs.all.joined(separator: "\n")
+            // Every file the open database consists of must be there and be read: a scan of nothing passes.
+            var files: [(name: String, bytes: Data)] = []
+            for name in ["keygate.db", "keygate.db-wal", "keygate.db-shm"] {
+                let bytes = try #require(FileManager.default.contents(atPath: (h.dataDirectory as NSString).appendingPathComponent(name)),
+                                         "\(name) is missing: nothing to scan")
+                #expect(!bytes.isEmpty, "\(name) is empty: nothing to scan")
+                files.append((name, bytes))
+            }
+            #expect(files.contains { $0.bytes.range(of: Data(SecretPreview.make(marker).utf8)) != nil },
+                    "the scan sees what the database holds (the key's preview)")
             for secret in [marker, awsSecret, String(marker.dropFirst(3).prefix(12))] {
                 for text in texts { #expect(!text.contains(secret), "a response leaks a key") }
                 #expect(!logText.contains(secret), "a log line leaks a key")
-                for name in ["keygate.db", "keygate.db-wal", "keygate.db-shm"] {
-                    guard let bytes = FileManager.default.contents(atPath: (h.dataDirectory as NSString).appendingPathComponent(name)) else { continue }
+                for (name, bytes) in files {
                     #expect(bytes.range(of: Data(secret.utf8)) == nil, "\(name) holds a key in plaintext")
                 }
             }
@@ -323,26 +333,49 @@ import Testing
                 try await h.gateway.store.addBYOKKey(BYOKKeyRecord(id: id, organizationID: h.organization.id, provider: provider, ciphertext: sealed.combined,
                                                                    masterKeyID: sealed.masterKeyID, preview: SecretPreview.make(secret), status: .active, createdAt: 1))
             }
-            // Requests keep flowing (each one re-reads the key: the cache is dropped by the rotation too).
+            let newID = h.gateway.keyring.current.fingerprint
+            #expect(old.fingerprint != newID)
+            #expect(try await h.gateway.store.allBYOKKeys().allSatisfy { $0.masterKeyID == old.fingerprint }, "sealed under the old key")
+            // With old and new both configured, a key sealed under the old one still opens.
+            #expect(try await h.gateway.byokKeys.key(organizationID: h.organization.id, provider: "openai")?.secret == Self.orgKey)
+
+            // Requests keep flowing (each one re-reads the key: the cache is dropped by the rotation too). The
+            // rotation starts once some have been answered, and requests go on until some more have been
+            // answered after it, so the load surely spans it.
+            final class Load: Sendable {
+                let state = Mutex((answered: 0, rotated: false, answeredBeforeRotation: 0, answeredAfterRotation: 0))
+            }
+            let load = Load()
             let statuses = try await withThrowingTaskGroup(of: [Int].self) { group in
                 group.addTask {
                     var statuses: [Int] = []
-                    for _ in 0..<40 {
+                    // (Bounded, so a failed rotation ends the test instead of hanging it.)
+                    while (statuses.count < 40 || load.state.withLock({ $0.answeredAfterRotation }) < 5) && statuses.count < 1000 && !Task.isCancelled {
+                        let rotatedBefore = load.state.withLock { $0.rotated }
                         let reply = try await h.chat("hi")
                         statuses.append(reply.headers.first(name: "x-keygate-billing") == "byok" ? reply.status : -1)
+                        load.state.withLock {
+                            $0.answered += 1
+                            if rotatedBefore { $0.answeredAfterRotation += 1 }
+                        }
                     }
                     return statuses
                 }
                 group.addTask {
-                    try await Task.sleep(for: .milliseconds(20))
+                    while load.state.withLock({ $0.answered }) < 5 { try await Task.sleep(for: .milliseconds(2)) }
+                    load.state.withLock { $0.answeredBeforeRotation = $0.answered }
                     #expect(try await BYOKService(gateway: h.gateway).rotateMasterKey() == 4)
+                    load.state.withLock { $0.rotated = true }
                     return []
                 }
                 return try await group.reduce(into: []) { $0 += $1 }
             }
-            #expect(statuses.count == 40 && statuses.allSatisfy { $0 == 200 }, "\(statuses)")
+            #expect(statuses.count >= 40 && statuses.allSatisfy { $0 == 200 }, "\(statuses)")
+            let (before, after) = load.state.withLock { ($0.answeredBeforeRotation, $0.answeredAfterRotation) }
+            #expect(before >= 5, "requests were answered with the keys still sealed under the old master key")
+            #expect(after >= 5, "requests were answered with the keys re-sealed under the new one")
             let records = try await h.gateway.store.allBYOKKeys()
-            #expect(records.allSatisfy { $0.masterKeyID == h.gateway.keyring.current.fingerprint })
+            #expect(records.count == 4 && records.allSatisfy { $0.masterKeyID == newID }, "re-sealed under the new key's id")
             #expect(try await BYOKService(gateway: h.gateway).rotateMasterKey() == 0, "a second run has nothing left to do")
 
             // Now the new key alone is enough.

@@ -33,7 +33,7 @@ import Testing
             let config = try GatewayConfiguration.fromEnvironment(environment)
             let store = try await Bootstrap.openStore(config)
             let org = try await AdminService(store: store).createOrganization(slug: "acme", name: nil)
-            let now = Clock.nowMs()
+            let now = WallClock.nowMs()
             try await store.addCredits(organizationID: org.id, amount: .credits(100), kind: .grant, reason: "test", trialExpiresAt: nil)
             try await store.addCredits(organizationID: org.id, amount: .credits(5), kind: .trialGrant, reason: "expired trial",
                                        trialExpiresAt: now - 86_400_000)
@@ -67,7 +67,7 @@ import Testing
     /// returns, before the store closes.
     @Test func aGracefulStopWritesEveryQueuedUsageRecord() async throws {
         try await withHarness { h in
-            let now = Clock.nowMs()
+            let now = WallClock.nowMs()
             for index in 0..<300 {
                 h.gateway.usage.record(UsageRecord(
                     requestID: "req_queued_\(index)", organizationID: h.organization.id, apiKeyID: h.apiKeyID, model: "openai/gpt-5.6-luna",

@@ -33,13 +33,19 @@ import Testing
             for secret in secrets { #expect(!logText.contains(secret), "a log line leaks a secret") }
 
             try await h.gateway.store.checkReachable()
+            // Every file the open database consists of must be there and be read: a scan of nothing passes.
+            var scanned = Data()
             for name in ["keygate.db", "keygate.db-wal", "keygate.db-shm"] {
                 let path = (h.dataDirectory as NSString).appendingPathComponent(name)
-                guard let bytes = FileManager.default.contents(atPath: path) else { continue }
+                let bytes = try #require(FileManager.default.contents(atPath: path), "\(name) is missing: nothing to scan")
+                #expect(!bytes.isEmpty, "\(name) is empty: nothing to scan")
+                scanned += bytes
                 for secret in secrets {
                     #expect(bytes.range(of: Data(secret.utf8)) == nil, "\(name) holds a secret in plaintext")
                 }
             }
+            #expect(scanned.count > 0, "the scan read the database")
+            #expect(scanned.range(of: Data(h.organization.id.utf8)) != nil, "the scan sees what the database holds (the organisation's id)")
         }
     }
 

@@ -1,4 +1,6 @@
 import Foundation
+import GRDB
+@testable import KeygateSQLite
 import KeygateServer
 import Logging
 import Testing
@@ -36,15 +38,41 @@ import Testing
         let capture = LogCapture()
         let config = try GatewayConfiguration.fromEnvironment(["KEYGATE_DATA_DIR": dir])
         let gateway = try await Bootstrap.gateway(config, logger: capture.logger())
+        _ = try await gateway.store.createOrganization(slug: "acme", name: "Acme")
         await gateway.shutdown()
         #expect(FileManager.default.fileExists(atPath: dir + "/keygate.db"))
         let mode = try FileManager.default.attributesOfItem(atPath: dir + "/master.key")[.posixPermissions] as? Int
         #expect(mode == 0o600)
         let warnings = capture.all.filter { $0.hasPrefix("warning") && $0.contains("KEYGATE_MASTER_KEY") }
         #expect(warnings.count == 1, "one clear warning that production must set a master key")
+        let masterKey = FileManager.default.contents(atPath: dir + "/master.key")
+        let schema = try Self.schema(dir + "/keygate.db")
+        #expect(schema.migrations == SQLiteMigrations.migrator.migrations, "the first start applies every migration")
+
         // A second start reuses both and migrates nothing new.
-        let again = try await Bootstrap.gateway(config, logger: Logger(label: "test"))
+        let againCapture = LogCapture()
+        let again = try await Bootstrap.gateway(config, logger: againCapture.logger())
+        #expect(try await again.store.organization(slug: "acme") != nil, "the same database")
         await again.shutdown()
+        #expect(FileManager.default.contents(atPath: dir + "/master.key") == masterKey, "the same master key")
+        #expect(againCapture.all.contains { $0.contains("Using the development master key") })
+        #expect(!againCapture.all.contains { $0.contains("created a development master key") })
+        #expect(try Self.schema(dir + "/keygate.db") == schema, "no migration applied, no table or index changed")
+    }
+
+    /// The migrations a database file has applied, in order, and the definition of everything in it.
+    static func schema(_ path: String) throws -> Schema {
+        let db = try DatabaseQueue(path: path)
+        defer { try? db.close() }
+        return try db.read { db in
+            Schema(migrations: try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY rowid"),
+                   definitions: try String.fetchAll(db, sql: "SELECT type || ' ' || name || ': ' || coalesce(sql, '') FROM sqlite_master ORDER BY type, name"))
+        }
+    }
+
+    struct Schema: Equatable {
+        let migrations: [String]
+        let definitions: [String]
     }
 
     @Test func aBadMasterKeyStopsStartWithoutEchoingIt() async {

@@ -18,7 +18,7 @@ public struct AdminService: Sendable {
         let org = try await store.createOrganization(slug: slug, name: name ?? slug)
         if policy.trialCredits.value > 0 {
             try await store.addCredits(organizationID: org.id, amount: policy.trialCredits, kind: .trialGrant, reason: "trial credits",
-                                       trialExpiresAt: Clock.nowMs() + policy.trialDays * 86_400_000)
+                                       trialExpiresAt: WallClock.nowMs() + policy.trialDays * 86_400_000)
         }
         return org
     }

@@ -17,10 +17,10 @@ final class APIKeyCache: Sendable {
         let expiresAt: UInt64
     }
 
-    private let store: any Store
+    private let store: any APIKeyStore
     private let state = Mutex<(entries: [String: Entry], nextSweep: UInt64)>(([:], 0))
 
-    init(store: any Store) {
+    init(store: any APIKeyStore) {
         self.store = store
     }
 

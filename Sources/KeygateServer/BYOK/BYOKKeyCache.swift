@@ -28,11 +28,11 @@ final class BYOKKeyCache: Sendable {
         let expiresAt: UInt64
     }
 
-    private let store: any Store
+    private let store: any BYOKKeyStore
     private let keyring: MasterKeyring
     private let state = Mutex<(entries: [String: Entry], nextSweep: UInt64)>(([:], 0))
 
-    init(store: any Store, keyring: MasterKeyring) {
+    init(store: any BYOKKeyStore, keyring: MasterKeyring) {
         self.store = store
         self.keyring = keyring
     }

@@ -65,7 +65,7 @@ public struct BYOKService: Sendable {
         let id = Identifiers.make("byok")
         let sealed = try SecretVault.seal(credential.secret, binding: SecretBinding(organizationID: org.id, provider: provider.id, keyID: id),
                                           keyring: keyring)
-        let now = Clock.nowMs()
+        let now = WallClock.nowMs()
         let record = BYOKKeyRecord(id: id, organizationID: org.id, provider: provider.id, ciphertext: sealed.combined,
                                    masterKeyID: sealed.masterKeyID, preview: credential.preview, status: .active, createdAt: now,
                                    lastValidatedAt: validate ? now : nil, lastValidationResult: validation)

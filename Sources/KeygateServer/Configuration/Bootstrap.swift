@@ -1,5 +1,6 @@
 import Foundation
 import KeygateCore
+import KeygateSQLite
 import KeygateStore
 import KeygateVault
 import Logging
@@ -80,7 +81,7 @@ public enum Bootstrap {
         let (config, catalog, keyring, store) = try await openStoreAndKeys(baseConfig, logger: logger)
         let gateway = Gateway(configuration: config, catalog: catalog, store: store, keyring: keyring, logger: logger)
         // Alive before the first reservation, so no sweeper anywhere can take this process for dead.
-        try await store.heartbeat(instanceID: gateway.instanceID, at: Clock.nowMs())
+        try await store.heartbeat(instanceID: gateway.instanceID, at: WallClock.nowMs())
         return gateway
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import KeygateCore
+import KeygateSQLite
 import KeygateStore
 
 public typealias SQLiteDurability = SQLiteStore.Durability

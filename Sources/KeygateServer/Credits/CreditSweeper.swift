@@ -1,3 +1,4 @@
+import KeygateCore
 import KeygateStore
 import Logging
 import ServiceLifecycle
@@ -7,7 +8,7 @@ import ServiceLifecycle
 /// it (once at start, then every `intervalMs`) until graceful shutdown; nothing else starts it, so a CLI
 /// command never sweeps.
 struct CreditSweeper: Service {
-    let store: any Store
+    let store: any LedgerMaintenanceStore
     let instanceID: String
     let intervalMs: Int64
     let deadAfterMs: Int64
@@ -15,7 +16,7 @@ struct CreditSweeper: Service {
 
     /// `intervalMs` between sweeps (`KEYGATE_SWEEP_INTERVAL_SECONDS`, 10 s); a process silent for `deadAfterMs`
     /// (`KEYGATE_INSTANCE_DEAD_AFTER_SECONDS`, 60 s) is taken for dead and its reservations are returned.
-    init(store: any Store, instanceID: String, intervalMs: Int64, deadAfterMs: Int64, logger: Logger) {
+    init(store: any LedgerMaintenanceStore, instanceID: String, intervalMs: Int64, deadAfterMs: Int64, logger: Logger) {
         self.store = store
         self.instanceID = instanceID
         self.intervalMs = intervalMs
@@ -34,7 +35,7 @@ struct CreditSweeper: Service {
     }
 
     func sweep() async {
-        let now = Clock.nowMs()
+        let now = WallClock.nowMs()
         do {
             try await store.heartbeat(instanceID: instanceID, at: now)
             let released = try await store.releaseAbandonedReservations(now: now, deadBefore: now - deadAfterMs)

@@ -5,7 +5,7 @@ import Logging
 /// The credits path of a request (SPEC §5): reserve the estimate, then settle the actual cost (or release
 /// everything if the request failed before producing anything).
 struct CreditMeter: Sendable {
-    let store: any Store
+    let store: any LedgerStore
     let policy: CreditPolicy
     let instanceID: String
     let leaseSeconds: Int64
@@ -13,7 +13,7 @@ struct CreditMeter: Sendable {
     /// Holds the estimate, or throws 402 saying which number did not fit and what to do.
     func reserve(requestID: String, organization: Organization, estimate: CreditEstimate, provider: String) async throws {
         let outcome = try await store.reserve(organizationID: organization.id, requestID: requestID, amount: estimate.reservation,
-                                              instanceID: instanceID, leaseExpiresAt: Clock.nowMs() + leaseSeconds * 1000)
+                                              instanceID: instanceID, leaseExpiresAt: WallClock.nowMs() + leaseSeconds * 1000)
         if case .insufficient(let balance) = outcome {
             throw GatewayError.insufficientCredits(balance: balance, estimate: estimate, provider: provider, organization: organization.slug)
         }

@@ -3,7 +3,7 @@ import KeygateStore
 
 /// `/healthz`: the process answers. `/readyz`: it can also reach its database.
 struct HealthRoutes: Sendable {
-    let store: any Store
+    let store: any StoreLifecycle
 
     func health(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{\"status\":\"ok\"}")))

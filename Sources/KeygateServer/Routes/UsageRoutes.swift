@@ -4,7 +4,7 @@ import KeygateStore
 
 /// `GET /api/orgs/{slug}/usage?limit=N`: the organisation's newest usage records, newest first.
 struct UsageRoutes: Sendable {
-    let store: any Store
+    let store: any UsageStore
     static let defaultLimit = 50
     static let maxLimit = 1000
 

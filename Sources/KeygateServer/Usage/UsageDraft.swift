@@ -56,7 +56,7 @@ struct UsageDraft: Sendable {
             model: model, provider: provider, byok: billing == .byok, billing: billing, usage: tokens, costUSD: cost,
             creditsCharged: credits, feeCredits: fee,
             latencyMs: (ContinuousClock.now - startedAt).milliseconds, timeToFirstTokenMs: timeToFirstToken?.milliseconds,
-            stream: stream, status: status, errorCode: errorCode, createdAt: Clock.nowMs(), byokKeyID: byokKeyID)
+            stream: stream, status: status, errorCode: errorCode, createdAt: WallClock.nowMs(), byokKeyID: byokKeyID)
     }
 
     /// The request's log line (one per request, at info). The message stays "chat completion" for every

@@ -25,7 +25,7 @@ final class UsageRecorder: Service {
     private let wakeups: AsyncStream<Void>
     private let wakeupsContinuation: AsyncStream<Void>.Continuation
 
-    init(store: any Store, logger: Logger) {
+    init(store: any UsageStore, logger: Logger) {
         self.queue = Queue(store: store, logger: logger)
         let (wakeups, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         self.wakeups = wakeups
@@ -62,10 +62,10 @@ final class UsageRecorder: Service {
 
     final class Queue: Sendable {
         let pending = Mutex<[UsageRecord]>([])
-        let store: any Store
+        let store: any UsageStore
         let logger: Logger
 
-        init(store: any Store, logger: Logger) {
+        init(store: any UsageStore, logger: Logger) {
             self.store = store
             self.logger = logger
         }

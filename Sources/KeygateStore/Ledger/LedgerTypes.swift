@@ -34,6 +34,22 @@ public struct LedgerEntry: Sendable, Hashable {
     public var reason: String?
     public var createdAt: Int64
 
+    public init(id: Int64, organizationID: String, kind: LedgerEntryKind, regularDelta: MicroCredits, trialDelta: MicroCredits,
+                reservedDelta: MicroCredits, availableAfter: MicroCredits, reservedAfter: MicroCredits, requestID: String?, reason: String?,
+                createdAt: Int64) {
+        self.id = id
+        self.organizationID = organizationID
+        self.kind = kind
+        self.regularDelta = regularDelta
+        self.trialDelta = trialDelta
+        self.reservedDelta = reservedDelta
+        self.availableAfter = availableAfter
+        self.reservedAfter = reservedAfter
+        self.requestID = requestID
+        self.reason = reason
+        self.createdAt = createdAt
+    }
+
     /// The entry's effect on the total (available + reserved).
     public var totalDelta: MicroCredits { MicroCredits(regularDelta.value + trialDelta.value + reservedDelta.value) }
 }
@@ -84,5 +100,13 @@ public struct LedgerDiscrepancy: Sendable, Hashable, CustomStringConvertible {
     public var field: String
     public var balance: Int64
     public var sumOfEntries: Int64
+
+    public init(organizationID: String, field: String, balance: Int64, sumOfEntries: Int64) {
+        self.organizationID = organizationID
+        self.field = field
+        self.balance = balance
+        self.sumOfEntries = sumOfEntries
+    }
+
     public var description: String { "\(organizationID): \(field) is \(balance) µcredits but its entries sum to \(sumOfEntries)" }
 }

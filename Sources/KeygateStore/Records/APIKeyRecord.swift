@@ -12,6 +12,19 @@ public struct APIKeyRecord: Sendable, Hashable {
     public var createdAt: Int64
     public var revokedAt: Int64?
 
+    public init(id: String, organizationID: String, name: String, lookupID: String, hash: [UInt8], preview: String, isAdmin: Bool,
+                createdAt: Int64, revokedAt: Int64?) {
+        self.id = id
+        self.organizationID = organizationID
+        self.name = name
+        self.lookupID = lookupID
+        self.hash = hash
+        self.preview = preview
+        self.isAdmin = isAdmin
+        self.createdAt = createdAt
+        self.revokedAt = revokedAt
+    }
+
     public var isRevoked: Bool { revokedAt != nil }
 }
 
@@ -38,4 +51,9 @@ public struct NewAPIKey: Sendable {
 public struct AuthenticatedKey: Sendable {
     public var key: APIKeyRecord
     public var organization: Organization
+
+    public init(key: APIKeyRecord, organization: Organization) {
+        self.key = key
+        self.organization = organization
+    }
 }

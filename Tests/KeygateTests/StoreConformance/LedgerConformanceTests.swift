@@ -1,46 +1,32 @@
 import Foundation
-import GRDB
 import KeygateCore
 import KeygateServer
-@testable import KeygateStore
+import KeygateStore
 import Testing
 
-@Suite struct LedgerTests {
-    func withLedger(_ body: (SQLiteStore, String, String) async throws -> Void) async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("keygate-ledger-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let store = try SQLiteStore(path: dir + "/k.db")
-        try await store.migrate()
-        let org = try await store.createOrganization(slug: "acme", name: "Acme")
-        try await store.heartbeat(instanceID: "i1", at: Clock.nowMs())
-        try await body(store, org.id, dir + "/k.db")
-        #expect(try await store.verifyLedger(organizationID: nil).isEmpty, "the balance is always the sum of its entries")
-        try await store.close()
-    }
-
-    /// A database file as an older Keygate left it: migrated up to `migration` and filled by `seed` (SQL), then
-    /// opened by a `SQLiteStore`, which applies the later migrations, for `body` (the store and the file's path).
-    func withDatabase(migratedUpTo migration: String, seed: String, _ body: (SQLiteStore, String) async throws -> Void) async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("keygate-migration-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let path = dir + "/k.db"
-        let old = try DatabasePool(path: path)
-        try SQLiteMigrations.migrator.migrate(old, upTo: migration)
-        try await old.write { db in try db.execute(sql: seed) }
-        try old.close()
-        let store = try SQLiteStore(path: path)
-        try await store.migrate()
-        try await body(store, path)
-        try await store.close()
+/// What every `Store` backend must do with credits: exact amounts, ledger entry sequences, concurrency. Each
+/// test runs once per backend in `StoreBackend.all`, and ends by checking that every balance is still the sum
+/// of its entries.
+@Suite struct LedgerConformanceTests {
+    /// `body` gets the store, an organisation's id and the database (for a second store on it, or its rows).
+    func withLedger(_ backend: StoreBackend, _ body: (any Store, String, StoreUnderTest) async throws -> Void) async throws {
+        try await backend.open().use { database in
+            let store = database.store
+            try await store.migrate()
+            let org = try await store.createOrganization(slug: "acme", name: "Acme")
+            try await store.heartbeat(instanceID: "i1", at: WallClock.nowMs())
+            try await body(store, org.id, database)
+            #expect(try await store.verifyLedger(organizationID: nil).isEmpty, "the balance is always the sum of its entries")
+            try await store.close()
+        }
     }
 
     static func credits(_ n: Int64) -> MicroCredits { .credits(n) }
     static let far = Int64.max / 2
 
-    @Test func reserveSettleReleasesTheExcessAndChargesOnce() async throws {
-        try await withLedger { store, org, _ in
+    @Test(arguments: StoreBackend.all)
+    func reserveSettleReleasesTheExcessAndChargesOnce(backend: StoreBackend) async throws {
+        try await withLedger(backend) { store, org, _ in
             try await store.addCredits(organizationID: org, amount: Self.credits(10), kind: .grant, reason: "test", trialExpiresAt: nil)
             #expect(try await store.reserve(organizationID: org, requestID: "r1", amount: Self.credits(4), instanceID: "i1", leaseExpiresAt: Self.far)
                     == .reserved(trial: .zero, regular: Self.credits(4)))
@@ -59,8 +45,9 @@ import Testing
         }
     }
 
-    @Test func aFailedRequestReleasesEverything() async throws {
-        try await withLedger { store, org, _ in
+    @Test(arguments: StoreBackend.all)
+    func aFailedRequestReleasesEverything(backend: StoreBackend) async throws {
+        try await withLedger(backend) { store, org, _ in
             try await store.addCredits(organizationID: org, amount: Self.credits(5), kind: .grant, reason: nil, trialExpiresAt: nil)
             _ = try await store.reserve(organizationID: org, requestID: "r1", amount: Self.credits(5), instanceID: "i1", leaseExpiresAt: Self.far)
             #expect(try await store.balance(organizationID: org).available == .zero)
@@ -70,19 +57,21 @@ import Testing
         }
     }
 
-    @Test func aRequestThatOutlivedItsReservationIsStillCharged() async throws {
-        try await withLedger { store, org, _ in
+    @Test(arguments: StoreBackend.all)
+    func aRequestThatOutlivedItsReservationIsStillCharged(backend: StoreBackend) async throws {
+        try await withLedger(backend) { store, org, _ in
             try await store.addCredits(organizationID: org, amount: Self.credits(5), kind: .grant, reason: nil, trialExpiresAt: nil)
             _ = try await store.reserve(organizationID: org, requestID: "r1", amount: Self.credits(2), instanceID: "i1", leaseExpiresAt: 0)
-            #expect(try await store.releaseAbandonedReservations(now: Clock.nowMs(), deadBefore: 0) == 1)
+            #expect(try await store.releaseAbandonedReservations(now: WallClock.nowMs(), deadBefore: 0) == 1)
             #expect(try await store.settle(requestID: "r1", cost: Self.credits(1), fee: .zero).applied)
             #expect(try await store.balance(organizationID: org).available == Self.credits(4))
             #expect(!(try await store.settle(requestID: "r1", cost: Self.credits(1), fee: .zero)).applied, "and only once")
         }
     }
 
-    @Test func anInsufficientBalanceReservesNothing() async throws {
-        try await withLedger { store, org, _ in
+    @Test(arguments: StoreBackend.all)
+    func anInsufficientBalanceReservesNothing(backend: StoreBackend) async throws {
+        try await withLedger(backend) { store, org, _ in
             try await store.addCredits(organizationID: org, amount: Self.credits(1), kind: .grant, reason: nil, trialExpiresAt: nil)
             let outcome = try await store.reserve(organizationID: org, requestID: "r1", amount: Self.credits(2), instanceID: "i1", leaseExpiresAt: Self.far)
             guard case .insufficient(let balance) = outcome else { Issue.record("reserved beyond the balance"); return }
@@ -91,8 +80,9 @@ import Testing
         }
     }
 
-    @Test func anOverageIsChargedFromAvailableNeverDropped() async throws {
-        try await withLedger { store, org, _ in
+    @Test(arguments: StoreBackend.all)
+    func anOverageIsChargedFromAvailableNeverDropped(backend: StoreBackend) async throws {
+        try await withLedger(backend) { store, org, _ in
             try await store.addCredits(organizationID: org, amount: Self.credits(3), kind: .grant, reason: nil, trialExpiresAt: nil)
             _ = try await store.reserve(organizationID: org, requestID: "r1", amount: Self.credits(1), instanceID: "i1", leaseExpiresAt: Self.far)
             _ = try await store.settle(requestID: "r1", cost: Self.credits(2), fee: .zero)
@@ -104,9 +94,10 @@ import Testing
         }
     }
 
-    @Test func trialCreditsAreSpentFirstAndExpire() async throws {
-        try await withLedger { store, org, _ in
-            let expiry = Clock.nowMs() + 60_000
+    @Test(arguments: StoreBackend.all)
+    func trialCreditsAreSpentFirstAndExpire(backend: StoreBackend) async throws {
+        try await withLedger(backend) { store, org, _ in
+            let expiry = WallClock.nowMs() + 60_000
             try await store.addCredits(organizationID: org, amount: Self.credits(2), kind: .trialGrant, reason: "trial", trialExpiresAt: expiry)
             try await store.addCredits(organizationID: org, amount: Self.credits(10), kind: .purchase, reason: "pack", trialExpiresAt: nil)
             #expect(try await store.reserve(organizationID: org, requestID: "r1", amount: Self.credits(3), instanceID: "i1", leaseExpiresAt: Self.far)
@@ -124,10 +115,11 @@ import Testing
         }
     }
 
-    @Test func abandonedReservationsAreReleasedAfterTheirProcessStops() async throws {
-        try await withLedger { store, org, _ in
+    @Test(arguments: StoreBackend.all)
+    func abandonedReservationsAreReleasedAfterTheirProcessStops(backend: StoreBackend) async throws {
+        try await withLedger(backend) { store, org, _ in
             try await store.addCredits(organizationID: org, amount: Self.credits(10), kind: .grant, reason: nil, trialExpiresAt: nil)
-            let now = Clock.nowMs()
+            let now = WallClock.nowMs()
             try await store.heartbeat(instanceID: "dead", at: now - 600_000)
             _ = try await store.reserve(organizationID: org, requestID: "alive", amount: Self.credits(1), instanceID: "i1", leaseExpiresAt: Self.far)
             _ = try await store.reserve(organizationID: org, requestID: "orphan", amount: Self.credits(2), instanceID: "dead", leaseExpiresAt: Self.far)
@@ -138,10 +130,11 @@ import Testing
         }
     }
 
-    @Test func twoHundredConcurrentReservationsFromTwoProcessesNeverOverspend() async throws {
-        try await withLedger { store, org, path in
+    @Test(arguments: StoreBackend.all)
+    func twoHundredConcurrentReservationsFromTwoProcessesNeverOverspend(backend: StoreBackend) async throws {
+        try await withLedger(backend) { store, org, database in
             // A second, independent connection pool on the same file stands in for a second process.
-            let other = try SQLiteStore(path: path)
+            let other = try await database.openAnother()
             try await store.addCredits(organizationID: org, amount: Self.credits(50), kind: .grant, reason: nil, trialExpiresAt: nil)
             let accepted = try await withThrowingTaskGroup(of: Bool.self) { group in
                 for i in 0..<200 {
@@ -166,8 +159,9 @@ import Testing
 
     /// Writes waiting together share one transaction (group commit); one that fails halfway (here a duplicate
     /// request id, refused after its balance update already ran) must leave no trace, and the others must land.
-    @Test func aWriteThatFailsInsideABatchLeavesNoTraceAndTheRestCommit() async throws {
-        try await withLedger { store, org, _ in
+    @Test(arguments: StoreBackend.all)
+    func aWriteThatFailsInsideABatchLeavesNoTraceAndTheRestCommit(backend: StoreBackend) async throws {
+        try await withLedger(backend) { store, org, _ in
             try await store.addCredits(organizationID: org, amount: Self.credits(100), kind: .grant, reason: nil, trialExpiresAt: nil)
             _ = try await store.reserve(organizationID: org, requestID: "dup", amount: Self.credits(1), instanceID: "i1", leaseExpiresAt: Self.far)
             let outcomes = await withTaskGroup(of: Bool.self) { group in
@@ -190,15 +184,16 @@ import Testing
 
     /// A charge and its usage record are one transaction: both land, or (here: the record refers to an API key
     /// that does not exist) neither does and the reservation stays open for a retry or the sweeper.
-    @Test func aSettlementAndItsUsageRecordLandTogetherOrNotAtAll() async throws {
-        try await withLedger { store, org, _ in
+    @Test(arguments: StoreBackend.all)
+    func aSettlementAndItsUsageRecordLandTogetherOrNotAtAll(backend: StoreBackend) async throws {
+        try await withLedger(backend) { store, org, _ in
             let key = try await store.createAPIKey(NewAPIKey(organizationID: org, name: "k", lookupID: "abcdefabcdef", hash: Array(repeating: 1, count: 32),
                                                              preview: "kg_…", isAdmin: false))
             func record(_ id: String, apiKeyID: String) -> UsageRecord {
                 UsageRecord(requestID: id, organizationID: org, apiKeyID: apiKeyID, model: "openai/gpt-5.6-luna", provider: "openai",
                             byok: false, billing: .credits, usage: TokenUsage(inputTokens: 10, outputTokens: 5), costUSD: .zero,
                             creditsCharged: Self.credits(1), latencyMs: 1, timeToFirstTokenMs: nil, stream: false, status: 200, errorCode: nil,
-                            createdAt: Clock.nowMs())
+                            createdAt: WallClock.nowMs())
             }
             try await store.addCredits(organizationID: org, amount: Self.credits(10), kind: .grant, reason: nil, trialExpiresAt: nil)
             for id in ["r1", "r2"] {
@@ -218,8 +213,9 @@ import Testing
 
     /// Settled, or returned by its own request: the reservation row goes and its ledger entries stay. Returned
     /// by the sweeper (its request may still be running): it stays, so a late settlement still charges.
-    @Test func aFinishedReservationLeavesOnlyItsLedgerEntriesBehind() async throws {
-        try await withLedger { store, org, path in
+    @Test(arguments: StoreBackend.all)
+    func aFinishedReservationLeavesOnlyItsLedgerEntriesBehind(backend: StoreBackend) async throws {
+        try await withLedger(backend) { store, org, database in
             try await store.addCredits(organizationID: org, amount: Self.credits(10), kind: .grant, reason: nil, trialExpiresAt: nil)
             for id in ["r1", "r2", "r3"] {
                 _ = try await store.reserve(organizationID: org, requestID: id, amount: Self.credits(2), instanceID: "i1",
@@ -227,69 +223,13 @@ import Testing
             }
             _ = try await store.settle(requestID: "r1", cost: Self.credits(1), fee: .zero)
             _ = try await store.release(requestID: "r2", reason: "failed")
-            #expect(try await store.releaseAbandonedReservations(now: Clock.nowMs(), deadBefore: 0) == 1)
-            let db = try DatabaseQueue(path: path)
-            let states = try await db.read { db in try String.fetchAll(db, sql: "SELECT request_id || ':' || state FROM reservations ORDER BY request_id") }
+            #expect(try await store.releaseAbandonedReservations(now: WallClock.nowMs(), deadBefore: 0) == 1)
+            let states = try await database.reservationStates()
             #expect(states == ["r3:released"], "only the sweeper's stays: a late settlement must still find it")
             let entries = try await store.ledgerEntries(organizationID: org, limit: 20)
             #expect(entries.filter { $0.requestID == "r1" }.map(\.kind) == [.release, .settle, .reserve])
             #expect(entries.filter { $0.requestID == "r2" }.map(\.kind) == [.release, .reserve])
             #expect(try await store.verifyLedger(organizationID: nil).isEmpty)
-            try await db.close()
-        }
-    }
-
-    /// A database made before migration 004 (ledger ids with AUTOINCREMENT, settled reservations kept) keeps
-    /// every entry and id, loses only its settled reservations, and numbers new entries after the old ones.
-    @Test func migration004KeepsTheLedgerAndDropsSettledReservations() async throws {
-        try await withDatabase(migratedUpTo: "003_credit_ledger", seed: """
-                INSERT INTO organizations (id, slug, name, created_at) VALUES ('org_1', 'acme', 'Acme', 0);
-                INSERT INTO credit_accounts (organization_id, regular_micros, reserved_micros, updated_at) VALUES ('org_1', 7000000, 2000000, 0);
-                INSERT INTO ledger_entries (organization_id, kind, regular_delta_micros, trial_delta_micros, reserved_delta_micros,
-                  available_after_micros, reserved_after_micros, request_id, reason, created_at) VALUES
-                  ('org_1', 'grant', 10000000, 0, 0, 10000000, 0, NULL, NULL, 0),
-                  ('org_1', 'reserve', -2000000, 0, 2000000, 8000000, 2000000, 'r1', NULL, 0),
-                  ('org_1', 'settle', 0, 0, -1000000, 8000000, 1000000, 'r1', NULL, 0),
-                  ('org_1', 'release', 1000000, 0, -1000000, 9000000, 0, 'r1', NULL, 0),
-                  ('org_1', 'reserve', -2000000, 0, 2000000, 7000000, 2000000, 'r2', NULL, 0);
-                INSERT INTO reservations (request_id, organization_id, trial_micros, regular_micros, state, instance_id, lease_expires_at, created_at) VALUES
-                  ('r1', 'org_1', 0, 2000000, 'settled', 'i1', 0, 0), ('r2', 'org_1', 0, 2000000, 'open', 'i1', \(Self.far), 0);
-                """) { store, _ in
-            let before = try await store.ledgerEntries(organizationID: "org_1", limit: 10)
-            #expect(before.map(\.id) == [5, 4, 3, 2, 1])
-            #expect(try await store.verifyLedger(organizationID: nil).isEmpty)
-            #expect(try await store.settle(requestID: "r2", cost: Self.credits(1), fee: .zero).applied, "the open reservation survived")
-            #expect(!(try await store.settle(requestID: "r1", cost: Self.credits(1), fee: .zero)).applied, "the settled one is not charged again")
-            let after = try await store.ledgerEntries(organizationID: "org_1", limit: 10)
-            #expect(after.map(\.id) == [7, 6, 5, 4, 3, 2, 1], "new entries follow the old ones")
-            #expect(try await store.balance(organizationID: "org_1").available == Self.credits(8))
-            #expect(try await store.verifyLedger(organizationID: nil).isEmpty)
-        }
-    }
-
-    /// A database made before migration 005 keeps its open reservations, which still settle (or are swept)
-    /// without the sweeper's old index.
-    @Test func migration005KeepsOpenReservations() async throws {
-        try await withDatabase(migratedUpTo: "004_lean_ledger_writes", seed: """
-                INSERT INTO organizations (id, slug, name, created_at) VALUES ('org_1', 'acme', 'Acme', 0);
-                INSERT INTO credit_accounts (organization_id, regular_micros, reserved_micros, updated_at) VALUES ('org_1', 6000000, 4000000, 0);
-                INSERT INTO ledger_entries (organization_id, kind, regular_delta_micros, trial_delta_micros, reserved_delta_micros,
-                  available_after_micros, reserved_after_micros, request_id, reason, created_at) VALUES
-                  ('org_1', 'grant', 10000000, 0, 0, 10000000, 0, NULL, NULL, 0),
-                  ('org_1', 'reserve', -2000000, 0, 2000000, 8000000, 2000000, 'r1', NULL, 0),
-                  ('org_1', 'reserve', -2000000, 0, 2000000, 6000000, 4000000, 'r2', NULL, 0);
-                INSERT INTO reservations (request_id, organization_id, trial_micros, regular_micros, state, instance_id, lease_expires_at, created_at)
-                  VALUES ('r1', 'org_1', 0, 2000000, 'open', 'i1', \(Self.far), 0), ('r2', 'org_1', 0, 2000000, 'open', 'i1', 0, 0);
-                INSERT INTO instances (id, heartbeat_at) VALUES ('i1', 1);
-                """) { store, path in
-            #expect(try await store.releaseAbandonedReservations(now: Clock.nowMs(), deadBefore: 0) == 1, "r2's lease ended")
-            #expect(try await store.settle(requestID: "r1", cost: Self.credits(1), fee: .zero).applied)
-            #expect(try await store.balance(organizationID: "org_1").available == Self.credits(9))
-            #expect(try await store.verifyLedger(organizationID: nil).isEmpty)
-            let db = try DatabaseQueue(path: path)
-            let indexes = try await db.read { db in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'reservations'") }
-            #expect(!indexes.contains("reservations_open"))
-            try await db.close()
         }
     }
 }

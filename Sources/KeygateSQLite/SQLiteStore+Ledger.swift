@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import KeygateCore
+import KeygateStore
 
 /// The credit ledger on SQLite. Every method runs inside a `BEGIN IMMEDIATE` transaction (shared with the other
 /// writes waiting at that moment: `SQLiteWriteBatcher`): it takes the write lock before reading, so a check and
@@ -8,10 +9,6 @@ import KeygateCore
 /// file. The reserve is additionally a conditional `UPDATE … WHERE available >= amount`, so even a logic slip
 /// cannot overspend.
 extension SQLiteStore {
-    func immediateWrite<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await writes.write(body)
-    }
-
     /// Applies one balance change and appends its ledger entry, in the caller's transaction. The account row
     /// must exist (`ensureAccount`); the update returns the new balance, so each change is two statements.
     @discardableResult
@@ -70,8 +67,8 @@ extension SQLiteStore {
         guard amount.value > 0 || (kind == .adjustment && amount.value != 0) else {
             throw StoreError.invalid("the amount must be positive (an adjustment may be negative, not zero)")
         }
-        return try await immediateWrite { db in
-            let now = Clock.nowMs()
+        return try await writes.write { db in
+            let now = WallClock.nowMs()
             try Self.ensureAccount(db, organizationID: organizationID, now: now)
             if kind == .trialGrant {
                 try db.execute(sql: "UPDATE credit_accounts SET trial_expires_at = ? WHERE organization_id = ?", arguments: [trialExpiresAt, organizationID])
@@ -83,8 +80,8 @@ extension SQLiteStore {
 
     public func reserve(organizationID: String, requestID: String, amount: MicroCredits, instanceID: String, leaseExpiresAt: Int64) async throws -> ReservationOutcome {
         let x = amount.value
-        return try await immediateWrite { db in
-            let now = Clock.nowMs()
+        return try await writes.write { db in
+            let now = WallClock.nowMs()
             let before = try Self.balance(db, organizationID: organizationID)
             let fromTrial = min(max(before.trial.value, 0), x)
             let fromRegular = x - fromTrial
@@ -110,7 +107,7 @@ extension SQLiteStore {
     }
 
     public func settle(requestID: String, cost: MicroCredits, fee: MicroCredits, record: UsageRecord?) async throws -> Settlement {
-        try await immediateWrite { db in
+        try await writes.write { db in
             if let record { try Self.insertUsage(db, [record]) }
             // Open: charge it. Released (the sweeper returned it, e.g. the request outlived its lease): the work
             // was still done, so charge available directly rather than lose it. Gone: already settled (a settled
@@ -119,7 +116,7 @@ extension SQLiteStore {
                                              arguments: [requestID]) else {
                 return Settlement(charged: .zero, fee: .zero, applied: false)
             }
-            let now = Clock.nowMs()
+            let now = WallClock.nowMs()
             let org: String = row[0]
             let isOpen = (row[3] as String) == "open"
             var trial: Int64 = isOpen ? row[1] : 0
@@ -145,10 +142,10 @@ extension SQLiteStore {
     }
 
     public func release(requestID: String, reason: String, record: UsageRecord?) async throws -> Bool {
-        try await immediateWrite { db in
+        try await writes.write { db in
             if let record { try Self.insertUsage(db, [record]) }
             // The request itself gives up: no settlement follows, so the reservation goes (its ledger entries stay).
-            return try Self.releaseOpen(db, requestID: requestID, reason: reason, keepForLateSettlement: false, now: Clock.nowMs())
+            return try Self.releaseOpen(db, requestID: requestID, reason: reason, keepForLateSettlement: false, now: WallClock.nowMs())
         }
     }
 
@@ -167,10 +164,10 @@ extension SQLiteStore {
 
     public func chargeFee(organizationID: String, requestID: String, fee: MicroCredits, record: UsageRecord?) async throws {
         guard fee.value > 0 || record != nil else { return }
-        try await immediateWrite { db in
+        try await writes.write { db in
             if let record { try Self.insertUsage(db, [record]) }
             guard fee.value > 0 else { return }
-            let now = Clock.nowMs()
+            let now = WallClock.nowMs()
             try Self.ensureAccount(db, organizationID: organizationID, now: now)
             let balance = try Self.balance(db, organizationID: organizationID)
             let fromTrial = min(fee.value, max(balance.trial.value, 0))
@@ -189,62 +186,6 @@ extension SQLiteStore {
                             reservedAfter: MicroCredits(row["reserved_after_micros"]), requestID: row["request_id"], reason: row["reason"],
                             createdAt: row["created_at"])
             }
-        }
-    }
-
-    public func verifyLedger(organizationID: String?) async throws -> [LedgerDiscrepancy] {
-        try await pool.read { db in
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT a.organization_id, a.regular_micros, a.trial_micros, a.reserved_micros,
-                  coalesce((SELECT sum(regular_delta_micros) FROM ledger_entries e WHERE e.organization_id = a.organization_id), 0),
-                  coalesce((SELECT sum(trial_delta_micros) FROM ledger_entries e WHERE e.organization_id = a.organization_id), 0),
-                  coalesce((SELECT sum(reserved_delta_micros) FROM ledger_entries e WHERE e.organization_id = a.organization_id), 0),
-                  coalesce((SELECT sum(trial_micros + regular_micros) FROM reservations r WHERE r.organization_id = a.organization_id AND r.state = 'open'), 0)
-                FROM credit_accounts a WHERE ? IS NULL OR a.organization_id = ?
-                """, arguments: [organizationID, organizationID])
-            var problems: [LedgerDiscrepancy] = []
-            for row in rows {
-                let org: String = row[0]
-                for (field, balance, sum) in [("regular", row[1] as Int64, row[4] as Int64), ("trial", row[2], row[5]),
-                                              ("reserved", row[3], row[6]), ("reserved vs open reservations", row[3], row[7])] where balance != sum {
-                    problems.append(LedgerDiscrepancy(organizationID: org, field: field, balance: balance, sumOfEntries: sum))
-                }
-            }
-            return problems
-        }
-    }
-
-    public func heartbeat(instanceID: String, at now: Int64) async throws {
-        try await pool.write { db in
-            try db.execute(sql: "INSERT INTO instances (id, heartbeat_at) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
-                           arguments: [instanceID, now])
-        }
-    }
-
-    public func releaseAbandonedReservations(now: Int64, deadBefore: Int64) async throws -> Int {
-        try await immediateWrite { db in
-            let abandoned = try String.fetchAll(db, sql: """
-                SELECT request_id FROM reservations r
-                WHERE r.state = 'open' AND (r.lease_expires_at < ?
-                  OR NOT EXISTS (SELECT 1 FROM instances i WHERE i.id = r.instance_id AND i.heartbeat_at >= ?))
-                """, arguments: [now, deadBefore])
-            for requestID in abandoned {
-                _ = try Self.releaseOpen(db, requestID: requestID, reason: "abandoned: its request's process stopped or the lease ended",
-                                         keepForLateSettlement: true, now: now)
-            }
-            return abandoned.count
-        }
-    }
-
-    public func expireTrialCredits(now: Int64) async throws -> Int {
-        try await immediateWrite { db in
-            let rows = try Row.fetchAll(db, sql: "SELECT organization_id, trial_micros FROM credit_accounts WHERE trial_expires_at <= ? AND trial_micros > 0",
-                                        arguments: [now])
-            for row in rows {
-                let trial: Int64 = row[1]
-                try Self.apply(db, organizationID: row[0], kind: .expiry, trial: -trial, requestID: nil, reason: "trial credits expired", now: now)
-            }
-            return rows.count
         }
     }
 }

@@ -8,7 +8,7 @@ import Foundation
 /// would dirty (and write to the WAL) a page of its own once the table is large.
 public enum Identifiers {
     public static func make(_ prefix: String) -> String {
-        make(prefix, atMs: Clock.nowMs())
+        make(prefix, atMs: WallClock.nowMs())
     }
 
     public static func make(_ prefix: String, atMs ms: Int64) -> String {
@@ -19,9 +19,6 @@ public enum Identifiers {
 }
 
 extension String {
-    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }
-}
-
-public enum Clock {
-    public static func nowMs() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
+    /// Zeros in front up to `width` characters (ids keep a fixed width, so they sort as text).
+    fileprivate func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }
 }

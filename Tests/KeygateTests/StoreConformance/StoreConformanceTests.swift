@@ -4,31 +4,22 @@ import KeygateServer
 import KeygateStore
 import Testing
 
-@Suite struct SQLiteStoreTests {
-    func withStore(_ body: (SQLiteStore) async throws -> Void) async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("keygate-store-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let store = try SQLiteStore(path: dir + "/k.db")
-        try await store.migrate()
-        try await store.migrate()  // idempotent
-        try await body(store)
-        try await store.close()
+/// What every `Store` backend must do for organisations, API keys and usage records (the ledger's part:
+/// `LedgerConformanceTests`). Each test runs once per backend in `StoreBackend.all`.
+@Suite struct StoreConformanceTests {
+    func withStore(_ backend: StoreBackend, _ body: (any Store) async throws -> Void) async throws {
+        try await backend.open().use { database in
+            let store = database.store
+            try await store.migrate()
+            try await store.migrate()  // idempotent
+            try await body(store)
+            try await store.close()
+        }
     }
 
-    @Test func identifiersSortByCreationTimeAndNeverRepeat() {
-        let earlier = Identifiers.make("req", atMs: 1_700_000_000_000)
-        let later = Identifiers.make("req", atMs: 1_700_000_000_001)
-        #expect(earlier.hasPrefix("req_") && earlier.count == 4 + 28, "\(earlier)")
-        #expect(earlier.dropFirst(4).allSatisfy { $0.isHexDigit && !$0.isUppercase })
-        #expect(earlier < later, "time first, so a primary-key index only grows at its end")
-        #expect(Identifiers.make("req") > later)
-        let many = (0..<10_000).map { _ in Identifiers.make("req", atMs: 1_700_000_000_000) }
-        #expect(Set(many).count == many.count, "the random part tells ids of the same millisecond apart")
-    }
-
-    @Test func organisationsHaveUniqueValidSlugs() async throws {
-        try await withStore { store in
+    @Test(arguments: StoreBackend.all)
+    func organisationsHaveUniqueValidSlugs(backend: StoreBackend) async throws {
+        try await withStore(backend) { store in
             let org = try await store.createOrganization(slug: "acme-labs", name: "Acme Labs")
             #expect(try await store.organization(slug: "acme-labs") == org)
             await #expect(throws: StoreError.duplicate("organisation 'acme-labs'")) { try await store.createOrganization(slug: "acme-labs", name: "x") }
@@ -39,8 +30,9 @@ import Testing
         }
     }
 
-    @Test func apiKeysAreFoundByLookupIDAndRevokedOnce() async throws {
-        try await withStore { store in
+    @Test(arguments: StoreBackend.all)
+    func apiKeysAreFoundByLookupIDAndRevokedOnce(backend: StoreBackend) async throws {
+        try await withStore(backend) { store in
             let admin = AdminService(store: store)
             _ = try await admin.createOrganization(slug: "acme", name: nil)
             let (record, plaintext) = try await admin.createAPIKey(organizationSlug: "acme", name: "ci", isAdmin: true)
@@ -57,8 +49,9 @@ import Testing
         }
     }
 
-    @Test func usageRecordsRoundTrip() async throws {
-        try await withStore { store in
+    @Test(arguments: StoreBackend.all)
+    func usageRecordsRoundTrip(backend: StoreBackend) async throws {
+        try await withStore(backend) { store in
             let admin = AdminService(store: store)
             let org = try await admin.createOrganization(slug: "acme", name: nil)
             let (key, _) = try await admin.createAPIKey(organizationSlug: "acme", name: nil, isAdmin: false)
