@@ -1,3 +1,4 @@
+import Dispatch
 import GRDB
 import ServiceLifecycle
 import Synchronization
@@ -18,6 +19,10 @@ final class SQLiteCheckpointer: Service, Sendable {
     static let backstopPages = 20_000
     private let connection: DatabaseQueue
     private let interval: Duration
+    /// Every use of `connection` runs on this queue, the close included.
+    private let queue = DispatchQueue(label: "keygate.sqlite.checkpoint")
+    /// Set by `stop()`: the store closed, so no loop may touch the connection again.
+    private let closed = Mutex(false)
     /// The loop the store started itself, until a service group runs this (then `nil`).
     private let ownLoop = Mutex<Task<Void, Never>?>(nil)
 
@@ -28,10 +33,14 @@ final class SQLiteCheckpointer: Service, Sendable {
         self.interval = interval
     }
 
-    /// Checkpoints until graceful shutdown or cancellation.
+    /// Checkpoints until graceful shutdown or cancellation. If the store closes first, it waits for the
+    /// shutdown idle: a service that returns early would end the whole group.
     func run() async throws {
         ownLoop.withLock { $0.take() }?.cancel()
-        await cancelWhenGracefulShutdown { await self.checkpointUntilCancelled() }
+        await cancelWhenGracefulShutdown {
+            await self.checkpointUntilCancelled()
+            try? await gracefulShutdown()
+        }
     }
 
     /// Runs the loop in a task of the store's own, until `stop()` or a service group's `run()`.
@@ -40,17 +49,35 @@ final class SQLiteCheckpointer: Service, Sendable {
         ownLoop.withLock { $0 = task }
     }
 
-    /// Ends the store's own loop and closes the connection (the store is closing).
-    func stop() {
-        ownLoop.withLock { $0.take() }?.cancel()
-        try? connection.close()
+    /// Ends the store's own loop and closes the connection (the store is closing). A loop still running in a
+    /// service group stops at its next tick. The close runs on the checkpoint queue, after any copy under way:
+    /// a closed connection is never used.
+    func stop() async {
+        if let loop = ownLoop.withLock({ $0.take() }) {
+            loop.cancel()
+            await loop.value
+        }
+        closed.withLock { $0 = true }
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            queue.async { [connection] in
+                try? connection.close()
+                done.resume()
+            }
+        }
     }
 
     private func checkpointUntilCancelled() async {
-        while (try? await Task.sleep(for: interval)) != nil {
-            // Busy, interrupted or closed: the next tick tries again. GRDB runs it on the connection's own
-            // queue, so no task thread waits for the copy.
-            try? await connection.writeWithoutTransaction { db in _ = try db.checkpoint(.passive) }
+        while (try? await Task.sleep(for: interval)) != nil, !closed.withLock({ $0 }) {
+            // Busy: the next tick tries again. The copy runs on a queue of its own, so no task thread waits for
+            // it, and it is never interrupted half-way (cancelling a GRDB async access interrupts the connection).
+            await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                queue.async { [self] in
+                    if !closed.withLock({ $0 }) {
+                        try? connection.writeWithoutTransaction { db in _ = try db.checkpoint(.passive) }
+                    }
+                    done.resume()
+                }
+            }
         }
     }
 }

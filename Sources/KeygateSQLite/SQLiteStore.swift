@@ -71,7 +71,7 @@ public final class SQLiteStore: Store {
     public var backgroundServices: [any Service] { [checkpointer] }
 
     public func close() async throws {
-        checkpointer.stop()
+        await checkpointer.stop()
         try pool.close()
     }
 }
