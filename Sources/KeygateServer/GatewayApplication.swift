@@ -13,7 +13,7 @@ public enum GatewayApplication {
         router.get("/healthz", use: health.health)
         router.get("/readyz", use: health.ready)
 
-        let models = ModelsRoute(gateway: gateway)
+        let models = ModelsRoutes(gateway: gateway)
         let chat = ChatCompletionsRoute(gateway: gateway)
         let v1 = router.group("v1").add(middleware: APIKeyAuthenticator(keys: gateway.apiKeys))
         v1.get("models", use: models.list)
