@@ -24,7 +24,7 @@ public enum GatewayApplication {
         let byok = BYOKKeysRoutes(service: BYOKService(gateway: gateway))
         let org = router.group("api/orgs/:slug")
             .add(middleware: APIKeyAuthenticator(keys: gateway.apiKeys))
-            .add(middleware: OrganizationAdminAuthenticator())
+            .add(middleware: OrganizationAdminPolicy())
         org.get("byok-keys", use: byok.list)
         org.post("byok-keys", use: byok.add)
         org.post("byok-keys/:id/deactivate", use: byok.deactivate)
