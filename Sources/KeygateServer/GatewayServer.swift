@@ -15,7 +15,7 @@ public enum GatewayServer {
         router.get("/healthz", use: health.health)
         router.get("/readyz", use: health.ready)
 
-        let models = ModelsRoute(gateway: gateway)
+        let models = ModelsRoutes(gateway: gateway)
         let pipeline = CallPipeline(gateway: gateway)
         let chat = ChatCompletionsRoute(pipeline: pipeline, maxBodyBytes: gateway.configuration.maxBodyBytes)
         let v1 = router.group("v1").add(middleware: APIKeyAuthenticator(keys: gateway.apiKeys))
@@ -27,7 +27,7 @@ public enum GatewayServer {
         let byok = BYOKKeysRoutes(service: BYOKService(gateway: gateway))
         let org = router.group("api/orgs/:slug")
             .add(middleware: APIKeyAuthenticator(keys: gateway.apiKeys))
-            .add(middleware: OrganizationAdminAuthenticator())
+            .add(middleware: OrganizationAdminPolicy())
         org.get("byok-keys", use: byok.list)
         org.post("byok-keys", use: byok.add)
         org.post("byok-keys/:id/deactivate", use: byok.deactivate)

@@ -58,7 +58,7 @@ public struct ChatCompletionRequest: Sendable {
                 throw GatewayError.wrongType("messages[\(index)].role", expected: "a string", found: role.typeName)
             }
             guard roles.contains(roleName) else {
-                throw GatewayError.badRequest("Invalid value for 'messages[\(index)].role': '\(roleName)'. Use one of system, developer, user, assistant, tool.", param: "messages[\(index)].role", code: "invalid_value")
+                throw GatewayError.invalidValue("Invalid value for 'messages[\(index)].role': '\(roleName)'. Use one of system, developer, user, assistant, tool.", param: "messages[\(index)].role")
             }
             if let content = m["content"] {
                 switch content {
@@ -91,7 +91,7 @@ public struct ChatCompletionRequest: Sendable {
             guard let number = value.int64Value else {
                 throw GatewayError.wrongType(name, expected: "an integer", found: value.typeName)
             }
-            guard number >= 1 else { throw GatewayError.badRequest("'\(name)' must be at least 1.", param: name, code: "invalid_value") }
+            guard number >= 1 else { throw GatewayError.invalidValue("'\(name)' must be at least 1.", param: name) }
             if name == "max_completion_tokens" || maxOutput == nil { maxOutput = number }
         }
         return ChatCompletionRequest(body: json, model: model, stream: stream, clientWantsStreamUsage: wantsUsage,

@@ -94,7 +94,7 @@ public struct AnthropicAdapter: WireAdapter {
     static func image(_ url: String, param: String) throws(GatewayError) -> JSONValue {
         if url.hasPrefix("data:") {
             guard let image = DataURL.parse(url) else {
-                throw GatewayError.badRequest("An image data URL in \(param) must be base64 (data:image/png;base64,…).", param: param, code: "invalid_image")
+                throw GatewayError.invalidImage("An image data URL in \(param) must be base64 (data:image/png;base64,…).", param: param)
             }
             return .object(["type": .string("image"), "source": .object([
                 "type": .string("base64"), "media_type": .string(image.mediaType), "data": .string(image.base64),
@@ -167,9 +167,7 @@ public struct AnthropicAdapter: WireAdapter {
         case 401, 403: return .platformKeyRejected(provider: provider.id)
         case 429: return .upstreamRateLimited(provider: provider.id, retryAfter: failure.retryAfter)
         case 529:
-            return GatewayError(status: 503, type: "api_error", code: "upstream_overloaded",
-                                message: "Provider '\(provider.id)' is overloaded. Retry after the time in the retry-after header.",
-                                retryAfter: failure.retryAfter ?? "5")
+            return .upstreamOverloaded(provider: provider.id, retryAfter: failure.retryAfter)
         case 400, 404, 413, 422:
             return .upstreamRejectedRequest(provider: provider.id, status: failure.status, message: message, param: nil,
                                             code: detail?["type"]?.stringValue)

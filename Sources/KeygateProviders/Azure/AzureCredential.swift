@@ -13,8 +13,7 @@ struct AzureCredential {
         let fields = (try? JSONValue.decode(Array(text.utf8)))?.objectValue
         guard let endpoint = fields?["endpoint"]?.stringValue, let apiKey = fields?["apiKey"]?.stringValue,
               let version = fields?["apiVersion"]?.stringValue, !needsDeployment || fields?["deploymentName"]?.stringValue != nil else {
-            throw GatewayError(status: 500, type: "api_error", code: "byok_key_unreadable",
-                               message: "The stored Azure credential is not the expected JSON (endpoint, apiKey, \(needsDeployment ? "deploymentName, " : "")apiVersion). An org admin should add it again.")
+            throw GatewayError.byokKeyUnreadable(.azureNotExpectedJSON(needsDeployment: needsDeployment))
         }
         let base = URLText.trimmingTrailingSlashes(provider.baseURL.contains("{endpoint}") ? endpoint : provider.baseURL)
         self.endpoint = base

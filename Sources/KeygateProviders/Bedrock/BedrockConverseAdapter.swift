@@ -18,10 +18,8 @@ public struct BedrockConverseAdapter: WireAdapter {
             guard let fields = (try? JSONValue.decode(Array(text.utf8)))?.objectValue,
                   let id = fields["accessKeyId"]?.stringValue, let secret = fields["secretAccessKey"]?.stringValue,
                   let region = fields["region"]?.stringValue else {
-                // The same parser reads the operator's platform key and an organisation's BYOK key, and cannot
-                // tell which it was given: the error names both.
-                throw GatewayError(status: 500, type: "api_error", code: "provider_credential_unreadable",
-                                   message: "The AWS credential for this request is not the expected JSON (accessKeyId, secretAccessKey, region). If it is the organisation's own key, an org admin should add it again; if it is the platform's (KEYGATE_PROVIDER_AWS_API_KEY), the operator should correct it.")
+                // The same parser reads the platform key and an organisation's key: the error names both.
+                throw GatewayError.awsCredentialUnreadable
             }
             accessKeyID = id
             secretAccessKey = secret
@@ -113,7 +111,7 @@ public struct BedrockConverseAdapter: WireAdapter {
                          image: { (part) throws(GatewayError) -> JSONValue in
                              let url = part["image_url"]?["url"]?.stringValue ?? ""
                              guard let image = DataURL.parse(url), image.mediaType.hasPrefix("image/") else {
-                                 throw GatewayError.badRequest("Bedrock takes images as base64 data URLs (data:image/png;base64,…) in \(param).", param: param, code: "invalid_image")
+                                 throw GatewayError.invalidImage("Bedrock takes images as base64 data URLs (data:image/png;base64,…) in \(param).", param: param)
                              }
                              let format = String(image.mediaType.dropFirst("image/".count))
                              return .object(["image": .object(["format": .string(format == "jpg" ? "jpeg" : format),

@@ -72,7 +72,7 @@ func contentParts(_ content: JSONValue?, param: String, refusal: String, text: (
             case "image_url":
                 parts.append(try image(item))
             default:
-                throw GatewayError.badRequest("\(refusal); '\(item["type"]?.stringValue ?? "?")' in \(param) is not supported.", param: param, code: "unsupported_content")
+                throw GatewayError.unsupportedContent("\(refusal); '\(item["type"]?.stringValue ?? "?")' in \(param) is not supported.", param: param)
             }
         }
         return parts

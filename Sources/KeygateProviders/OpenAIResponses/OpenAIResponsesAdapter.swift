@@ -36,7 +36,7 @@ public struct OpenAIResponsesAdapter: WireAdapter {
                             if let detail = item["image_url"]?["detail"] { image["detail"] = detail }
                             parts.append(.object(image))
                         default:
-                            throw GatewayError.badRequest("'\(item["type"]?.stringValue ?? "?")' parts in messages[\(index)].content are not supported for this model.", param: "messages[\(index)].content", code: "unsupported_content")
+                            throw GatewayError.unsupportedContent("'\(item["type"]?.stringValue ?? "?")' parts in messages[\(index)].content are not supported for this model.", param: "messages[\(index)].content")
                         }
                     }
                 default: break

@@ -34,9 +34,7 @@ struct APIKeyAuthenticator: RouterMiddleware {
             while bytes.last == UInt8(ascii: " ") || bytes.last == UInt8(ascii: "\t") { bytes = bytes.dropLast() }
             return bytes.isEmpty ? nil : String(Substring(bytes))
         }
-        if let key = request.headers[Self.xAPIKey], !key.isEmpty { return key }
+        if let key = request.headers[.xAPIKey], !key.isEmpty { return key }
         return nil
     }
-
-    private static let xAPIKey = HTTPField.Name("x-api-key")!
 }

@@ -1,8 +1,6 @@
 import KeygateCore
 import KeygateStore
 import KeygateVault
-import NIOCore
-import Synchronization
 
 /// An organisation's key for one provider, decrypted, as a request uses it.
 struct UsableBYOKKey: Sendable {
@@ -23,84 +21,47 @@ struct UsableBYOKKey: Sendable {
 final class BYOKKeyCache: Sendable {
     static let ttl: Duration = .seconds(2)
 
-    private struct Entry {
-        let key: UsableBYOKKey?
-        let expiresAt: UInt64
-    }
-
     private let store: any BYOKKeyStore
     private let keyring: MasterKeyring
-    private let state = Mutex<(entries: [String: Entry], nextSweep: UInt64)>(([:], 0))
+    /// By organisation id and provider id; "no key" (`nil`) is kept too.
+    private let cache = ExpiringCache<String, UsableBYOKKey?>(ttl: BYOKKeyCache.ttl)
 
     init(store: any BYOKKeyStore, keyring: MasterKeyring) {
         self.store = store
         self.keyring = keyring
     }
 
-    private static func now() -> UInt64 { NIODeadline.now().uptimeNanoseconds }
-    private static let ttlNanos = UInt64(ttl.components.seconds) * 1_000_000_000
-
     /// The key to use for this organisation and provider, or nil (then the platform pays).
     /// A key that no longer decrypts is a 500-class error, never garbage sent to a provider.
     func key(organizationID: String, provider: String) async throws -> UsableBYOKKey? {
-        let name = organizationID + "\u{0}" + provider
-        let now = Self.now()
-        if let cached = state.withLock({ state -> Entry? in
-            if now >= state.nextSweep {
-                state.entries = state.entries.filter { $0.value.expiresAt > now }
-                state.nextSweep = now + Self.ttlNanos
-            }
-            guard let entry = state.entries[name], entry.expiresAt > now else { return nil }
-            return entry
-        }) {
-            return cached.key
+        let found = try await cache.value(for: Self.cacheKey(organizationID, provider)) { () async throws -> UsableBYOKKey?? in
+            try await load(organizationID: organizationID, provider: provider)
         }
-        var key: UsableBYOKKey?
-        if let record = try await store.activeBYOKKey(organizationID: organizationID, provider: provider) {
-            let sealed = SealedSecret(combined: record.ciphertext, masterKeyID: record.masterKeyID)
-            let binding = SecretBinding(organizationID: organizationID, provider: provider, keyID: record.id)
-            let secret: String
-            do {
-                secret = try SecretVault.open(sealed, binding: binding, keyring: keyring)
-            } catch {
-                throw GatewayError.byokKeyUnreadable(provider: provider, preview: record.preview)
-            }
-            key = UsableBYOKKey(id: record.id, provider: provider, preview: record.preview, status: record.status, secret: secret)
+        return found ?? nil
+    }
+
+    private func load(organizationID: String, provider: String) async throws -> UsableBYOKKey? {
+        guard let record = try await store.activeBYOKKey(organizationID: organizationID, provider: provider) else { return nil }
+        let sealed = SealedSecret(combined: record.ciphertext, masterKeyID: record.masterKeyID)
+        let binding = SecretBinding(organizationID: organizationID, provider: provider, keyID: record.id)
+        let secret: String
+        do {
+            secret = try SecretVault.open(sealed, binding: binding, keyring: keyring)
+        } catch {
+            throw GatewayError.byokKeyUnreadable(.undecryptable(provider: provider, preview: record.preview))
         }
-        let entry = Entry(key: key, expiresAt: now + Self.ttlNanos)
-        state.withLock { $0.entries[name] = entry }
-        return key
+        return UsableBYOKKey(id: record.id, provider: provider, preview: record.preview, status: record.status, secret: secret)
+    }
+
+    private static func cacheKey(_ organizationID: String, _ provider: String) -> String {
+        organizationID + "\u{0}" + provider
     }
 
     func invalidate(organizationID: String, provider: String) {
-        _ = state.withLock { $0.entries.removeValue(forKey: organizationID + "\u{0}" + provider) }
+        cache.remove(Self.cacheKey(organizationID, provider))
     }
 
     func invalidateAll() {
-        state.withLock { $0.entries.removeAll() }
-    }
-}
-
-extension GatewayError {
-    static func byokKeyUnreadable(provider: String, preview: String) -> GatewayError {
-        GatewayError(status: 500, type: "api_error", code: "byok_key_unreadable",
-                     message: "The organisation's stored key for '\(provider)' (\(preview)) cannot be decrypted: it was altered or the gateway's master key changed. An org admin should remove it and add the key again; the operator should check KEYGATE_MASTER_KEY.")
-    }
-
-    static func byokKeyRequired(provider: String, organization: String) -> GatewayError {
-        GatewayError(status: 400, type: "invalid_request_error", code: "byok_key_missing",
-                     message: "x-byok-provider asks for the organisation's own '\(provider)' key, but it has no active one. Add it with 'keygate byok add --org \(organization) --provider \(provider)' or POST /api/orgs/\(organization)/byok-keys, or drop the header to use credits.",
-                     param: "x-byok-provider")
-    }
-
-    static func unknownBYOKProvider(_ name: String) -> GatewayError {
-        GatewayError(status: 400, type: "invalid_request_error", code: "unknown_provider",
-                     message: "x-byok-provider names '\(name)', which is not a provider of this gateway. Use a provider id such as openai, anthropic, google, openrouter.",
-                     param: "x-byok-provider")
-    }
-
-    static func byokKeyRejected(provider: String, preview: String, status: Int) -> GatewayError {
-        GatewayError(status: 403, type: "permission_error", code: "byok_key_rejected",
-                     message: "Provider '\(provider)' refused the organisation's own key \(preview) (HTTP \(status)). Check that it was copied whole, that it has not been revoked in the provider's console and that the account is in good standing, then add it again. The key is marked invalid.")
+        cache.removeAll()
     }
 }

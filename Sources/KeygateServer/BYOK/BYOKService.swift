@@ -35,8 +35,7 @@ public struct BYOKService: Sendable {
 
     func organization(_ slug: String) async throws -> Organization {
         guard let org = try await store.organization(slug: slug) else {
-            throw GatewayError(status: 404, type: "invalid_request_error", code: "organization_not_found",
-                               message: "No organisation '\(slug)'. Check the slug (keygate org list).")
+            throw GatewayError.organizationNotFound(slug, in: .database)
         }
         return org
     }
@@ -45,7 +44,7 @@ public struct BYOKService: Sendable {
     public func add(organizationSlug: String, provider name: String, secret: JSONValue, validate: Bool) async throws -> BYOKKeyRecord {
         let org = try await organization(organizationSlug)
         guard let provider = catalog.provider(named: name) else {
-            throw GatewayError.badRequest("Unknown provider '\(name)'. Use a provider id such as openai, anthropic, google, aws, azure, openrouter, groq.", param: "provider", code: "unknown_provider")
+            throw GatewayError.unknownBYOKProvider(name, in: .keyBody)
         }
         let credential = try BYOKCredential.parse(secret, for: provider)
         var validation = "skipped"
@@ -54,12 +53,9 @@ public struct BYOKService: Sendable {
             case .valid: validation = "ok"
             case .shapeOnly: validation = "shape ok"
             case .rejected(let status):
-                throw GatewayError(status: 400, type: "invalid_request_error", code: "byok_key_invalid",
-                                   message: "\(provider.name) refused this key (HTTP \(status)). Check that it was copied whole, that it has not been revoked in the provider's console, and that the account is in good standing.",
-                                   param: "secret")
+                throw GatewayError.byokKeyInvalid(providerName: provider.name, status: status)
             case .unavailable(let why):
-                throw GatewayError(status: 502, type: "api_error", code: "byok_validation_unavailable",
-                                   message: "Could not check the key with \(provider.name) (\(why)). Retry later, or store it unchecked with --no-validate (\"validate\": false).")
+                throw GatewayError.byokValidationUnavailable(providerName: provider.name, why: why)
             }
         }
         let id = Identifiers.make("byok")
@@ -83,7 +79,7 @@ public struct BYOKService: Sendable {
         let org = try await organization(organizationSlug)
         guard let key = try await store.byokKey(id: keyID, organizationID: org.id),
               try await store.setBYOKKeyStatus(id: keyID, organizationID: org.id, status: active ? .active : .inactive, validationResult: nil)
-        else { throw Self.keyNotFound(keyID) }
+        else { throw GatewayError.byokKeyNotFound(keyID) }
         keyCache?.invalidate(organizationID: org.id, provider: key.provider)
         return try await store.byokKey(id: keyID, organizationID: org.id) ?? key
     }
@@ -92,7 +88,7 @@ public struct BYOKService: Sendable {
         let org = try await organization(organizationSlug)
         guard let key = try await store.byokKey(id: keyID, organizationID: org.id),
               try await store.deleteBYOKKey(id: keyID, organizationID: org.id)
-        else { throw Self.keyNotFound(keyID) }
+        else { throw GatewayError.byokKeyNotFound(keyID) }
         keyCache?.invalidate(organizationID: org.id, provider: key.provider)
     }
 
@@ -118,10 +114,5 @@ public struct BYOKService: Sendable {
         _ = try? await store.setBYOKKeyStatus(id: key.id, organizationID: organizationID, status: .invalid,
                                                       validationResult: "refused by the provider during a request (HTTP \(status))")
         keyCache?.invalidate(organizationID: organizationID, provider: key.provider)
-    }
-
-    static func keyNotFound(_ id: String) -> GatewayError {
-        GatewayError(status: 404, type: "invalid_request_error", code: "byok_key_not_found",
-                     message: "No BYOK key '\(id)' in this organisation. List the keys with GET /api/orgs/{slug}/byok-keys.")
     }
 }

@@ -32,19 +32,3 @@ struct APIErrorMiddleware: RouterMiddleware {
         }
     }
 }
-
-extension HTTPField.Name {
-    static let requestID = HTTPField.Name("x-request-id")!
-    static let keygateBilling = HTTPField.Name("x-keygate-billing")!
-    static let keygateCreditsCharged = HTTPField.Name("x-keygate-credits-charged")!
-    static let keygateProvider = HTTPField.Name("x-keygate-provider")!
-    /// The masked preview of the organisation's key that paid (BYOK requests): a receipt, never the key.
-    static let keygateBYOKKey = HTTPField.Name("x-keygate-byok-key")!
-    static let byokProvider = HTTPField.Name("x-byok-provider")!
-    static let retryAfterMs = HTTPField.Name("retry-after-ms")!
-}
-
-enum BillingHeader {
-    /// The request never reached a provider (rejected before routing): nobody was billed.
-    static let none = "none"
-}

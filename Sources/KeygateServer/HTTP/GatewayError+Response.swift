@@ -56,17 +56,8 @@ extension GatewayError: HTTPResponseError {
         switch error.status {
         case .notFound: return .routeNotFound(path)
         case .contentTooLarge: return .bodyTooLarge(limit: bodyLimit)
-        case .methodNotAllowed:
-            return GatewayError(status: 405, type: "invalid_request_error", code: "method_not_allowed",
-                                message: "Method not allowed on '\(path)'. See the API reference for the methods each route takes.")
-        default:
-            return GatewayError(status: error.status.code, type: error.status.code >= 500 ? "api_error" : "invalid_request_error",
-                                code: nil, message: error.body ?? error.status.reasonPhrase)
+        case .methodNotAllowed: return .methodNotAllowed(path)
+        default: return .unmappedHTTPError(status: error.status.code, message: error.body ?? error.status.reasonPhrase)
         }
-    }
-
-    static func internalError(requestID: String) -> GatewayError {
-        GatewayError(status: 500, type: "api_error", code: "internal_error",
-                     message: "Keygate hit an internal error. Retry; if it persists, give the operator the request id \(requestID).")
     }
 }

@@ -23,4 +23,10 @@ public struct GatewayRequestContext: RequestContext {
         self.startedAt = .now
         self.logger[metadataKey: "request_id"] = .string(requestID)
     }
+
+    /// The caller, on a route behind `APIKeyAuthenticator` (which always sets it); without one, a 401.
+    public func requireCaller() throws(GatewayError) -> AuthenticatedKey {
+        guard let caller else { throw GatewayError.invalidAPIKey }
+        return caller
+    }
 }

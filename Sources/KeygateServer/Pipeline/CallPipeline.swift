@@ -61,7 +61,7 @@ struct CallPipeline: Sendable {
     /// Runs a proxied request so that every ending leaves exactly one usage record: an error is recorded (and
     /// carries the billing path for its header), a client that left is recorded as such.
     func withUsageRecord(context: GatewayRequestContext, _ body: (inout UsageDraft) async throws -> Response) async throws -> Response {
-        guard let caller = context.caller else { throw GatewayError.invalidAPIKey }
+        let caller = try context.requireCaller()
         var usage = UsageDraft(recorder: recorder, caller: caller, context: context)
         do {
             return try await body(&usage)
@@ -70,7 +70,7 @@ struct CallPipeline: Sendable {
             throw usage.billing.map { error.billed($0) } ?? error
         } catch WatchdogStop.clientDisconnected {
             usage.record(status: 499, errorCode: "client_disconnected")
-            throw GatewayError(status: 499, type: "invalid_request_error", code: "client_disconnected", message: "The client closed the connection.")
+            throw GatewayError.clientDisconnected
         }
     }
 }

@@ -15,7 +15,7 @@ struct CreditMeter: Sendable {
         let outcome = try await store.reserve(organizationID: organization.id, requestID: requestID, amount: estimate.reservation,
                                               instanceID: instanceID, leaseExpiresAt: WallClock.nowMs() + leaseSeconds * 1000)
         if case .insufficient(let balance) = outcome {
-            throw GatewayError.insufficientCredits(balance: balance, estimate: estimate, provider: provider, organization: organization.slug)
+            throw GatewayError.insufficientCredits(estimate: estimate, available: balance.available, provider: provider, organization: organization.slug)
         }
     }
 
@@ -74,14 +74,5 @@ struct CreditMeter: Sendable {
             logger.error("Could not release the request's reservation", metadata: ["error": "\(error)"])
             return false
         }
-    }
-}
-
-extension GatewayError {
-    static func insufficientCredits(balance: CreditBalance, estimate: CreditEstimate, provider: String, organization: String) -> GatewayError {
-        GatewayError(
-            status: 402, type: "insufficient_credits", code: "insufficient_credits",
-            message: "Not enough credits: this request may cost up to \(estimate.reservation) credits (about \(estimate.promptTokens) prompt tokens and up to \(estimate.maxOutputTokens) output tokens, from \(estimate.maxOutputSource)), and organisation '\(organization)' has \(balance.available) available. Buy credits, set a lower max_tokens, or add the organisation's own '\(provider)' key (BYOK).",
-            param: estimate.maxOutputSource == "max_tokens" ? "max_tokens" : nil)
     }
 }

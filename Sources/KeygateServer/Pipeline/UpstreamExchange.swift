@@ -202,10 +202,3 @@ struct UpstreamExchange: Sendable {
         }
     }
 }
-
-extension GatewayError {
-    static func upstreamStreamCut(provider: String) -> GatewayError {
-        GatewayError(status: 502, type: "api_error", code: "upstream_stream_cut",
-                     message: "Provider '\(provider)' ended the stream before it was complete. The answer above is partial; retry the request.")
-    }
-}

@@ -1,4 +1,3 @@
-import Foundation
 import HTTPTypes
 import Hummingbird
 import KeygateCore
@@ -12,7 +11,7 @@ struct BYOKKeysRoutes: Sendable {
 
     func list(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let keys = try await service.list(organizationSlug: slug(context))
-        return Self.json(.ok, .array(keys.map(Self.listed)))
+        return Response.json(.ok, .array(keys.map(Self.listed)))
     }
 
     func add(_ request: Request, context: GatewayRequestContext) async throws -> Response {
@@ -29,21 +28,21 @@ struct BYOKKeysRoutes: Sendable {
             validate = value
         }
         let key = try await service.add(organizationSlug: slug(context), provider: provider, secret: secret, validate: validate)
-        return Self.json(.created, Self.listed(key))
+        return Response.json(.created, Self.listed(key))
     }
 
     func deactivate(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        Self.json(.ok, Self.listed(try await service.setActive(organizationSlug: slug(context), keyID: keyID(context), active: false)))
+        Response.json(.ok, Self.listed(try await service.setActive(organizationSlug: slug(context), keyID: keyID(context), active: false)))
     }
 
     func activate(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        Self.json(.ok, Self.listed(try await service.setActive(organizationSlug: slug(context), keyID: keyID(context), active: true)))
+        Response.json(.ok, Self.listed(try await service.setActive(organizationSlug: slug(context), keyID: keyID(context), active: true)))
     }
 
     func delete(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let id = keyID(context)
         try await service.remove(organizationSlug: slug(context), keyID: id)
-        return Self.json(.ok, .object(["id": .string(id), "deleted": .bool(true)]))
+        return Response.json(.ok, .object(["id": .string(id), "deleted": .bool(true)]))
     }
 
     private func slug(_ context: GatewayRequestContext) -> String { context.parameters.get("slug") ?? "" }
@@ -60,18 +59,5 @@ struct BYOKKeysRoutes: Sendable {
             "last_validated_at": key.lastValidatedAt.map { .string(Timestamps.iso8601(ms: $0)) } ?? .null,
             "last_validation_result": key.lastValidationResult.map(JSONValue.string) ?? .null,
         ])
-    }
-
-    static func json(_ status: HTTPResponse.Status, _ value: JSONValue) -> Response {
-        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: value.encoded())))
-    }
-}
-
-enum Timestamps {
-    /// `2026-11-23T12:00:00.000Z` from Unix milliseconds.
-    static func iso8601(ms: Int64) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
     }
 }

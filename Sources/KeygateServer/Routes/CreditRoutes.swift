@@ -10,10 +10,10 @@ struct CreditRoutes: Sendable {
     let gateway: Gateway
 
     func balance(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        guard let caller = context.caller else { throw GatewayError.invalidAPIKey }
+        let caller = try context.requireCaller()
         let balance = try await gateway.store.balance(organizationID: caller.organization.id)
         let byokCount = try await gateway.store.byokRequestCount(organizationID: caller.organization.id, since: Self.startOfMonth())
-        return BYOKKeysRoutes.json(.ok, .object([
+        return Response.json(.ok, .object([
             "available": Self.credits(balance.available),
             "reserved": Self.credits(balance.reserved),
             "total": Self.credits(balance.total),
@@ -26,10 +26,10 @@ struct CreditRoutes: Sendable {
     }
 
     func ledger(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        guard let caller = context.caller else { throw GatewayError.invalidAPIKey }
-        let limit = try UsageRoutes.limit(request)
+        let caller = try context.requireCaller()
+        let limit = try ListLimit.parse(request)
         let entries = try await gateway.store.ledgerEntries(organizationID: caller.organization.id, limit: limit)
-        return BYOKKeysRoutes.json(.ok, .array(entries.map { entry in
+        return Response.json(.ok, .array(entries.map { entry in
             .object([
                 "id": .int(entry.id),
                 "kind": .string(entry.kind.rawValue),
@@ -48,7 +48,7 @@ struct CreditRoutes: Sendable {
 
     /// What a chat completion body would reserve, and the route it would take, without running it.
     func estimate(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        guard let caller = context.caller else { throw GatewayError.invalidAPIKey }
+        let caller = try context.requireCaller()
         let chat = try ChatCompletionRequest.parse(try await request.collectAPIBody(limit: gateway.configuration.maxBodyBytes))
         let forced = request.headers[.byokProvider]
         // The same planning as the call itself, stopping before the credential and the reservation.
@@ -59,7 +59,7 @@ struct CreditRoutes: Sendable {
         let estimate = CallBody.chat(chat).estimate(model: resolved.model, policy: planner.credits.policy)
         let balance = try await gateway.store.balance(organizationID: caller.organization.id)
         let reserve = route.billing == .credits ? estimate.reservation : .zero
-        return BYOKKeysRoutes.json(.ok, .object([
+        return Response.json(.ok, .object([
             "model": .string(resolved.publicID),
             "provider": .string(resolved.provider.id),
             "billing": .string(route.billing.rawValue),

@@ -5,23 +5,12 @@ import KeygateStore
 /// `GET /api/orgs/{slug}/usage?limit=N`: the organisation's newest usage records, newest first.
 struct UsageRoutes: Sendable {
     let store: any UsageStore
-    static let defaultLimit = 50
-    static let maxLimit = 1000
 
     func list(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        guard let caller = context.caller else { throw GatewayError.invalidAPIKey }
-        let limit = try Self.limit(request)
+        let caller = try context.requireCaller()
+        let limit = try ListLimit.parse(request)
         let records = try await store.usageRecords(organizationID: caller.organization.id, limit: limit)
-        return BYOKKeysRoutes.json(.ok, .array(records.map(Self.listed)))
-    }
-
-    /// `?limit=N`, 1…1000, default 50.
-    static func limit(_ request: Request) throws -> Int {
-        guard let text = request.uri.queryParameters.get("limit") else { return defaultLimit }
-        guard let value = Int(text), (1...maxLimit).contains(value) else {
-            throw GatewayError.badRequest("'limit' must be an integer from 1 to \(maxLimit).", param: "limit", code: "invalid_value")
-        }
-        return value
+        return Response.json(.ok, .array(records.map(Self.listed)))
     }
 
     static func listed(_ r: UsageRecord) -> JSONValue {

@@ -40,10 +40,3 @@ public final class UpstreamClients: Sendable {
         for client in all { try? await client.shutdown() }
     }
 }
-
-extension TimeAmount {
-    init(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
-    }
-}

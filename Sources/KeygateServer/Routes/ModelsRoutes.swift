@@ -6,7 +6,7 @@ import KeygateCore
 /// `GET /v1/models` and `GET /v1/models/{id}` in the OpenAI list format. Ids are `provider/model`; a
 /// `keygate` object adds the provider, list prices (USD per million tokens, exact decimals) and whether the
 /// model is free. The catalog is fixed while the server runs, so the list is rendered once.
-struct ModelsRoute: Sendable {
+struct ModelsRoutes: Sendable {
     let gateway: Gateway
     var catalog: Catalog { gateway.catalog }
     let entries: [(resolved: ResolvedModel, json: JSONValue)]
