@@ -49,7 +49,7 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         .executableTarget(name: "keygate", dependencies: [
-            "KeygateServer", "KeygateStore",
+            "KeygateServer", "KeygateStore", "KeygateCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
@@ -57,7 +57,9 @@ let package = Package(
         .target(name: "KeygateFakeUpstream", dependencies: [
             "KeygateProviders",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .executableTarget(name: "keygate-fake-upstream", dependencies: [
             "KeygateFakeUpstream",
@@ -76,11 +78,13 @@ let package = Package(
         .testTarget(name: "KeygateTests", dependencies: [
             "KeygateServer", "KeygateStore", "KeygateSQLite", "KeygateVault", "KeygateCore", "KeygateProviders", "KeygateFakeUpstream",
             .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
     ]
 )
