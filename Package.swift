@@ -5,7 +5,7 @@ let package = Package(
     name: "keygate",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "keygate", targets: ["keygate"]),
+        .executable(name: "keygate", targets: ["keygate"])
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -20,71 +20,91 @@ let package = Package(
     ],
     targets: [
         .target(name: "KeygateCore", resources: [.copy("Resources/catalog.json")]),
-        .target(name: "KeygateProviders", dependencies: [
-            "KeygateCore",
-            .product(name: "Crypto", package: "swift-crypto"),
-        ]),
-        .target(name: "KeygateVault", dependencies: [
-            .product(name: "Crypto", package: "swift-crypto"),
-        ]),
-        .target(name: "KeygateStore", dependencies: [
-            "KeygateCore",
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-        ]),
-        .target(name: "KeygateSQLite", dependencies: [
-            "KeygateStore", "KeygateCore",
-            .product(name: "GRDB", package: "GRDB.swift"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-        ]),
+        .target(
+            name: "KeygateProviders",
+            dependencies: [
+                "KeygateCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
+        .target(
+            name: "KeygateVault",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto")
+            ]),
+        .target(
+            name: "KeygateStore",
+            dependencies: [
+                "KeygateCore",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
+        .target(
+            name: "KeygateSQLite",
+            dependencies: [
+                "KeygateStore", "KeygateCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
         .target(name: "CKeygateMalloc"),
-        .target(name: "KeygateServer", dependencies: [
-            "KeygateCore", "KeygateProviders", "KeygateVault", "KeygateStore", "KeygateSQLite", "CKeygateMalloc",
-            .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            .product(name: "HTTPTypes", package: "swift-http-types"),
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
-        ]),
-        .executableTarget(name: "keygate", dependencies: [
-            "KeygateServer", "KeygateStore", "KeygateCore",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "Logging", package: "swift-log"),
-        ]),
-        .target(name: "KeygateFakeUpstream", dependencies: [
-            "KeygateProviders",
-            .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "HTTPTypes", package: "swift-http-types"),
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "NIOCore", package: "swift-nio"),
-        ]),
-        .executableTarget(name: "keygate-fake-upstream", dependencies: [
-            "KeygateFakeUpstream",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
-        .executableTarget(name: "keygate-bare-forwarder", dependencies: [
-            .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "HTTPTypes", package: "swift-http-types"),
-        ]),
+        .target(
+            name: "KeygateServer",
+            dependencies: [
+                "KeygateCore", "KeygateProviders", "KeygateVault", "KeygateStore", "KeygateSQLite", "CKeygateMalloc",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]),
+        .executableTarget(
+            name: "keygate",
+            dependencies: [
+                "KeygateServer", "KeygateStore", "KeygateCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .target(
+            name: "KeygateFakeUpstream",
+            dependencies: [
+                "KeygateProviders",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]),
+        .executableTarget(
+            name: "keygate-fake-upstream",
+            dependencies: [
+                "KeygateFakeUpstream",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .executableTarget(
+            name: "keygate-bare-forwarder",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]),
         .executableTarget(name: "keygate-ledger-bench", dependencies: ["KeygateStore", "KeygateSQLite", "KeygateCore", "KeygateServer"]),
-        .testTarget(name: "KeygateTests", dependencies: [
-            "KeygateServer", "KeygateStore", "KeygateSQLite", "KeygateVault", "KeygateCore", "KeygateProviders", "KeygateFakeUpstream",
-            .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            .product(name: "Crypto", package: "swift-crypto"),
-            .product(name: "GRDB", package: "GRDB.swift"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
-        ]),
+        .testTarget(
+            name: "KeygateTests",
+            dependencies: [
+                "KeygateServer", "KeygateStore", "KeygateSQLite", "KeygateVault", "KeygateCore", "KeygateProviders", "KeygateFakeUpstream",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]),
     ]
 )

@@ -18,11 +18,13 @@ extension FakeProvider {
         let authorization = request.headers[.authorization] ?? ""
         let keyID = authorization.components(separatedBy: "Credential=").dropFirst().first?.split(separator: "/").first.map(String.init) ?? ""
         guard let secret = awsSecret(for: keyID), let amzDate = request.headers[HTTPField.Name("x-amz-date")!],
-              let region = authorization.components(separatedBy: "/").dropFirst(2).first,
-              let date = Self.parseAmzDate(amzDate), let host = request.head.authority,
-              let url = URL(string: "http://\(host)\(request.uri.path)") else { return false }
-        let signer = SigV4Signer(accessKeyID: keyID, secretAccessKey: secret, sessionToken: request.headers[HTTPField.Name("x-amz-security-token")!],
-                                 region: String(region), service: "bedrock")
+            let region = authorization.components(separatedBy: "/").dropFirst(2).first,
+            let date = Self.parseAmzDate(amzDate), let host = request.head.authority,
+            let url = URL(string: "http://\(host)\(request.uri.path)")
+        else { return false }
+        let signer = SigV4Signer(
+            accessKeyID: keyID, secretAccessKey: secret, sessionToken: request.headers[HTTPField.Name("x-amz-security-token")!],
+            region: String(region), service: "bedrock")
         let expected = signer.sign(method: "POST", url: url, headers: [("content-type", request.headers[.contentType] ?? "")], body: body, date: date)
         return expected.first { $0.name == "authorization" }?.value == authorization
     }
@@ -49,36 +51,53 @@ extension FakeProvider {
         if let status = directive.status {
             return Self.json(HTTPResponse.Status(code: status), ["message": "fake failure \(status)"])
         }
-        let usage: [String: Any] = ["inputTokens": directive.promptTokens - directive.cachedTokens, "cacheReadInputTokens": directive.cachedTokens,
-                                    "outputTokens": directive.chunks, "totalTokens": directive.promptTokens + directive.chunks]
+        let usage: [String: Any] = [
+            "inputTokens": directive.promptTokens - directive.cachedTokens, "cacheReadInputTokens": directive.cachedTokens,
+            "outputTokens": directive.chunks, "totalTokens": directive.promptTokens + directive.chunks,
+        ]
         guard stream else {
-            return Self.json(.ok, ["output": ["message": ["role": "assistant", "content": [["text": directive.text]]]], "stopReason": "end_turn",
-                                   "usage": usage, "metrics": ["latencyMs": 1]])
+            return Self.json(
+                .ok,
+                [
+                    "output": ["message": ["role": "assistant", "content": [["text": directive.text]]]], "stopReason": "end_turn",
+                    "usage": usage, "metrics": ["latencyMs": 1],
+                ])
         }
         let corrupt = text.contains("corrupt")
-        return Response(status: .ok, headers: [.contentType: "application/vnd.amazon.eventstream"], body: ResponseBody { writer in
-            func frame(_ type: String, _ object: [String: Any]) -> ByteBuffer {
-                let payload = Array((try? JSONSerialization.data(withJSONObject: object)) ?? Data())
-                return ByteBuffer(bytes: EventStreamEncoder.encode(headers: [(":event-type", type), (":content-type", "application/json"), (":message-type", "event")], payload: payload))
-            }
-            try await writer.write(frame("messageStart", ["role": "assistant"]))
-            for index in 0..<directive.chunks {
-                if let cut = directive.cutAfter, index >= cut {
-                    try await cutConnection(context.channel)
-                    return
+        return Response(
+            status: .ok, headers: [.contentType: "application/vnd.amazon.eventstream"],
+            body: ResponseBody { writer in
+                func frame(_ type: String, _ object: [String: Any]) -> ByteBuffer {
+                    let payload = Array((try? JSONSerialization.data(withJSONObject: object)) ?? Data())
+                    return ByteBuffer(
+                        bytes: EventStreamEncoder.encode(
+                            headers: [(":event-type", type), (":content-type", "application/json"), (":message-type", "event")], payload: payload))
                 }
-                var delta = frame("contentBlockDelta", ["contentBlockIndex": 0, "delta": ["text": "w\(index) "]])
-                if corrupt && index == 1, let last = delta.getInteger(at: delta.writerIndex - 1, as: UInt8.self) {
-                    delta.setInteger(last ^ 0xFF, at: delta.writerIndex - 1)
+                try await writer.write(frame("messageStart", ["role": "assistant"]))
+                for index in 0..<directive.chunks {
+                    if let cut = directive.cutAfter, index >= cut {
+                        try await cutConnection(context.channel)
+                        return
+                    }
+                    var delta = frame("contentBlockDelta", ["contentBlockIndex": 0, "delta": ["text": "w\(index) "]])
+                    if corrupt && index == 1, let last = delta.getInteger(at: delta.writerIndex - 1, as: UInt8.self) {
+                        delta.setInteger(last ^ 0xFF, at: delta.writerIndex - 1)
+                    }
+                    try await writer.write(delta)
                 }
-                try await writer.write(delta)
-            }
-            try await writer.write(frame("contentBlockStop", ["contentBlockIndex": 0]))
-            try await writer.write(frame("messageStop", ["stopReason": "end_turn"]))
-            try await writer.write(frame("metadata", ["usage": ["inputTokens": directive.promptTokens - directive.cachedTokens,
-                                                                "cacheReadInputTokens": directive.cachedTokens, "outputTokens": directive.chunks,
-                                                                "totalTokens": directive.promptTokens + directive.chunks], "metrics": ["latencyMs": 1]]))
-            try await writer.finish(nil)
-        })
+                try await writer.write(frame("contentBlockStop", ["contentBlockIndex": 0]))
+                try await writer.write(frame("messageStop", ["stopReason": "end_turn"]))
+                try await writer.write(
+                    frame(
+                        "metadata",
+                        [
+                            "usage": [
+                                "inputTokens": directive.promptTokens - directive.cachedTokens,
+                                "cacheReadInputTokens": directive.cachedTokens, "outputTokens": directive.chunks,
+                                "totalTokens": directive.promptTokens + directive.chunks,
+                            ], "metrics": ["latencyMs": 1],
+                        ]))
+                try await writer.finish(nil)
+            })
     }
 }

@@ -20,8 +20,14 @@ extension FakeProvider {
 
     private func denyGemini(_ request: Request) -> Response? {
         guard !isAccepted(request.headers[HTTPField.Name("x-goog-api-key")!] ?? "") else { return nil }
-        return Self.json(.badRequest, ["error": ["code": 400, "message": "API key not valid. Please pass a valid API key.", "status": "INVALID_ARGUMENT",
-                                                 "details": [["@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID"]]]])
+        return Self.json(
+            .badRequest,
+            [
+                "error": [
+                    "code": 400, "message": "API key not valid. Please pass a valid API key.", "status": "INVALID_ARGUMENT",
+                    "details": [["@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID"]],
+                ]
+            ])
     }
 
     private func generate(_ request: Request, context: FakeContext) async throws -> Response {
@@ -35,36 +41,53 @@ extension FakeProvider {
         let text = parts.compactMap { $0["text"] as? String }.joined(separator: " ")
         let directive = Directive(body: ["messages": [["role": "user", "content": text]]])
         if let status = directive.status {
-            var response = Self.json(HTTPResponse.Status(code: status), ["error": ["code": status, "message": "fake failure \(status)", "status": status == 429 ? "RESOURCE_EXHAUSTED" : "INTERNAL"]])
+            var response = Self.json(
+                HTTPResponse.Status(code: status),
+                ["error": ["code": status, "message": "fake failure \(status)", "status": status == 429 ? "RESOURCE_EXHAUSTED" : "INTERNAL"]])
             if let retry = directive.retryAfter { response.headers[HTTPField.Name("retry-after")!] = retry }
             return response
         }
-        let usage: [String: Any] = ["promptTokenCount": directive.promptTokens, "cachedContentTokenCount": directive.cachedTokens,
-                                    "candidatesTokenCount": directive.chunks, "totalTokenCount": directive.promptTokens + directive.chunks]
+        let usage: [String: Any] = [
+            "promptTokenCount": directive.promptTokens, "cachedContentTokenCount": directive.cachedTokens,
+            "candidatesTokenCount": directive.chunks, "totalTokenCount": directive.promptTokens + directive.chunks,
+        ]
         if !action.hasSuffix(":streamGenerateContent") {
-            return Self.json(.ok, ["candidates": [["content": ["role": "model", "parts": [["text": directive.text]]], "finishReason": "STOP", "index": 0]],
-                                   "usageMetadata": usage, "modelVersion": "gemini-fake", "responseId": "resp_fake"])
+            return Self.json(
+                .ok,
+                [
+                    "candidates": [["content": ["role": "model", "parts": [["text": directive.text]]], "finishReason": "STOP", "index": 0]],
+                    "usageMetadata": usage, "modelVersion": "gemini-fake", "responseId": "resp_fake",
+                ])
         }
-        return Response(status: .ok, headers: [.contentType: "text/event-stream"], body: ResponseBody { writer in
-            func event(_ object: [String: Any]) -> ByteBuffer {
-                ByteBuffer(bytes: Array("data: ".utf8) + Array((try? JSONSerialization.data(withJSONObject: object)) ?? Data()) + Array("\r\n\r\n".utf8))
-            }
-            for index in 0..<directive.chunks {
-                if directive.delayMs > 0 { try await Task.sleep(for: .milliseconds(directive.delayMs)) }
-                if let cut = directive.cutAfter, index >= cut {
-                    try await cutConnection(context.channel)
-                    return
+        return Response(
+            status: .ok, headers: [.contentType: "text/event-stream"],
+            body: ResponseBody { writer in
+                func event(_ object: [String: Any]) -> ByteBuffer {
+                    ByteBuffer(
+                        bytes: Array("data: ".utf8) + Array((try? JSONSerialization.data(withJSONObject: object)) ?? Data()) + Array("\r\n\r\n".utf8))
                 }
-                var chunk: [String: Any] = ["candidates": [["content": ["role": "model", "parts": [["text": "w\(index) "]]], "index": 0]],
-                                            "modelVersion": "gemini-fake", "responseId": "resp_fake"]
-                if index == directive.chunks - 1 {
-                    chunk["candidates"] = [["content": ["role": "model", "parts": [["text": "w\(index) "]]], "finishReason": "STOP", "index": 0]]
-                    chunk["usageMetadata"] = ["promptTokenCount": directive.promptTokens, "cachedContentTokenCount": directive.cachedTokens,
-                                              "candidatesTokenCount": directive.chunks, "totalTokenCount": directive.promptTokens + directive.chunks]
+                for index in 0..<directive.chunks {
+                    if directive.delayMs > 0 { try await Task.sleep(for: .milliseconds(directive.delayMs)) }
+                    if let cut = directive.cutAfter, index >= cut {
+                        try await cutConnection(context.channel)
+                        return
+                    }
+                    var chunk: [String: Any] = [
+                        "candidates": [["content": ["role": "model", "parts": [["text": "w\(index) "]]], "index": 0]],
+                        "modelVersion": "gemini-fake", "responseId": "resp_fake",
+                    ]
+                    if index == directive.chunks - 1 {
+                        chunk["candidates"] = [
+                            ["content": ["role": "model", "parts": [["text": "w\(index) "]]], "finishReason": "STOP", "index": 0]
+                        ]
+                        chunk["usageMetadata"] = [
+                            "promptTokenCount": directive.promptTokens, "cachedContentTokenCount": directive.cachedTokens,
+                            "candidatesTokenCount": directive.chunks, "totalTokenCount": directive.promptTokens + directive.chunks,
+                        ]
+                    }
+                    try await writer.write(event(chunk))
                 }
-                try await writer.write(event(chunk))
-            }
-            try await writer.finish(nil)
-        })
+                try await writer.finish(nil)
+            })
     }
 }

@@ -97,9 +97,10 @@ public final class FakeProvider: Sendable {
     public func run(port: Int = 0, logLevel: Logger.Level = .critical, onRunning: @escaping @Sendable (Int) async -> Void) async throws {
         var logger = Logger(label: "fake-upstream")
         logger.logLevel = logLevel
-        let app = Application(router: router(), server: .http1(configuration: .init(additionalChannelHandlers: [HangupCloser()])),
-                              configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "fake-upstream"),
-                              onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) }, logger: logger)
+        let app = Application(
+            router: router(), server: .http1(configuration: .init(additionalChannelHandlers: [HangupCloser()])),
+            configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "fake-upstream"),
+            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) }, logger: logger)
         try await app.run()
     }
 
@@ -110,18 +111,27 @@ public final class FakeProvider: Sendable {
     func record(_ request: Request, body: [UInt8]) {
         var headers: [String: String] = [:]
         for field in request.headers { headers[field.name.canonicalName] = field.value }
-        state.withLock { $0.requests.append(RecordedRequest(path: request.uri.path, query: request.uri.query ?? "", headers: headers, rawBody: body)) }
+        state.withLock {
+            $0.requests.append(RecordedRequest(path: request.uri.path, query: request.uri.query ?? "", headers: headers, rawBody: body))
+        }
     }
 
     func deny(_ request: Request) -> Response? {
         // Bearer (OpenAI style) or x-api-key (Anthropic style, as Anthropic's key check sends it).
-        let sent = request.headers[.authorization] ?? request.headers[HTTPField.Name("x-api-key")!] ?? request.headers[HTTPField.Name("api-key")!] ?? ""
+        let sent =
+            request.headers[.authorization] ?? request.headers[HTTPField.Name("x-api-key")!] ?? request.headers[HTTPField.Name("api-key")!] ?? ""
         guard let keys = acceptedKeys.withLock({ $0 }) else { return nil }
         guard !keys.contains(sent.replacingOccurrences(of: "Bearer ", with: "")) else { return nil }
         // Like the real thing, echo part of the key that was sent: the gateway must never pass this on.
         let shown = sent.replacingOccurrences(of: "Bearer ", with: "")
-        return Self.json(.unauthorized, ["error": ["message": "Incorrect API key provided: \(shown). You can find your API key at https://example.invalid/keys.",
-                                                   "type": "invalid_request_error", "param": NSNull(), "code": "invalid_api_key"]])
+        return Self.json(
+            .unauthorized,
+            [
+                "error": [
+                    "message": "Incorrect API key provided: \(shown). You can find your API key at https://example.invalid/keys.",
+                    "type": "invalid_request_error", "param": NSNull(), "code": "invalid_api_key",
+                ]
+            ])
     }
 
     private func chat(_ request: Request, context: FakeContext) async throws -> Response {
@@ -142,7 +152,14 @@ public final class FakeProvider: Sendable {
             throw CancellationError()
         }
         if let status = directive.status, directive.onlyKey.map({ request.headers[.authorization] == "Bearer " + $0 }) ?? true {
-            var response = Self.json(HTTPResponse.Status(code: status), ["error": ["message": "fake failure \(status)", "type": status == 429 ? "rate_limit_error" : (directive.errorType ?? "server_error"), "param": NSNull(), "code": orNull(directive.errorType)]])
+            var response = Self.json(
+                HTTPResponse.Status(code: status),
+                [
+                    "error": [
+                        "message": "fake failure \(status)", "type": status == 429 ? "rate_limit_error" : (directive.errorType ?? "server_error"),
+                        "param": NSNull(), "code": orNull(directive.errorType),
+                    ]
+                ])
             if let retry = directive.retryAfter { response.headers[HTTPField.Name("retry-after")!] = retry }
             if let retryMs = directive.retryAfterMs { response.headers[HTTPField.Name("retry-after-ms")!] = retryMs }
             return response
@@ -161,49 +178,59 @@ public final class FakeProvider: Sendable {
             return Self.json(.ok, answer)
         }
         let chunks = directive.chunks
-        return Response(status: .ok, headers: [.contentType: "text/event-stream"], body: ResponseBody { writer in
-            func event(_ object: [String: Any]) -> ByteBuffer {
-                let data = (try? JSONSerialization.data(withJSONObject: object)) ?? Data()
-                return ByteBuffer(bytes: Array("data: ".utf8) + Array(data) + Array("\n\n".utf8))
-            }
-            func chunk(_ delta: [String: Any], finish: String?, withUsage: Bool) -> [String: Any] {
-                var c: [String: Any] = ["id": id, "object": "chat.completion.chunk", "created": 1_700_000_000, "model": model,
-                                        "choices": [["index": 0, "delta": delta, "finish_reason": orNull(finish)]]]
-                if wantsUsage { c["usage"] = withUsage ? directive.usageObject : NSNull() }
-                return c
-            }
-            do {
-                try await writer.write(event(chunk(["role": "assistant", "content": ""], finish: nil, withUsage: false)))
-                var index = 0
-                while directive.forever || index < chunks {
-                    if directive.delayMs > 0 { try await self.sleepWatching(context.channel, ms: directive.delayMs) }
-                    if let cut = directive.cutAfter, index >= cut {
-                        // Drop the connection mid-stream, without [DONE], once what was written is on the wire.
-                        try await cutConnection(context.channel)
-                        return
-                    }
-                    let last = !directive.forever && index == chunks - 1
-                    try await writer.write(event(chunk(["content": "w\(index) "], finish: last && directive.usageOnContent ? "stop" : nil,
-                                                       withUsage: last && directive.usageOnContent && !directive.noUsage)))
-                    index += 1
+        return Response(
+            status: .ok, headers: [.contentType: "text/event-stream"],
+            body: ResponseBody { writer in
+                func event(_ object: [String: Any]) -> ByteBuffer {
+                    let data = (try? JSONSerialization.data(withJSONObject: object)) ?? Data()
+                    return ByteBuffer(bytes: Array("data: ".utf8) + Array(data) + Array("\n\n".utf8))
                 }
-                if !directive.usageOnContent {
-                    try await writer.write(event(chunk([:], finish: "stop", withUsage: false)))
-                    if wantsUsage && !directive.noUsage {
-                        try await writer.write(event(["id": id, "object": "chat.completion.chunk", "created": 1_700_000_000, "model": model,
-                                                      "choices": [], "usage": directive.usageObject]))
-                    }
+                func chunk(_ delta: [String: Any], finish: String?, withUsage: Bool) -> [String: Any] {
+                    var c: [String: Any] = [
+                        "id": id, "object": "chat.completion.chunk", "created": 1_700_000_000, "model": model,
+                        "choices": [["index": 0, "delta": delta, "finish_reason": orNull(finish)]],
+                    ]
+                    if wantsUsage { c["usage"] = withUsage ? directive.usageObject : NSNull() }
+                    return c
                 }
-                try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
-                try await writer.finish(nil)
-            } catch is CallerLeft {
-                throw CancellationError()
-            } catch {
-                // A failed write: the caller has gone.
-                self.noteDisconnect()
-                throw error
-            }
-        })
+                do {
+                    try await writer.write(event(chunk(["role": "assistant", "content": ""], finish: nil, withUsage: false)))
+                    var index = 0
+                    while directive.forever || index < chunks {
+                        if directive.delayMs > 0 { try await self.sleepWatching(context.channel, ms: directive.delayMs) }
+                        if let cut = directive.cutAfter, index >= cut {
+                            // Drop the connection mid-stream, without [DONE], once what was written is on the wire.
+                            try await cutConnection(context.channel)
+                            return
+                        }
+                        let last = !directive.forever && index == chunks - 1
+                        try await writer.write(
+                            event(
+                                chunk(
+                                    ["content": "w\(index) "], finish: last && directive.usageOnContent ? "stop" : nil,
+                                    withUsage: last && directive.usageOnContent && !directive.noUsage)))
+                        index += 1
+                    }
+                    if !directive.usageOnContent {
+                        try await writer.write(event(chunk([:], finish: "stop", withUsage: false)))
+                        if wantsUsage && !directive.noUsage {
+                            try await writer.write(
+                                event([
+                                    "id": id, "object": "chat.completion.chunk", "created": 1_700_000_000, "model": model,
+                                    "choices": [], "usage": directive.usageObject,
+                                ]))
+                        }
+                    }
+                    try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
+                    try await writer.finish(nil)
+                } catch is CallerLeft {
+                    throw CancellationError()
+                } catch {
+                    // A failed write: the caller has gone.
+                    self.noteDisconnect()
+                    throw error
+                }
+            })
     }
 
     /// Sleeps in small steps, failing as soon as the caller's connection closes.
@@ -258,7 +285,8 @@ struct Directive: Sendable {
 
     init(body: [String: Any]?) {
         guard let messages = body?["messages"] as? [[String: Any]], let content = messages.last?["content"] as? String,
-              let range = content.range(of: "#fake") else { return }
+            let range = content.range(of: "#fake")
+        else { return }
         for word in content[range.upperBound...].split(separator: " ") {
             let parts = word.split(separator: "=", maxSplits: 1).map(String.init)
             let key = parts[0], value = parts.count > 1 ? parts[1] : ""

@@ -5,112 +5,115 @@ enum SQLiteMigrations {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("001_organizations_api_keys_usage") { db in
-            try db.execute(sql: """
-                CREATE TABLE organizations (
-                  id TEXT PRIMARY KEY,
-                  slug TEXT NOT NULL UNIQUE,
-                  name TEXT NOT NULL,
-                  created_at INTEGER NOT NULL
-                );
-                CREATE TABLE api_keys (
-                  id TEXT PRIMARY KEY,
-                  organization_id TEXT NOT NULL REFERENCES organizations(id),
-                  name TEXT NOT NULL,
-                  lookup_id TEXT NOT NULL UNIQUE,
-                  key_hash BLOB NOT NULL,
-                  preview TEXT NOT NULL,
-                  is_admin INTEGER NOT NULL DEFAULT 0,
-                  created_at INTEGER NOT NULL,
-                  revoked_at INTEGER
-                );
-                CREATE INDEX api_keys_by_org ON api_keys(organization_id);
-                CREATE TABLE usage_records (
-                  request_id TEXT PRIMARY KEY,
-                  organization_id TEXT NOT NULL REFERENCES organizations(id),
-                  api_key_id TEXT NOT NULL REFERENCES api_keys(id),
-                  model TEXT NOT NULL,
-                  provider TEXT NOT NULL,
-                  byok INTEGER NOT NULL,
-                  billing TEXT,
-                  input_tokens INTEGER NOT NULL,
-                  output_tokens INTEGER NOT NULL,
-                  cached_input_tokens INTEGER NOT NULL,
-                  reasoning_tokens INTEGER NOT NULL,
-                  tokens_estimated INTEGER NOT NULL,
-                  cost_usd_picos INTEGER NOT NULL,
-                  credits_charged_micros INTEGER NOT NULL DEFAULT 0,
-                  fee_credits_micros INTEGER NOT NULL DEFAULT 0,
-                  latency_ms INTEGER NOT NULL,
-                  ttft_ms INTEGER,
-                  stream INTEGER NOT NULL,
-                  status INTEGER NOT NULL,
-                  error_code TEXT,
-                  created_at INTEGER NOT NULL
-                );
-                CREATE INDEX usage_by_org_time ON usage_records(organization_id, created_at);
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE organizations (
+                      id TEXT PRIMARY KEY,
+                      slug TEXT NOT NULL UNIQUE,
+                      name TEXT NOT NULL,
+                      created_at INTEGER NOT NULL
+                    );
+                    CREATE TABLE api_keys (
+                      id TEXT PRIMARY KEY,
+                      organization_id TEXT NOT NULL REFERENCES organizations(id),
+                      name TEXT NOT NULL,
+                      lookup_id TEXT NOT NULL UNIQUE,
+                      key_hash BLOB NOT NULL,
+                      preview TEXT NOT NULL,
+                      is_admin INTEGER NOT NULL DEFAULT 0,
+                      created_at INTEGER NOT NULL,
+                      revoked_at INTEGER
+                    );
+                    CREATE INDEX api_keys_by_org ON api_keys(organization_id);
+                    CREATE TABLE usage_records (
+                      request_id TEXT PRIMARY KEY,
+                      organization_id TEXT NOT NULL REFERENCES organizations(id),
+                      api_key_id TEXT NOT NULL REFERENCES api_keys(id),
+                      model TEXT NOT NULL,
+                      provider TEXT NOT NULL,
+                      byok INTEGER NOT NULL,
+                      billing TEXT,
+                      input_tokens INTEGER NOT NULL,
+                      output_tokens INTEGER NOT NULL,
+                      cached_input_tokens INTEGER NOT NULL,
+                      reasoning_tokens INTEGER NOT NULL,
+                      tokens_estimated INTEGER NOT NULL,
+                      cost_usd_picos INTEGER NOT NULL,
+                      credits_charged_micros INTEGER NOT NULL DEFAULT 0,
+                      fee_credits_micros INTEGER NOT NULL DEFAULT 0,
+                      latency_ms INTEGER NOT NULL,
+                      ttft_ms INTEGER,
+                      stream INTEGER NOT NULL,
+                      status INTEGER NOT NULL,
+                      error_code TEXT,
+                      created_at INTEGER NOT NULL
+                    );
+                    CREATE INDEX usage_by_org_time ON usage_records(organization_id, created_at);
+                    """)
         }
         migrator.registerMigration("002_byok_keys") { db in
-            try db.execute(sql: """
-                CREATE TABLE byok_keys (
-                  id TEXT PRIMARY KEY,
-                  organization_id TEXT NOT NULL REFERENCES organizations(id),
-                  provider TEXT NOT NULL,
-                  ciphertext BLOB NOT NULL,
-                  master_key_id TEXT NOT NULL,
-                  preview TEXT NOT NULL,
-                  status TEXT NOT NULL,
-                  created_at INTEGER NOT NULL,
-                  last_used_at INTEGER,
-                  last_validated_at INTEGER,
-                  last_validation_result TEXT
-                );
-                CREATE INDEX byok_keys_by_org_provider ON byok_keys(organization_id, provider, status);
-                CREATE UNIQUE INDEX byok_keys_one_active ON byok_keys(organization_id, provider) WHERE status = 'active';
-                ALTER TABLE usage_records ADD COLUMN byok_key_id TEXT;
-                ALTER TABLE organizations ADD COLUMN byok_fallback_on_rate_limit INTEGER NOT NULL DEFAULT 0;
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE byok_keys (
+                      id TEXT PRIMARY KEY,
+                      organization_id TEXT NOT NULL REFERENCES organizations(id),
+                      provider TEXT NOT NULL,
+                      ciphertext BLOB NOT NULL,
+                      master_key_id TEXT NOT NULL,
+                      preview TEXT NOT NULL,
+                      status TEXT NOT NULL,
+                      created_at INTEGER NOT NULL,
+                      last_used_at INTEGER,
+                      last_validated_at INTEGER,
+                      last_validation_result TEXT
+                    );
+                    CREATE INDEX byok_keys_by_org_provider ON byok_keys(organization_id, provider, status);
+                    CREATE UNIQUE INDEX byok_keys_one_active ON byok_keys(organization_id, provider) WHERE status = 'active';
+                    ALTER TABLE usage_records ADD COLUMN byok_key_id TEXT;
+                    ALTER TABLE organizations ADD COLUMN byok_fallback_on_rate_limit INTEGER NOT NULL DEFAULT 0;
+                    """)
         }
         migrator.registerMigration("003_credit_ledger") { db in
-            try db.execute(sql: """
-                CREATE TABLE credit_accounts (
-                  organization_id TEXT PRIMARY KEY REFERENCES organizations(id),
-                  regular_micros INTEGER NOT NULL DEFAULT 0,
-                  trial_micros INTEGER NOT NULL DEFAULT 0,
-                  trial_expires_at INTEGER,
-                  reserved_micros INTEGER NOT NULL DEFAULT 0,
-                  updated_at INTEGER NOT NULL
-                );
-                CREATE TABLE ledger_entries (
-                  id INTEGER PRIMARY KEY AUTOINCREMENT,
-                  organization_id TEXT NOT NULL REFERENCES organizations(id),
-                  kind TEXT NOT NULL,
-                  regular_delta_micros INTEGER NOT NULL,
-                  trial_delta_micros INTEGER NOT NULL,
-                  reserved_delta_micros INTEGER NOT NULL,
-                  available_after_micros INTEGER NOT NULL,
-                  reserved_after_micros INTEGER NOT NULL,
-                  request_id TEXT,
-                  reason TEXT,
-                  created_at INTEGER NOT NULL
-                );
-                CREATE INDEX ledger_by_org ON ledger_entries(organization_id, id);
-                CREATE TABLE reservations (
-                  request_id TEXT PRIMARY KEY,
-                  organization_id TEXT NOT NULL REFERENCES organizations(id),
-                  trial_micros INTEGER NOT NULL,
-                  regular_micros INTEGER NOT NULL,
-                  state TEXT NOT NULL,
-                  instance_id TEXT NOT NULL,
-                  lease_expires_at INTEGER NOT NULL,
-                  created_at INTEGER NOT NULL
-                );
-                CREATE INDEX reservations_open ON reservations(state, instance_id);
-                CREATE TABLE instances (
-                  id TEXT PRIMARY KEY,
-                  heartbeat_at INTEGER NOT NULL
-                );
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE credit_accounts (
+                      organization_id TEXT PRIMARY KEY REFERENCES organizations(id),
+                      regular_micros INTEGER NOT NULL DEFAULT 0,
+                      trial_micros INTEGER NOT NULL DEFAULT 0,
+                      trial_expires_at INTEGER,
+                      reserved_micros INTEGER NOT NULL DEFAULT 0,
+                      updated_at INTEGER NOT NULL
+                    );
+                    CREATE TABLE ledger_entries (
+                      id INTEGER PRIMARY KEY AUTOINCREMENT,
+                      organization_id TEXT NOT NULL REFERENCES organizations(id),
+                      kind TEXT NOT NULL,
+                      regular_delta_micros INTEGER NOT NULL,
+                      trial_delta_micros INTEGER NOT NULL,
+                      reserved_delta_micros INTEGER NOT NULL,
+                      available_after_micros INTEGER NOT NULL,
+                      reserved_after_micros INTEGER NOT NULL,
+                      request_id TEXT,
+                      reason TEXT,
+                      created_at INTEGER NOT NULL
+                    );
+                    CREATE INDEX ledger_by_org ON ledger_entries(organization_id, id);
+                    CREATE TABLE reservations (
+                      request_id TEXT PRIMARY KEY,
+                      organization_id TEXT NOT NULL REFERENCES organizations(id),
+                      trial_micros INTEGER NOT NULL,
+                      regular_micros INTEGER NOT NULL,
+                      state TEXT NOT NULL,
+                      instance_id TEXT NOT NULL,
+                      lease_expires_at INTEGER NOT NULL,
+                      created_at INTEGER NOT NULL
+                    );
+                    CREATE INDEX reservations_open ON reservations(state, instance_id);
+                    CREATE TABLE instances (
+                      id TEXT PRIMARY KEY,
+                      heartbeat_at INTEGER NOT NULL
+                    );
+                    """)
         }
         migrator.registerMigration("004_lean_ledger_writes") { db in
             // Fewer pages written per ledger transaction (each dirty page is a whole page in the WAL):
@@ -122,44 +125,45 @@ enum SQLiteMigrations {
             //   primary-key index, so a reserve and a settle each touch one page fewer;
             // - the index the sweeper uses covers open reservations only, so settling no longer moves an
             //   entry from one part of it to another.
-            try db.execute(sql: """
-                CREATE TABLE ledger_entries_new (
-                  id INTEGER PRIMARY KEY,
-                  organization_id TEXT NOT NULL REFERENCES organizations(id),
-                  kind TEXT NOT NULL,
-                  regular_delta_micros INTEGER NOT NULL,
-                  trial_delta_micros INTEGER NOT NULL,
-                  reserved_delta_micros INTEGER NOT NULL,
-                  available_after_micros INTEGER NOT NULL,
-                  reserved_after_micros INTEGER NOT NULL,
-                  request_id TEXT,
-                  reason TEXT,
-                  created_at INTEGER NOT NULL
-                );
-                INSERT INTO ledger_entries_new (id, organization_id, kind, regular_delta_micros, trial_delta_micros, reserved_delta_micros,
-                  available_after_micros, reserved_after_micros, request_id, reason, created_at)
-                SELECT id, organization_id, kind, regular_delta_micros, trial_delta_micros, reserved_delta_micros,
-                  available_after_micros, reserved_after_micros, request_id, reason, created_at FROM ledger_entries;
-                DROP TABLE ledger_entries;
-                ALTER TABLE ledger_entries_new RENAME TO ledger_entries;
-                CREATE INDEX ledger_by_org ON ledger_entries(organization_id, id);
-                CREATE TABLE reservations_new (
-                  request_id TEXT PRIMARY KEY,
-                  organization_id TEXT NOT NULL REFERENCES organizations(id),
-                  trial_micros INTEGER NOT NULL,
-                  regular_micros INTEGER NOT NULL,
-                  state TEXT NOT NULL,
-                  instance_id TEXT NOT NULL,
-                  lease_expires_at INTEGER NOT NULL,
-                  created_at INTEGER NOT NULL
-                ) WITHOUT ROWID;
-                INSERT INTO reservations_new (request_id, organization_id, trial_micros, regular_micros, state, instance_id, lease_expires_at, created_at)
-                SELECT request_id, organization_id, trial_micros, regular_micros, state, instance_id, lease_expires_at, created_at
-                FROM reservations WHERE state != 'settled';
-                DROP TABLE reservations;
-                ALTER TABLE reservations_new RENAME TO reservations;
-                CREATE INDEX reservations_open ON reservations(instance_id) WHERE state = 'open';
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE ledger_entries_new (
+                      id INTEGER PRIMARY KEY,
+                      organization_id TEXT NOT NULL REFERENCES organizations(id),
+                      kind TEXT NOT NULL,
+                      regular_delta_micros INTEGER NOT NULL,
+                      trial_delta_micros INTEGER NOT NULL,
+                      reserved_delta_micros INTEGER NOT NULL,
+                      available_after_micros INTEGER NOT NULL,
+                      reserved_after_micros INTEGER NOT NULL,
+                      request_id TEXT,
+                      reason TEXT,
+                      created_at INTEGER NOT NULL
+                    );
+                    INSERT INTO ledger_entries_new (id, organization_id, kind, regular_delta_micros, trial_delta_micros, reserved_delta_micros,
+                      available_after_micros, reserved_after_micros, request_id, reason, created_at)
+                    SELECT id, organization_id, kind, regular_delta_micros, trial_delta_micros, reserved_delta_micros,
+                      available_after_micros, reserved_after_micros, request_id, reason, created_at FROM ledger_entries;
+                    DROP TABLE ledger_entries;
+                    ALTER TABLE ledger_entries_new RENAME TO ledger_entries;
+                    CREATE INDEX ledger_by_org ON ledger_entries(organization_id, id);
+                    CREATE TABLE reservations_new (
+                      request_id TEXT PRIMARY KEY,
+                      organization_id TEXT NOT NULL REFERENCES organizations(id),
+                      trial_micros INTEGER NOT NULL,
+                      regular_micros INTEGER NOT NULL,
+                      state TEXT NOT NULL,
+                      instance_id TEXT NOT NULL,
+                      lease_expires_at INTEGER NOT NULL,
+                      created_at INTEGER NOT NULL
+                    ) WITHOUT ROWID;
+                    INSERT INTO reservations_new (request_id, organization_id, trial_micros, regular_micros, state, instance_id, lease_expires_at, created_at)
+                    SELECT request_id, organization_id, trial_micros, regular_micros, state, instance_id, lease_expires_at, created_at
+                    FROM reservations WHERE state != 'settled';
+                    DROP TABLE reservations;
+                    ALTER TABLE reservations_new RENAME TO reservations;
+                    CREATE INDEX reservations_open ON reservations(instance_id) WHERE state = 'open';
+                    """)
         }
         migrator.registerMigration("005_no_open_reservations_index") { db in
             // Two pages fewer per credit-billed request (each dirty page is a whole page in the WAL): a reserve

@@ -12,32 +12,42 @@ extension SQLiteStore {
     /// Applies one balance change and appends its ledger entry, in the caller's transaction. The account row
     /// must exist (`ensureAccount`); the update returns the new balance, so each change is two statements.
     @discardableResult
-    static func apply(_ db: Database, organizationID: String, kind: LedgerEntryKind, regular: Int64 = 0, trial: Int64 = 0, reserved: Int64 = 0,
-                      requestID: String?, reason: String?, now: Int64) throws -> CreditBalance {
-        let update = try db.cachedStatement(sql: """
-            UPDATE credit_accounts SET regular_micros = regular_micros + ?, trial_micros = trial_micros + ?,
-              reserved_micros = reserved_micros + ?, updated_at = ?
-            WHERE organization_id = ?
-            RETURNING regular_micros, trial_micros, trial_expires_at, reserved_micros
-            """)
+    static func apply(
+        _ db: Database, organizationID: String, kind: LedgerEntryKind, regular: Int64 = 0, trial: Int64 = 0, reserved: Int64 = 0,
+        requestID: String?, reason: String?, now: Int64
+    ) throws -> CreditBalance {
+        let update = try db.cachedStatement(
+            sql: """
+                UPDATE credit_accounts SET regular_micros = regular_micros + ?, trial_micros = trial_micros + ?,
+                  reserved_micros = reserved_micros + ?, updated_at = ?
+                WHERE organization_id = ?
+                RETURNING regular_micros, trial_micros, trial_expires_at, reserved_micros
+                """)
         guard let row = try Row.fetchOne(update, arguments: [regular, trial, reserved, now, organizationID]) else {
             throw StoreError.invalid("organisation \(organizationID) has no credit account")
         }
-        let balance = CreditBalance(regular: MicroCredits(row[0]), trial: MicroCredits(row[1]), trialExpiresAt: row[2], reserved: MicroCredits(row[3]))
-        try appendEntry(db, organizationID: organizationID, kind: kind, regular: regular, trial: trial, reserved: reserved,
-                        after: balance, requestID: requestID, reason: reason, now: now)
+        let balance = CreditBalance(
+            regular: MicroCredits(row[0]), trial: MicroCredits(row[1]), trialExpiresAt: row[2], reserved: MicroCredits(row[3]))
+        try appendEntry(
+            db, organizationID: organizationID, kind: kind, regular: regular, trial: trial, reserved: reserved,
+            after: balance, requestID: requestID, reason: reason, now: now)
         return balance
     }
 
-    static func appendEntry(_ db: Database, organizationID: String, kind: LedgerEntryKind, regular: Int64, trial: Int64, reserved: Int64,
-                            after balance: CreditBalance, requestID: String?, reason: String?, now: Int64) throws {
-        let insert = try db.cachedStatement(sql: """
-            INSERT INTO ledger_entries (organization_id, kind, regular_delta_micros, trial_delta_micros, reserved_delta_micros,
-              available_after_micros, reserved_after_micros, request_id, reason, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
-        try insert.execute(arguments: [organizationID, kind.rawValue, regular, trial, reserved, balance.available.value,
-                                       balance.reserved.value, requestID, reason, now])
+    static func appendEntry(
+        _ db: Database, organizationID: String, kind: LedgerEntryKind, regular: Int64, trial: Int64, reserved: Int64,
+        after balance: CreditBalance, requestID: String?, reason: String?, now: Int64
+    ) throws {
+        let insert = try db.cachedStatement(
+            sql: """
+                INSERT INTO ledger_entries (organization_id, kind, regular_delta_micros, trial_delta_micros, reserved_delta_micros,
+                  available_after_micros, reserved_after_micros, request_id, reason, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+        try insert.execute(arguments: [
+            organizationID, kind.rawValue, regular, trial, reserved, balance.available.value,
+            balance.reserved.value, requestID, reason, now,
+        ])
     }
 
     /// Makes the organisation's account row, for the changes that may come before any other (grants, fees).
@@ -51,7 +61,8 @@ extension SQLiteStore {
     }
 
     static func balance(_ db: Database, organizationID: String) throws -> CreditBalance {
-        let statement = try db.cachedStatement(sql: "SELECT regular_micros, trial_micros, trial_expires_at, reserved_micros FROM credit_accounts WHERE organization_id = ?")
+        let statement = try db.cachedStatement(
+            sql: "SELECT regular_micros, trial_micros, trial_expires_at, reserved_micros FROM credit_accounts WHERE organization_id = ?")
         guard let row = try Row.fetchOne(statement, arguments: [organizationID]) else { return CreditBalance() }
         return CreditBalance(regular: MicroCredits(row[0]), trial: MicroCredits(row[1]), trialExpiresAt: row[2], reserved: MicroCredits(row[3]))
     }
@@ -60,7 +71,9 @@ extension SQLiteStore {
         try await pool.read { db in try Self.balance(db, organizationID: organizationID) }
     }
 
-    public func addCredits(organizationID: String, amount: MicroCredits, kind: LedgerEntryKind, reason: String?, trialExpiresAt: Int64?) async throws -> CreditBalance {
+    public func addCredits(
+        organizationID: String, amount: MicroCredits, kind: LedgerEntryKind, reason: String?, trialExpiresAt: Int64?
+    ) async throws -> CreditBalance {
         guard [.grant, .purchase, .adjustment, .trialGrant, .refund].contains(kind) else {
             throw StoreError.invalid("'\(kind.rawValue)' entries are not added by hand")
         }
@@ -71,14 +84,17 @@ extension SQLiteStore {
             let now = WallClock.nowMs()
             try Self.ensureAccount(db, organizationID: organizationID, now: now)
             if kind == .trialGrant {
-                try db.execute(sql: "UPDATE credit_accounts SET trial_expires_at = ? WHERE organization_id = ?", arguments: [trialExpiresAt, organizationID])
+                try db.execute(
+                    sql: "UPDATE credit_accounts SET trial_expires_at = ? WHERE organization_id = ?", arguments: [trialExpiresAt, organizationID])
                 return try Self.apply(db, organizationID: organizationID, kind: kind, trial: amount.value, requestID: nil, reason: reason, now: now)
             }
             return try Self.apply(db, organizationID: organizationID, kind: kind, regular: amount.value, requestID: nil, reason: reason, now: now)
         }
     }
 
-    public func reserve(organizationID: String, requestID: String, amount: MicroCredits, instanceID: String, leaseExpiresAt: Int64) async throws -> ReservationOutcome {
+    public func reserve(
+        organizationID: String, requestID: String, amount: MicroCredits, instanceID: String, leaseExpiresAt: Int64
+    ) async throws -> ReservationOutcome {
         let x = amount.value
         return try await writes.write { db in
             let now = WallClock.nowMs()
@@ -86,22 +102,27 @@ extension SQLiteStore {
             let fromTrial = min(max(before.trial.value, 0), x)
             let fromRegular = x - fromTrial
             // The guard itself: the move happens only if trial + regular still cover the amount.
-            let update = try db.cachedStatement(sql: """
-                UPDATE credit_accounts SET trial_micros = trial_micros - ?, regular_micros = regular_micros - ?,
-                  reserved_micros = reserved_micros + ?, updated_at = ?
-                WHERE organization_id = ? AND max(trial_micros, 0) + regular_micros >= ?
-                RETURNING regular_micros, trial_micros, trial_expires_at, reserved_micros
-                """)
+            let update = try db.cachedStatement(
+                sql: """
+                    UPDATE credit_accounts SET trial_micros = trial_micros - ?, regular_micros = regular_micros - ?,
+                      reserved_micros = reserved_micros + ?, updated_at = ?
+                    WHERE organization_id = ? AND max(trial_micros, 0) + regular_micros >= ?
+                    RETURNING regular_micros, trial_micros, trial_expires_at, reserved_micros
+                    """)
             guard let row = try Row.fetchOne(update, arguments: [fromTrial, fromRegular, x, now, organizationID, x]) else {
                 return .insufficient(before)
             }
-            try db.cachedStatement(sql: """
-                INSERT INTO reservations (request_id, organization_id, trial_micros, regular_micros, state, instance_id, lease_expires_at, created_at)
-                VALUES (?, ?, ?, ?, 'open', ?, ?, ?)
-                """).execute(arguments: [requestID, organizationID, fromTrial, fromRegular, instanceID, leaseExpiresAt, now])
-            let after = CreditBalance(regular: MicroCredits(row[0]), trial: MicroCredits(row[1]), trialExpiresAt: row[2], reserved: MicroCredits(row[3]))
-            try Self.appendEntry(db, organizationID: organizationID, kind: .reserve, regular: -fromRegular, trial: -fromTrial, reserved: x,
-                                 after: after, requestID: requestID, reason: nil, now: now)
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO reservations (request_id, organization_id, trial_micros, regular_micros, state, instance_id, lease_expires_at, created_at)
+                    VALUES (?, ?, ?, ?, 'open', ?, ?, ?)
+                    """
+            ).execute(arguments: [requestID, organizationID, fromTrial, fromRegular, instanceID, leaseExpiresAt, now])
+            let after = CreditBalance(
+                regular: MicroCredits(row[0]), trial: MicroCredits(row[1]), trialExpiresAt: row[2], reserved: MicroCredits(row[3]))
+            try Self.appendEntry(
+                db, organizationID: organizationID, kind: .reserve, regular: -fromRegular, trial: -fromTrial, reserved: x,
+                after: after, requestID: requestID, reason: nil, now: now)
             return .reserved(trial: MicroCredits(fromTrial), regular: MicroCredits(fromRegular))
         }
     }
@@ -112,8 +133,11 @@ extension SQLiteStore {
             // Open: charge it. Released (the sweeper returned it, e.g. the request outlived its lease): the work
             // was still done, so charge available directly rather than lose it. Gone: already settled (a settled
             // reservation is deleted), so this is a retry and there is nothing to do.
-            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT organization_id, trial_micros, regular_micros, state FROM reservations WHERE request_id = ?"),
-                                             arguments: [requestID]) else {
+            guard
+                let row = try Row.fetchOne(
+                    db.cachedStatement(sql: "SELECT organization_id, trial_micros, regular_micros, state FROM reservations WHERE request_id = ?"),
+                    arguments: [requestID])
+            else {
                 return Settlement(charged: .zero, fee: .zero, applied: false)
             }
             let now = WallClock.nowMs()
@@ -129,12 +153,14 @@ extension SQLiteStore {
                 regular -= fromRegular
                 let over = amount - fromTrial - fromRegular
                 let overTrial = over > 0 ? min(over, max(try Self.balance(db, organizationID: org).trial.value, 0)) : 0
-                try Self.apply(db, organizationID: org, kind: kind, regular: -(over - overTrial), trial: -overTrial,
-                               reserved: -(fromTrial + fromRegular), requestID: requestID, reason: over > 0 ? "overage" : nil, now: now)
+                try Self.apply(
+                    db, organizationID: org, kind: kind, regular: -(over - overTrial), trial: -overTrial,
+                    reserved: -(fromTrial + fromRegular), requestID: requestID, reason: over > 0 ? "overage" : nil, now: now)
             }
             if trial + regular > 0 {
-                try Self.apply(db, organizationID: org, kind: .release, regular: regular, trial: trial, reserved: -(trial + regular),
-                               requestID: requestID, reason: "unused part of the reservation", now: now)
+                try Self.apply(
+                    db, organizationID: org, kind: .release, regular: regular, trial: trial, reserved: -(trial + regular),
+                    requestID: requestID, reason: "unused part of the reservation", now: now)
             }
             try db.cachedStatement(sql: "DELETE FROM reservations WHERE request_id = ?").execute(arguments: [requestID])
             return Settlement(charged: cost, fee: fee, applied: true)
@@ -155,9 +181,12 @@ extension SQLiteStore {
         guard let row = try Row.fetchOne(openReservation(db), arguments: [requestID]) else { return false }
         let trial: Int64 = row[1]
         let regular: Int64 = row[2]
-        try apply(db, organizationID: row[0], kind: .release, regular: regular, trial: trial, reserved: -(trial + regular),
-                  requestID: requestID, reason: reason, now: now)
-        let sql = keepForLateSettlement ? "UPDATE reservations SET state = 'released' WHERE request_id = ?" : "DELETE FROM reservations WHERE request_id = ?"
+        try apply(
+            db, organizationID: row[0], kind: .release, regular: regular, trial: trial, reserved: -(trial + regular),
+            requestID: requestID, reason: reason, now: now)
+        let sql =
+            keepForLateSettlement
+            ? "UPDATE reservations SET state = 'released' WHERE request_id = ?" : "DELETE FROM reservations WHERE request_id = ?"
         try db.cachedStatement(sql: sql).execute(arguments: [requestID])
         return true
     }
@@ -171,20 +200,24 @@ extension SQLiteStore {
             try Self.ensureAccount(db, organizationID: organizationID, now: now)
             let balance = try Self.balance(db, organizationID: organizationID)
             let fromTrial = min(fee.value, max(balance.trial.value, 0))
-            try Self.apply(db, organizationID: organizationID, kind: .fee, regular: -(fee.value - fromTrial), trial: -fromTrial,
-                           requestID: requestID, reason: "byok fee", now: now)
+            try Self.apply(
+                db, organizationID: organizationID, kind: .fee, regular: -(fee.value - fromTrial), trial: -fromTrial,
+                requestID: requestID, reason: "byok fee", now: now)
         }
     }
 
     public func ledgerEntries(organizationID: String, limit: Int) async throws -> [LedgerEntry] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM ledger_entries WHERE organization_id = ? ORDER BY id DESC LIMIT ?",
-                             arguments: [organizationID, limit]).map { row in
-                LedgerEntry(id: row["id"], organizationID: row["organization_id"], kind: LedgerEntryKind(rawValue: row["kind"]) ?? .adjustment,
-                            regularDelta: MicroCredits(row["regular_delta_micros"]), trialDelta: MicroCredits(row["trial_delta_micros"]),
-                            reservedDelta: MicroCredits(row["reserved_delta_micros"]), availableAfter: MicroCredits(row["available_after_micros"]),
-                            reservedAfter: MicroCredits(row["reserved_after_micros"]), requestID: row["request_id"], reason: row["reason"],
-                            createdAt: row["created_at"])
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM ledger_entries WHERE organization_id = ? ORDER BY id DESC LIMIT ?",
+                arguments: [organizationID, limit]
+            ).map { row in
+                LedgerEntry(
+                    id: row["id"], organizationID: row["organization_id"], kind: LedgerEntryKind(rawValue: row["kind"]) ?? .adjustment,
+                    regularDelta: MicroCredits(row["regular_delta_micros"]), trialDelta: MicroCredits(row["trial_delta_micros"]),
+                    reservedDelta: MicroCredits(row["reserved_delta_micros"]), availableAfter: MicroCredits(row["available_after_micros"]),
+                    reservedAfter: MicroCredits(row["reserved_after_micros"]), requestID: row["request_id"], reason: row["reason"],
+                    createdAt: row["created_at"])
             }
         }
     }

@@ -7,13 +7,15 @@ import KeygateStore
 extension SQLiteStore {
     public func createOrganization(slug: String, name: String) async throws -> Organization {
         guard Organization.isValidSlug(slug) else {
-            throw StoreError.invalid("invalid organisation slug '\(slug)': use 2–63 characters of a-z, 0-9 and '-', starting and ending with a letter or digit")
+            throw StoreError.invalid(
+                "invalid organisation slug '\(slug)': use 2–63 characters of a-z, 0-9 and '-', starting and ending with a letter or digit")
         }
         let org = Organization(id: Identifiers.make("org"), slug: slug, name: name, createdAt: WallClock.nowMs())
         do {
             try await pool.write { db in
-                try db.execute(sql: "INSERT INTO organizations (id, slug, name, created_at) VALUES (?, ?, ?, ?)",
-                               arguments: [org.id, org.slug, org.name, org.createdAt])
+                try db.execute(
+                    sql: "INSERT INTO organizations (id, slug, name, created_at) VALUES (?, ?, ?, ?)",
+                    arguments: [org.id, org.slug, org.name, org.createdAt])
             }
         } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
             throw StoreError.duplicate("organisation '\(slug)'")
@@ -40,16 +42,19 @@ extension SQLiteStore {
 
     public func organizationSettings(organizationID: String) async throws -> OrganizationSettings {
         try await pool.read { db in
-            let fallback = try Bool.fetchOne(db, sql: "SELECT byok_fallback_on_rate_limit FROM organizations WHERE id = ?",
-                                             arguments: [organizationID]) ?? false
+            let fallback =
+                try Bool.fetchOne(
+                    db, sql: "SELECT byok_fallback_on_rate_limit FROM organizations WHERE id = ?",
+                    arguments: [organizationID]) ?? false
             return OrganizationSettings(byokFallbackOnRateLimit: fallback)
         }
     }
 
     public func setOrganizationSettings(_ settings: OrganizationSettings, organizationID: String) async throws {
         try await pool.write { db in
-            try db.execute(sql: "UPDATE organizations SET byok_fallback_on_rate_limit = ? WHERE id = ?",
-                           arguments: [settings.byokFallbackOnRateLimit, organizationID])
+            try db.execute(
+                sql: "UPDATE organizations SET byok_fallback_on_rate_limit = ? WHERE id = ?",
+                arguments: [settings.byokFallbackOnRateLimit, organizationID])
         }
     }
 }

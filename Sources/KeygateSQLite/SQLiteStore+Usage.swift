@@ -13,13 +13,14 @@ extension SQLiteStore {
     /// Appends usage records in the caller's transaction. One record per request: a second one for the same
     /// request id is dropped rather than failing the batch it came in.
     static func insertUsage(_ db: Database, _ records: [UsageRecord]) throws {
-        let statement = try db.cachedStatement(sql: """
-            INSERT OR IGNORE INTO usage_records (request_id, organization_id, api_key_id, model, provider, byok, billing,
-              input_tokens, output_tokens, cached_input_tokens, reasoning_tokens, tokens_estimated,
-              cost_usd_picos, credits_charged_micros, fee_credits_micros, latency_ms, ttft_ms, stream, status, error_code, created_at,
-              byok_key_id)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
+        let statement = try db.cachedStatement(
+            sql: """
+                INSERT OR IGNORE INTO usage_records (request_id, organization_id, api_key_id, model, provider, byok, billing,
+                  input_tokens, output_tokens, cached_input_tokens, reasoning_tokens, tokens_estimated,
+                  cost_usd_picos, credits_charged_micros, fee_credits_micros, latency_ms, ttft_ms, stream, status, error_code, created_at,
+                  byok_key_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
         for r in records {
             try statement.execute(arguments: [
                 r.requestID, r.organizationID, r.apiKeyID, r.model, r.provider, r.byok, r.billing?.rawValue,
@@ -36,22 +37,26 @@ extension SQLiteStore {
 
     public func byokRequestCount(organizationID: String, since: Int64) async throws -> Int64 {
         try await pool.read { db in
-            try Int64.fetchOne(db, sql: "SELECT count(*) FROM usage_records WHERE organization_id = ? AND byok = 1 AND created_at >= ?",
-                               arguments: [organizationID, since]) ?? 0
+            try Int64.fetchOne(
+                db, sql: "SELECT count(*) FROM usage_records WHERE organization_id = ? AND byok = 1 AND created_at >= ?",
+                arguments: [organizationID, since]) ?? 0
         }
     }
 
     public func usageRecords(organizationID: String, limit: Int) async throws -> [UsageRecord] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM usage_records WHERE organization_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?",
-                             arguments: [organizationID, limit]).map { row in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM usage_records WHERE organization_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?",
+                arguments: [organizationID, limit]
+            ).map { row in
                 UsageRecord(
                     requestID: row["request_id"], organizationID: row["organization_id"], apiKeyID: row["api_key_id"],
                     model: row["model"], provider: row["provider"], byok: row["byok"],
                     billing: (row["billing"] as String?).flatMap(BillingPath.init(rawValue:)),
-                    usage: TokenUsage(inputTokens: row["input_tokens"], outputTokens: row["output_tokens"],
-                                      cachedInputTokens: row["cached_input_tokens"], reasoningTokens: row["reasoning_tokens"],
-                                      estimated: row["tokens_estimated"]),
+                    usage: TokenUsage(
+                        inputTokens: row["input_tokens"], outputTokens: row["output_tokens"],
+                        cachedInputTokens: row["cached_input_tokens"], reasoningTokens: row["reasoning_tokens"],
+                        estimated: row["tokens_estimated"]),
                     costUSD: PicoUSD(row["cost_usd_picos"]), creditsCharged: MicroCredits(row["credits_charged_micros"]),
                     feeCredits: MicroCredits(row["fee_credits_micros"]), latencyMs: row["latency_ms"],
                     timeToFirstTokenMs: row["ttft_ms"], stream: row["stream"], status: row["status"],

@@ -56,13 +56,15 @@ final class SQLiteWriteBatcher: Sendable {
             return try outcome.result!.get()
         }
         return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, Error>) in
-            let write = Write(run: run, finish: { commitError in
-                if let commitError {
-                    continuation.resume(throwing: commitError)
-                } else {
-                    continuation.resume(with: outcome.result!)
-                }
-            })
+            let write = Write(
+                run: run,
+                finish: { commitError in
+                    if let commitError {
+                        continuation.resume(throwing: commitError)
+                    } else {
+                        continuation.resume(with: outcome.result!)
+                    }
+                })
             let mustLead = state.withLock { state -> Bool in
                 guard !state.draining else {
                     state.pending.append(write)
@@ -78,7 +80,9 @@ final class SQLiteWriteBatcher: Sendable {
 
     /// Runs `body` inside a savepoint of cached statements (GRDB's `inSavepoint` prepares its SQL every time),
     /// storing its outcome; returns its error, if any.
-    private static func runner<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T, into outcome: Outcome<T>) -> @Sendable (Database) -> Error? {
+    private static func runner<T: Sendable>(
+        _ body: @escaping @Sendable (Database) throws -> T, into outcome: Outcome<T>
+    ) -> @Sendable (Database) -> Error? {
         { db in
             do {
                 try db.cachedStatement(sql: "SAVEPOINT keygate_write").execute()

@@ -34,10 +34,12 @@ public struct Gateway: Sendable {
         self.upstream = UpstreamClients(configuration: configuration)
         self.usage = UsageRecorder(store: store, logger: logger)
         self.instanceID = Identifiers.make("inst")
-        self.credits = CreditMeter(store: store, policy: configuration.creditPolicy, instanceID: instanceID,
-                                   leaseSeconds: configuration.reservationLeaseSeconds)
-        self.sweeper = CreditSweeper(store: store, instanceID: instanceID, intervalMs: configuration.sweepIntervalSeconds * 1000,
-                                     deadAfterMs: configuration.instanceDeadAfterSeconds * 1000, logger: logger)
+        self.credits = CreditMeter(
+            store: store, policy: configuration.creditPolicy, instanceID: instanceID,
+            leaseSeconds: configuration.reservationLeaseSeconds)
+        self.sweeper = CreditSweeper(
+            store: store, instanceID: instanceID, intervalMs: configuration.sweepIntervalSeconds * 1000,
+            deadAfterMs: configuration.instanceDeadAfterSeconds * 1000, logger: logger)
     }
 
     /// The last step of a stop, after the application's services have returned (see

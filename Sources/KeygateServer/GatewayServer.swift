@@ -53,8 +53,10 @@ public enum GatewayServer {
     ///    heartbeat holds until the last request has settled);
     /// then, after `run` returns, `Gateway.shutdown()` closes the upstream clients and the store. A service
     /// that must outlive every writer (a database checkpointer) goes first in the list.
-    public static func application(gateway: Gateway, host: String, port: Int,
-                                   onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+    public static func application(
+        gateway: Gateway, host: String, port: Int,
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
         let services: [any Service] = gateway.store.backgroundServices + [gateway.sweeper, gateway.usage]
         return Application(
             router: router(for: gateway),

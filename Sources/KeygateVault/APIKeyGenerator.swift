@@ -44,7 +44,8 @@ public enum APIKeyGenerator {
         guard rest.count == 12 + 1 + 43 else { return nil }
         let id = rest.prefix(12)
         guard id.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }),
-              rest.dropFirst(12).first == UInt8(ascii: "_") else { return nil }
+            rest.dropFirst(12).first == UInt8(ascii: "_")
+        else { return nil }
         return String(decoding: id, as: UTF8.self)
     }
 

@@ -91,8 +91,10 @@ public enum MasterKeyError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case .notBase64(let source): return "master key from \(source) is not valid base64; set it to base64 of 32 random bytes (e.g. `openssl rand -base64 32`)"
-        case .wrongLength(let source, let bytes): return "master key from \(source) is \(bytes) bytes; it must be exactly 32 bytes (base64 of 32 random bytes)"
+        case .notBase64(let source):
+            return "master key from \(source) is not valid base64; set it to base64 of 32 random bytes (e.g. `openssl rand -base64 32`)"
+        case .wrongLength(let source, let bytes):
+            return "master key from \(source) is \(bytes) bytes; it must be exactly 32 bytes (base64 of 32 random bytes)"
         case .unreadableFile(let path): return "master key file \(path) cannot be read"
         case .cannotCreate(let path): return "cannot create the development master key file \(path)"
         }

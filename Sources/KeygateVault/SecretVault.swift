@@ -44,8 +44,9 @@ public struct SealedSecret: Sendable, Hashable {
 public enum SecretVault {
     public static func seal(_ plaintext: String, binding: SecretBinding, keyring: MasterKeyring) throws -> SealedSecret {
         do {
-            let box = try AES.GCM.seal(Data(plaintext.utf8), using: keyring.current.key, nonce: AES.GCM.Nonce(),
-                                       authenticating: binding.associatedData)
+            let box = try AES.GCM.seal(
+                Data(plaintext.utf8), using: keyring.current.key, nonce: AES.GCM.Nonce(),
+                authenticating: binding.associatedData)
             guard let combined = box.combined else { throw VaultError.sealFailed }
             return SealedSecret(combined: Array(combined), masterKeyID: keyring.current.fingerprint)
         } catch is VaultError {
@@ -84,7 +85,8 @@ public enum VaultError: Error, CustomStringConvertible, Equatable {
         case .sealFailed:
             return "the secret could not be encrypted"
         case .unknownMasterKey(let id):
-            return "a stored key is encrypted under master key \(id), which is not configured; set KEYGATE_MASTER_KEY (or KEYGATE_MASTER_KEY_PREVIOUS during a rotation) to that key"
+            return
+                "a stored key is encrypted under master key \(id), which is not configured; set KEYGATE_MASTER_KEY (or KEYGATE_MASTER_KEY_PREVIOUS during a rotation) to that key"
         case .decryptionFailed(let keyID):
             return "stored key \(keyID) does not decrypt: it was altered or moved to another row"
         }

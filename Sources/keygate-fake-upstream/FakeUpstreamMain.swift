@@ -5,8 +5,9 @@ import KeygateFakeUpstream
 /// The stand-alone fake provider (every wire format), for the SDK checks and the benchmark.
 @main
 struct FakeUpstreamMain: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "keygate-fake-upstream",
-                                                    abstract: "Serve a fake OpenAI-compatible provider on 127.0.0.1.")
+    static let configuration = CommandConfiguration(
+        commandName: "keygate-fake-upstream",
+        abstract: "Serve a fake OpenAI-compatible provider on 127.0.0.1.")
     @Option(help: "Port (0 picks a free one; the port is printed).") var port: Int = 0
     @Option(help: "Accept this key as Bearer token (repeat for several); without it any key is accepted.")
     var apiKey: [String] = []

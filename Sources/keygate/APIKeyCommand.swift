@@ -3,8 +3,9 @@ import Foundation
 import KeygateServer
 
 struct APIKeyCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "apikey", abstract: "Manage Keygate API keys.",
-                                                    subcommands: [Create.self, List.self, Revoke.self])
+    static let configuration = CommandConfiguration(
+        commandName: "apikey", abstract: "Manage Keygate API keys.",
+        subcommands: [Create.self, List.self, Revoke.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -25,7 +25,9 @@ struct BYOKCommand: AsyncParsableCommand {
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Store a provider key read from standard input (JSON for aws and azure). It is validated with the provider first, encrypted, and becomes the organisation's active key for that provider.")
+            abstract:
+                "Store a provider key read from standard input (JSON for aws and azure). It is validated with the provider first, encrypted, and becomes the organisation's active key for that provider."
+        )
         @OptionGroup var organization: OrganizationOption
         @Option(help: "Provider id (openai, anthropic, google, aws, azure, openrouter, …).") var provider: String
         @Flag(help: "Store the key without checking it with the provider.") var noValidate = false
@@ -35,7 +37,9 @@ struct BYOKCommand: AsyncParsableCommand {
                 .trimmingCharacters(in: .whitespacesAndNewlines)
             try await withBYOKService { service in
                 let key = try await service.add(organizationSlug: organization.org, provider: provider, secret: .string(input), validate: !noValidate)
-                print("Stored \(key.provider) key \(key.id) (\(key.preview)) for \(organization.org): active, validation \(key.lastValidationResult ?? "-")")
+                print(
+                    "Stored \(key.provider) key \(key.id) (\(key.preview)) for \(organization.org): active, validation \(key.lastValidationResult ?? "-")"
+                )
             }
         }
     }

@@ -5,8 +5,9 @@ import KeygateServer
 import KeygateStore
 
 struct CreditsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "credits", abstract: "Grant or adjust an organisation's credits.",
-                                                    subcommands: [Grant.self, Adjust.self, Balance.self])
+    static let configuration = CommandConfiguration(
+        commandName: "credits", abstract: "Grant or adjust an organisation's credits.",
+        subcommands: [Grant.self, Adjust.self, Balance.self])
 
     struct Grant: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Add credits (a ledger entry). 1 credit = $0.01.")
@@ -20,7 +21,8 @@ struct CreditsCommand: AsyncParsableCommand {
                 fail("--credits must be a positive number with at most 6 decimals, got '\(credits)'")
             }
             try await withAdminService { admin, _ in
-                let balance = try await admin.addCredits(organizationSlug: organization.org, amount: amount, kind: purchase ? .purchase : .grant, reason: reason)
+                let balance = try await admin.addCredits(
+                    organizationSlug: organization.org, amount: amount, kind: purchase ? .purchase : .grant, reason: reason)
                 print("Granted \(amount) credits to \(organization.org): available \(balance.available), reserved \(balance.reserved)")
             }
         }

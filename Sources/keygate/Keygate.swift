@@ -10,7 +10,9 @@ struct Keygate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keygate",
         abstract: "A self-hosted LLM gateway: one OpenAI-compatible API, billed by credits or the organisation's own keys.",
-        subcommands: [Serve.self, OrgCommand.self, APIKeyCommand.self, BYOKCommand.self, MasterKeyCommand.self, CreditsCommand.self, LedgerCommand.self])
+        subcommands: [
+            Serve.self, OrgCommand.self, APIKeyCommand.self, BYOKCommand.self, MasterKeyCommand.self, CreditsCommand.self, LedgerCommand.self,
+        ])
 }
 
 /// Runs a command body, turning a start-up, store or service failure into one line on stderr and exit status 1.

@@ -4,8 +4,9 @@ import KeygateServer
 import KeygateStore
 
 struct OrgCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "org", abstract: "Manage organisations.",
-                                                    subcommands: [Create.self, List.self, Settings.self])
+    static let configuration = CommandConfiguration(
+        commandName: "org", abstract: "Manage organisations.",
+        subcommands: [Create.self, List.self, Settings.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create an organisation.")
@@ -16,7 +17,9 @@ struct OrgCommand: AsyncParsableCommand {
             try await withAdminService { admin, config in
                 let org = try await admin.createOrganization(slug: slug, name: name, trial: config.creditPolicy)
                 let trial = config.creditPolicy.trialCredits
-                print("Created organisation \(org.slug) (\(org.id))" + (trial.value > 0 ? " with \(trial) trial credits for \(config.creditPolicy.trialDays) days" : ""))
+                print(
+                    "Created organisation \(org.slug) (\(org.id))"
+                        + (trial.value > 0 ? " with \(trial) trial credits for \(config.creditPolicy.trialDays) days" : ""))
             }
         }
     }

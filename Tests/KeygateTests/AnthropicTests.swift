@@ -14,19 +14,21 @@ import KeygateStore
     }
 
     @Test func translatesARequestWithSystemImagesToolsAndToolResults() throws {
-        let chat = try ChatCompletionRequest.parse(Array(#"""
-            {"model":"anthropic/claude-haiku-4-5","stream":true,"temperature":0.5,"stop":"END","user":"u1","parallel_tool_calls":false,
-             "messages":[
-              {"role":"system","content":"Be brief."},
-              {"role":"developer","content":[{"type":"text","text":"Use tools."}]},
-              {"role":"user","content":[{"type":"text","text":"What is in this image?"},{"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0KGgo="}},{"type":"image_url","image_url":{"url":"https://example.com/cat.jpg"}}]},
-              {"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"lookup","arguments":"{\"q\":\"cat\"}"}}]},
-              {"role":"tool","tool_call_id":"call_1","content":"a cat"},
-              {"role":"user","content":"Thanks"}
-             ],
-             "tools":[{"type":"function","function":{"name":"lookup","description":"Look up","parameters":{"type":"object","properties":{"q":{"type":"string"}}}}}],
-             "tool_choice":"required"}
-            """#.utf8))
+        let chat = try ChatCompletionRequest.parse(
+            Array(
+                #"""
+                {"model":"anthropic/claude-haiku-4-5","stream":true,"temperature":0.5,"stop":"END","user":"u1","parallel_tool_calls":false,
+                 "messages":[
+                  {"role":"system","content":"Be brief."},
+                  {"role":"developer","content":[{"type":"text","text":"Use tools."}]},
+                  {"role":"user","content":[{"type":"text","text":"What is in this image?"},{"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0KGgo="}},{"type":"image_url","image_url":{"url":"https://example.com/cat.jpg"}}]},
+                  {"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"lookup","arguments":"{\"q\":\"cat\"}"}}]},
+                  {"role":"tool","tool_call_id":"call_1","content":"a cat"},
+                  {"role":"user","content":"Thanks"}
+                 ],
+                 "tools":[{"type":"function","function":{"name":"lookup","description":"Look up","parameters":{"type":"object","properties":{"q":{"type":"string"}}}}}],
+                 "tool_choice":"required"}
+                """#.utf8))
         let request = try provider.makeRequest(chat, for: try resolved(), credential: "sk-ant-test")
         #expect(request.url == "https://api.anthropic.com/v1/messages")
         #expect(request.headers.contains { $0.name == "x-api-key" && $0.value == "sk-ant-test" })
@@ -41,7 +43,9 @@ import KeygateStore
         #expect(body["tool_choice"] == .object(["type": .string("any"), "disable_parallel_tool_use": .bool(true)]))
         #expect(body["tools"]?.arrayValue?.first?["input_schema"]?["type"] == .string("object"))
         let messages = try #require(body["messages"]?.arrayValue)
-        #expect(messages.map { $0["role"]?.stringValue ?? "" } == ["user", "assistant", "user"], "roles alternate; the tool result and the next user turn merge")
+        #expect(
+            messages.map { $0["role"]?.stringValue ?? "" } == ["user", "assistant", "user"],
+            "roles alternate; the tool result and the next user turn merge")
         let images = messages[0]["content"]?.arrayValue?.filter { $0["type"] == .string("image") } ?? []
         #expect(images.first?["source"] == .object(["type": .string("base64"), "media_type": .string("image/png"), "data": .string("iVBORw0KGgo=")]))
         #expect(images.last?["source"]?["url"] == .string("https://example.com/cat.jpg"))
@@ -53,7 +57,8 @@ import KeygateStore
     }
 
     @Test func translatesAnAnswerWithToolUseAndCacheUsage() throws {
-        let answer = #"{"id":"msg_1","type":"message","role":"assistant","model":"claude-haiku-4-5","content":[{"type":"text","text":"Let me check."},{"type":"tool_use","id":"toolu_1","name":"lookup","input":{"q":"cat"}}],"stop_reason":"tool_use","usage":{"input_tokens":10,"cache_read_input_tokens":100,"cache_creation_input_tokens":20,"output_tokens":7}}"#
+        let answer =
+            #"{"id":"msg_1","type":"message","role":"assistant","model":"claude-haiku-4-5","content":[{"type":"text","text":"Let me check."},{"type":"tool_use","id":"toolu_1","name":"lookup","input":{"q":"cat"}}],"stop_reason":"tool_use","usage":{"input_tokens":10,"cache_read_input_tokens":100,"cache_creation_input_tokens":20,"output_tokens":7}}"#
         let (translated, usage) = provider.response(fromBody: Array(answer.utf8), model: "claude-haiku-4-5")
         #expect(usage == TokenUsage(inputTokens: 130, outputTokens: 7, cachedInputTokens: 100, cacheWriteTokens: 20))
         let json = try JSONValue.decode(try #require(translated))
@@ -129,18 +134,26 @@ import KeygateStore
     @Test func aStreamCutOrFailedIsNotComplete() {
         let cut = run(String(Self.stream.prefix(600)), wantsUsage: false)
         #expect(!cut.relay.completed && cut.relay.usage == nil)
-        let failed = run("event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n", wantsUsage: false)
+        let failed = run(
+            "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n", wantsUsage: false)
         #expect(!failed.relay.completed)
         #expect(failed.payloads.first?["error"]?["code"] == .string("overloaded_error"))
     }
 
     @Test func mapsErrors() throws {
         let spec = try resolved().provider
-        let overloaded = provider.error(for: UpstreamFailure(status: 529, body: Array(#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#.utf8), retryAfter: nil),
-                                        provider: spec, credential: "sk-ant-x")
+        let overloaded = provider.error(
+            for: UpstreamFailure(
+                status: 529, body: Array(#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#.utf8), retryAfter: nil),
+            provider: spec, credential: "sk-ant-x")
         #expect(overloaded.statusCode == 503 && overloaded.retryAfter != nil)
-        let bad = provider.error(for: UpstreamFailure(status: 400, body: Array(#"{"type":"error","error":{"type":"invalid_request_error","message":"max_tokens: too large for sk-ant-secret-123456"}}"#.utf8), retryAfter: nil),
-                                 provider: spec, credential: "sk-ant-secret-123456")
+        let bad = provider.error(
+            for: UpstreamFailure(
+                status: 400,
+                body: Array(
+                    #"{"type":"error","error":{"type":"invalid_request_error","message":"max_tokens: too large for sk-ant-secret-123456"}}"#.utf8),
+                retryAfter: nil),
+            provider: spec, credential: "sk-ant-secret-123456")
         #expect(bad.statusCode == 400 && bad.message.contains("max_tokens") && !bad.message.contains("sk-ant-secret-123456"))
         #expect(provider.error(for: UpstreamFailure(status: 429, body: [], retryAfter: "4"), provider: spec, credential: "k").retryAfter == "4")
     }
@@ -215,7 +228,8 @@ import KeygateStore
 
     @Test func passesThroughOnTheKeygateKeySentAsXApiKey() async throws {
         try await withHarness { h in
-            let reply = try await h.request(.POST, "/v1/messages", body: Self.body, key: .some(nil), headers: [("x-api-key", h.apiKey), ("anthropic-version", "2023-06-01")])
+            let reply = try await h.request(
+                .POST, "/v1/messages", body: Self.body, key: .some(nil), headers: [("x-api-key", h.apiKey), ("anthropic-version", "2023-06-01")])
             #expect(reply.status == 200, "\(reply.text)")
             #expect(reply.json?["type"] as? String == "message")
             #expect(reply.headers.first(name: "x-keygate-billing") == "credits")
@@ -232,7 +246,8 @@ import KeygateStore
         try await withHarness { h in
             h.fake.accept(orgKey)
             try await h.addBYOKKey(orgKey, provider: "anthropic")
-            let body = #"{"model":"claude-haiku-4-5","max_tokens":64,"messages":[{"role":"user","content":"hi #fake status=429 retry_after=9 only_key=\#(orgKey)"}]}"#
+            let body =
+                #"{"model":"claude-haiku-4-5","max_tokens":64,"messages":[{"role":"user","content":"hi #fake status=429 retry_after=9 only_key=\#(orgKey)"}]}"#
             let limited = try await h.request(.POST, "/v1/messages", body: body)
             #expect(limited.status == 429, "\(limited.text)")
             #expect(limited.headers.first(name: "retry-after") == "9")
@@ -276,15 +291,18 @@ import KeygateStore
             let reply = try await h.request(.POST, "/v1/messages", body: body)
             #expect(reply.status == 400)
             let error = try #require(reply.json?["error"] as? [String: Any])
-            #expect(error["type"] as? String == "invalid_request_error" && (error["message"] as? String)?.contains("'model' appears more than once") == true,
-                    "\(reply.text)")
+            #expect(
+                error["type"] as? String == "invalid_request_error"
+                    && (error["message"] as? String)?.contains("'model' appears more than once") == true,
+                "\(reply.text)")
             #expect(h.fake.requests.isEmpty)
         }
     }
 
     @Test func streamsAnthropicEventsUnchangedAndBillsTheirUsage() async throws {
         try await withHarness { h in
-            let body = #"{"model":"anthropic/claude-haiku-4-5","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"hi #fake chunks=2"}]}"#
+            let body =
+                #"{"model":"anthropic/claude-haiku-4-5","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"hi #fake chunks=2"}]}"#
             let reply = try await h.request(.POST, "/v1/messages", body: body)
             #expect(reply.status == 200)
             #expect(reply.text.hasPrefix("event: message_start\n"))
@@ -305,14 +323,19 @@ import KeygateStore
             #expect(noMax.status == 400 && (noMax.json?["error"] as? [String: Any])?["type"] as? String == "invalid_request_error")
             let poor = try await h.request(.POST, "/v1/messages", body: Self.body)
             #expect(poor.status == 402 && (poor.json?["error"] as? [String: Any])?["type"] as? String == "billing_error")
-            let unknown = try await h.request(.POST, "/v1/messages", body: #"{"model":"nope","max_tokens":5,"messages":[{"role":"user","content":"x"}]}"#)
+            let unknown = try await h.request(
+                .POST, "/v1/messages", body: #"{"model":"nope","max_tokens":5,"messages":[{"role":"user","content":"x"}]}"#)
             #expect(unknown.status == 404 && (unknown.json?["error"] as? [String: Any])?["type"] as? String == "not_found_error")
         }
     }
 
     @Test func otherProvidersModelsAreTranslatedBothWays() async throws {
         try await withHarness { h in
-            let plain = try await h.request(.POST, "/v1/messages", body: #"{"model":"openai/gpt-5.6-luna","max_tokens":50,"system":"Be brief.","messages":[{"role":"user","content":[{"type":"text","text":"hello"}]}]}"#)
+            let plain = try await h.request(
+                .POST, "/v1/messages",
+                body:
+                    #"{"model":"openai/gpt-5.6-luna","max_tokens":50,"system":"Be brief.","messages":[{"role":"user","content":[{"type":"text","text":"hello"}]}]}"#
+            )
             #expect(plain.status == 200, "\(plain.text)")
             #expect(plain.json?["type"] as? String == "message" && plain.json?["stop_reason"] as? String == "end_turn")
             #expect(((plain.json?["content"] as? [[String: Any]])?.first?["text"] as? String) == "Hello from the fake upstream.")
@@ -321,7 +344,9 @@ import KeygateStore
             #expect(sent.path == "/v1/chat/completions")
             #expect((sent.json?["messages"] as? [[String: Any]])?.first?["role"] as? String == "system")
 
-            let streamed = try await h.request(.POST, "/v1/messages", body: #"{"model":"openai/gpt-5.6-luna","max_tokens":50,"stream":true,"messages":[{"role":"user","content":"hi #fake chunks=2"}]}"#)
+            let streamed = try await h.request(
+                .POST, "/v1/messages",
+                body: #"{"model":"openai/gpt-5.6-luna","max_tokens":50,"stream":true,"messages":[{"role":"user","content":"hi #fake chunks=2"}]}"#)
             #expect(streamed.status == 200)
             let names = streamed.text.components(separatedBy: "\n").filter { $0.hasPrefix("event: ") }.map { String($0.dropFirst(7)) }
             #expect(names.first == "message_start" && names.last == "message_stop", "\(names)")

@@ -20,16 +20,23 @@ import Testing
             #expect(added.json?["created_at"] as? String != nil)
 
             h.fake.accept("AKIAIOSFODNN7EXAMPLE")
-            let structured = try await h.request(.POST, "/api/orgs/acme/byok-keys",
-                                                 body: #"{"provider":"aws","secret":{"accessKeyId":"AKIAIOSFODNN7EXAMPLE","secretAccessKey":"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY","region":"eu-west-1"}}"#,
-                                                 key: admin)
+            let structured = try await h.request(
+                .POST, "/api/orgs/acme/byok-keys",
+                body:
+                    #"{"provider":"aws","secret":{"accessKeyId":"AKIAIOSFODNN7EXAMPLE","secretAccessKey":"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY","region":"eu-west-1"}}"#,
+                key: admin)
             #expect(structured.status == 201, "\(structured.text)")
 
             let list = try await h.request(.GET, "/api/orgs/acme/byok-keys", key: admin)
             #expect(list.status == 200)
             let keys = try #require(try JSONSerialization.jsonObject(with: Data(list.body)) as? [[String: Any]])
             #expect(Set(keys.compactMap { $0["provider"] as? String }) == ["openai", "aws"])
-            for key in keys { #expect(Set(key.keys) == ["id", "provider", "preview", "status", "created_at", "last_used_at", "last_validated_at", "last_validation_result"]) }
+            for key in keys {
+                #expect(
+                    Set(key.keys) == [
+                        "id", "provider", "preview", "status", "created_at", "last_used_at", "last_validated_at", "last_validation_result",
+                    ])
+            }
             #expect(!list.text.contains(Self.secret) && !list.text.contains("wJalrXUtnFEMI"))
 
             _ = try await h.chat("hi")
@@ -80,8 +87,10 @@ import Testing
             let keyA = try await h.addBYOKKey("sk-acme-own-key-0123456789")
             _ = try await admin.createOrganization(slug: "globex", name: nil)
             let (_, globexAdmin) = try await admin.createAPIKey(organizationSlug: "globex", name: nil, isAdmin: true)
-            for (method, path) in [(HTTPMethodName.get, "/api/orgs/acme/byok-keys"), (.post, "/api/orgs/acme/byok-keys/\(keyA.id)/deactivate"),
-                                   (.delete, "/api/orgs/acme/byok-keys/\(keyA.id)"), (.get, "/api/orgs/nonexistent/byok-keys")] {
+            for (method, path) in [
+                (HTTPMethodName.get, "/api/orgs/acme/byok-keys"), (.post, "/api/orgs/acme/byok-keys/\(keyA.id)/deactivate"),
+                (.delete, "/api/orgs/acme/byok-keys/\(keyA.id)"), (.get, "/api/orgs/nonexistent/byok-keys"),
+            ] {
                 let reply = try await h.request(method.nio, path, key: globexAdmin)
                 #expect(reply.status == 404, "\(path)")
             }

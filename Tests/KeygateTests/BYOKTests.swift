@@ -37,7 +37,9 @@ import Testing
     }
 
     @Test func anUnreachableProviderCannotValidateButNoValidateStores() async throws {
-        try await withHarness(environment: ["KEYGATE_PROVIDER_GROQ_BASE_URL": "http://127.0.0.1:9/v1", "KEYGATE_PROVIDER_GROQ_CONNECT_TIMEOUT": "0.3"]) { h in
+        try await withHarness(environment: [
+            "KEYGATE_PROVIDER_GROQ_BASE_URL": "http://127.0.0.1:9/v1", "KEYGATE_PROVIDER_GROQ_CONNECT_TIMEOUT": "0.3",
+        ]) { h in
             await #expect(throws: GatewayError.self) { try await h.addBYOKKey("gsk_abcdefghijklmnop", provider: "groq", validate: true) }
             let stored = try await h.addBYOKKey("gsk_abcdefghijklmnop", provider: "groq", validate: false)
             #expect(stored.lastValidationResult == "skipped")
@@ -49,8 +51,15 @@ import Testing
             let service = BYOKService(gateway: h.gateway)
             let cases: [(String, String, String)] = [
                 ("aws", #"{"accessKeyId":"AKIAIOSFODNN7EXAMPLE","secretAccessKey":"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}"#, "secret.region"),
-                ("aws", #"{"accessKeyId":"AKIAIOSFODNN7EXAMPLE","secretAccessKey":"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY","region":"Mars"}"#, "secret.region"),
-                ("azure", #"{"endpoint":"http://x.openai.azure.com","apiKey":"0123456789abcdef0123","deploymentName":"d","apiVersion":"2024-10-21"}"#, "secret.endpoint"),
+                (
+                    "aws", #"{"accessKeyId":"AKIAIOSFODNN7EXAMPLE","secretAccessKey":"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY","region":"Mars"}"#,
+                    "secret.region"
+                ),
+                (
+                    "azure",
+                    #"{"endpoint":"http://x.openai.azure.com","apiKey":"0123456789abcdef0123","deploymentName":"d","apiVersion":"2024-10-21"}"#,
+                    "secret.endpoint"
+                ),
                 ("azure", "not json", "secret"),
             ]
             for (provider, secret, param) in cases {
@@ -62,9 +71,11 @@ import Testing
                     #expect(!error.message.contains("wJalrXUtnFEMI"))
                 }
             }
-            let aws = try await service.add(organizationSlug: "acme", provider: "bedrock",
-                                            secret: .string(#"{"accessKeyId":"AKIAIOSFODNN7EXAMPLE","secretAccessKey":"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY","region":"us-east-1"}"#),
-                                            validate: false)
+            let aws = try await service.add(
+                organizationSlug: "acme", provider: "bedrock",
+                secret: .string(
+                    #"{"accessKeyId":"AKIAIOSFODNN7EXAMPLE","secretAccessKey":"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY","region":"us-east-1"}"#),
+                validate: false)
             #expect(aws.provider == "aws" && aws.preview == "wJal…EKEY" && aws.lastValidationResult == "skipped")
         }
     }
@@ -93,12 +104,14 @@ import Testing
     @Test func anAzureKeyRunsOnItsDeployment() async throws {
         try await withHarness { h in
             h.fake.accept("0123456789abcdef0123456789abcdef")
-            let secret = #"{"endpoint":"https://acme.openai.azure.com","apiKey":"0123456789abcdef0123456789abcdef","deploymentName":"luna-prod","apiVersion":"2024-10-21"}"#
+            let secret =
+                #"{"endpoint":"https://acme.openai.azure.com","apiKey":"0123456789abcdef0123456789abcdef","deploymentName":"luna-prod","apiVersion":"2024-10-21"}"#
             let key = try await h.addBYOKKey(secret, provider: "azure", validate: true)
             #expect(key.lastValidationResult == "ok" && key.preview == "0123…cdef")
             #expect(h.fake.requests.last?.path == "/openai/models")
-            let reply = try await h.request(.POST, "/v1/chat/completions", body: GatewayHarness.chatBody("hi", model: "gpt-5.6-luna"),
-                                            headers: [("x-byok-provider", "azure")])
+            let reply = try await h.request(
+                .POST, "/v1/chat/completions", body: GatewayHarness.chatBody("hi", model: "gpt-5.6-luna"),
+                headers: [("x-byok-provider", "azure")])
             #expect(reply.status == 200, "\(reply.text)")
             #expect(reply.headers.first(name: "x-keygate-billing") == "byok")
             let sent = try #require(h.fake.requests.last)
@@ -238,8 +251,9 @@ import Testing
             let reply = try await h.request(.POST, "/v1/chat/completions", body: GatewayHarness.chatBody("hi"), key: globexKey)
             #expect(reply.headers.first(name: "x-keygate-billing") == "credits")
             #expect(h.lastKeyReceived == GatewayHarness.platformKey)
-            let forced = try await h.request(.POST, "/v1/chat/completions", body: GatewayHarness.chatBody("hi"), key: globexKey,
-                                             headers: [("x-byok-provider", "openai")])
+            let forced = try await h.request(
+                .POST, "/v1/chat/completions", body: GatewayHarness.chatBody("hi"), key: globexKey,
+                headers: [("x-byok-provider", "openai")])
             #expect(forced.status == 400)
         }
     }
@@ -252,9 +266,11 @@ import Testing
             h.fake.accept(marker)
             try await h.addBYOKKey(marker)
             try await h.addBYOKKey(#"{"accessKeyId":"AKIAIOSFODNN7EXAMPLE","secretAccessKey":"\#(awsSecret)","region":"us-east-1"}"#, provider: "aws")
-            for reply in [try await h.chat("hi"), try await h.chat("hi #fake chunks=2", stream: true, includeUsage: true),
-                          try await h.chat("hi #fake status=400"), try await h.chat("hi #fake status=429 retry_after=1"),
-                          try await h.request(.POST, "/v1/chat/completions", body: "{bad")] {
+            for reply in [
+                try await h.chat("hi"), try await h.chat("hi #fake chunks=2", stream: true, includeUsage: true),
+                try await h.chat("hi #fake status=400"), try await h.chat("hi #fake status=429 retry_after=1"),
+                try await h.request(.POST, "/v1/chat/completions", body: "{bad"),
+            ] {
                 texts.append(reply.text + "\n" + reply.headers.map { "\($0.name): \($0.value)" }.joined(separator: "\n"))
             }
             h.fake.revoke(marker)
@@ -271,13 +287,15 @@ import Testing
             // Every file the open database consists of must be there and be read: a scan of nothing passes.
             var files: [(name: String, bytes: Data)] = []
             for name in ["keygate.db", "keygate.db-wal", "keygate.db-shm"] {
-                let bytes = try #require(FileManager.default.contents(atPath: (h.dataDirectory as NSString).appendingPathComponent(name)),
-                                         "\(name) is missing: nothing to scan")
+                let bytes = try #require(
+                    FileManager.default.contents(atPath: (h.dataDirectory as NSString).appendingPathComponent(name)),
+                    "\(name) is missing: nothing to scan")
                 #expect(!bytes.isEmpty, "\(name) is empty: nothing to scan")
                 files.append((name, bytes))
             }
-            #expect(files.contains { $0.bytes.range(of: Data(SecretPreview.make(marker).utf8)) != nil },
-                    "the scan sees what the database holds (the key's preview)")
+            #expect(
+                files.contains { $0.bytes.range(of: Data(SecretPreview.make(marker).utf8)) != nil },
+                "the scan sees what the database holds (the key's preview)")
             for secret in [marker, awsSecret, String(marker.dropFirst(3).prefix(12))] {
                 for text in texts { #expect(!text.contains(secret), "a response leaks a key") }
                 #expect(!logText.contains(secret), "a log line leaks a key")
@@ -310,7 +328,9 @@ import Testing
             #expect(!error.description.contains(first) && !error.description.contains(second))
         }
         // With the old key as the previous one (a rotation in progress), it starts and still reads the key.
-        config = try GatewayConfiguration.fromEnvironment(["KEYGATE_DATA_DIR": dir, "KEYGATE_MASTER_KEY": second, "KEYGATE_MASTER_KEY_PREVIOUS": first])
+        config = try GatewayConfiguration.fromEnvironment([
+            "KEYGATE_DATA_DIR": dir, "KEYGATE_MASTER_KEY": second, "KEYGATE_MASTER_KEY_PREVIOUS": first,
+        ])
         gateway = try await Bootstrap.gateway(config, logger: Logger(label: "test"))
         let org = try #require(try await gateway.store.organization(slug: "acme"))
         let key = try await gateway.byokKeys.key(organizationID: org.id, provider: "openai")
@@ -329,9 +349,12 @@ import Testing
             for (index, provider) in ["openai", "groq", "moonshot", "openrouter"].enumerated() {
                 let id = "byok_old\(index)"
                 let secret = provider == "openai" ? Self.orgKey : "sk-\(provider)-key-0123456789"
-                let sealed = try SecretVault.seal(secret, binding: SecretBinding(organizationID: h.organization.id, provider: provider, keyID: id), keyring: oldRing)
-                try await h.gateway.store.addBYOKKey(BYOKKeyRecord(id: id, organizationID: h.organization.id, provider: provider, ciphertext: sealed.combined,
-                                                                   masterKeyID: sealed.masterKeyID, preview: SecretPreview.make(secret), status: .active, createdAt: 1))
+                let sealed = try SecretVault.seal(
+                    secret, binding: SecretBinding(organizationID: h.organization.id, provider: provider, keyID: id), keyring: oldRing)
+                try await h.gateway.store.addBYOKKey(
+                    BYOKKeyRecord(
+                        id: id, organizationID: h.organization.id, provider: provider, ciphertext: sealed.combined,
+                        masterKeyID: sealed.masterKeyID, preview: SecretPreview.make(secret), status: .active, createdAt: 1))
             }
             let newID = h.gateway.keyring.current.fingerprint
             #expect(old.fingerprint != newID)
@@ -350,7 +373,8 @@ import Testing
                 group.addTask {
                     var statuses: [Int] = []
                     // (Bounded, so a failed rotation ends the test instead of hanging it.)
-                    while (statuses.count < 40 || load.state.withLock({ $0.answeredAfterRotation }) < 5) && statuses.count < 1000 && !Task.isCancelled {
+                    while (statuses.count < 40 || load.state.withLock({ $0.answeredAfterRotation }) < 5) && statuses.count < 1000 && !Task.isCancelled
+                    {
                         let rotatedBefore = load.state.withLock { $0.rotated }
                         let reply = try await h.chat("hi")
                         statuses.append(reply.headers.first(name: "x-keygate-billing") == "byok" ? reply.status : -1)

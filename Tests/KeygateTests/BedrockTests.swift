@@ -5,12 +5,14 @@ import Testing
 
 @Suite struct BedrockTranslationTests {
     @Test func translatesARequestAndSignsItForTheModelPath() throws {
-        let chat = try ChatCompletionRequest.parse(Array(#"""
-            {"model":"aws/global.anthropic.claude-sonnet-5-v1:0","max_tokens":100,"temperature":0.3,
-             "messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"hi"},
-                         {"role":"assistant","tool_calls":[{"id":"t1","type":"function","function":{"name":"f","arguments":"{}"}}]},
-                         {"role":"tool","tool_call_id":"t1","content":"done"}]}
-            """#.utf8))
+        let chat = try ChatCompletionRequest.parse(
+            Array(
+                #"""
+                {"model":"aws/global.anthropic.claude-sonnet-5-v1:0","max_tokens":100,"temperature":0.3,
+                 "messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"hi"},
+                             {"role":"assistant","tool_calls":[{"id":"t1","type":"function","function":{"name":"f","arguments":"{}"}}]},
+                             {"role":"tool","tool_call_id":"t1","content":"done"}]}
+                """#.utf8))
         let resolved = try #require(try CatalogLoader.builtIn().resolve(model: "bedrock/global.anthropic.claude-sonnet-5-v1:0"))
         let credential = #"{"accessKeyId":"AKIDEXAMPLE","secretAccessKey":"wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY","region":"eu-west-1"}"#
         let request = try BedrockConverseAdapter().makeRequest(chat, for: resolved, credential: credential)
@@ -41,9 +43,11 @@ import Testing
 
     @Test func translatesTheBinaryStreamAndReadsUsageFromMetadata() throws {
         func frame(_ type: String, _ json: String) -> [UInt8] {
-            EventStreamEncoder.encode(headers: [(":event-type", type), (":content-type", "application/json"), (":message-type", "event")], payload: Array(json.utf8))
+            EventStreamEncoder.encode(
+                headers: [(":event-type", type), (":content-type", "application/json"), (":message-type", "event")], payload: Array(json.utf8))
         }
-        let stream = frame("messageStart", #"{"role":"assistant"}"#)
+        let stream =
+            frame("messageStart", #"{"role":"assistant"}"#)
             + frame("contentBlockDelta", #"{"contentBlockIndex":0,"delta":{"text":"Hi"}}"#)
             + frame("messageStop", #"{"stopReason":"end_turn"}"#)
             + frame("metadata", #"{"usage":{"inputTokens":5,"cacheReadInputTokens":3,"outputTokens":2}}"#)
@@ -69,7 +73,9 @@ import Testing
             h.fake.acceptAWS(accessKeyID: GatewayHarness.awsAccessKeyID, secret: GatewayHarness.awsSecret)
             let reply = try await h.chat("hello", model: "aws/global.anthropic.claude-sonnet-5-v1:0")
             #expect(reply.status == 200, "\(reply.text)")
-            #expect(((reply.json?["choices"] as? [[String: Any]])?.first?["message"] as? [String: Any])?["content"] as? String == "Hello from the fake upstream.")
+            #expect(
+                ((reply.json?["choices"] as? [[String: Any]])?.first?["message"] as? [String: Any])?["content"] as? String
+                    == "Hello from the fake upstream.")
             #expect(h.fake.requests.last?.path.hasSuffix("/converse") == true)
             let streamed = try await h.chat("hello #fake chunks=3", model: "bedrock/global.anthropic.claude-opus-5", stream: true, includeUsage: true)
             #expect(ssePayloads(streamed.text).last == "[DONE]", "\(streamed.text)")

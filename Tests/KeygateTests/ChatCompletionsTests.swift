@@ -146,7 +146,8 @@ import Testing
 
     @Test func aClientDisconnectBeforeTheFirstByteCancelsTheUpstreamRequest() async throws {
         try await withHarness { h in
-            let result = try? await h.request(.POST, "/v1/chat/completions", body: GatewayHarness.chatBody("hi #fake hang"), timeout: .milliseconds(300))
+            let result = try? await h.request(
+                .POST, "/v1/chat/completions", body: GatewayHarness.chatBody("hi #fake hang"), timeout: .milliseconds(300))
             #expect(result == nil, "the client gave up")
             try await eventually { h.fake.disconnects == 1 }
             let record = try #require(try await h.usageRecords().first)

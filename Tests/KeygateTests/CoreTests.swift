@@ -80,16 +80,19 @@ import Testing
     }
 
     @Test func baseURLOverridesComeFromTheEnvironment() throws {
-        let catalog = try CatalogLoader.applyingBaseURLOverrides(try CatalogLoader.builtIn(), environment: [
-            "KEYGATE_PROVIDER_OPENAI_RESPONSES_BASE_URL": "http://127.0.0.1:9/v1",
-            "KEYGATE_PROVIDER_GROQ_BASE_URL": "http://127.0.0.1:8/openai/v1",
-        ])
+        let catalog = try CatalogLoader.applyingBaseURLOverrides(
+            try CatalogLoader.builtIn(),
+            environment: [
+                "KEYGATE_PROVIDER_OPENAI_RESPONSES_BASE_URL": "http://127.0.0.1:9/v1",
+                "KEYGATE_PROVIDER_GROQ_BASE_URL": "http://127.0.0.1:8/openai/v1",
+            ])
         #expect(catalog.provider(named: "openai-responses")?.baseURL == "http://127.0.0.1:9/v1")
         #expect(catalog.provider(named: "groq")?.baseURL == "http://127.0.0.1:8/openai/v1")
         #expect(catalog.provider(named: "openai")?.baseURL == "https://api.openai.com/v1")
     }
 
-    static let validProvider = #"{"id":"p","wire_format":"openai-chat","base_url":"http://x/v1","validation":{"method":"GET","path":"/models","auth":"bearer"}}"#
+    static let validProvider =
+        #"{"id":"p","wire_format":"openai-chat","base_url":"http://x/v1","validation":{"method":"GET","path":"/models","auth":"bearer"}}"#
 
     @Test(arguments: [
         (#"{"providers":[], "models": [}"#, "not valid JSON"),
@@ -98,7 +101,10 @@ import Testing
         (#"{"providers":[\#(validProvider)],"models":[{"provider":"q","id":"m","input":1,"output":1}]}"#, "models[0].provider"),
         (#"{"providers":[\#(validProvider)],"models":[{"provider":"p","id":"m","input":-1,"output":1}]}"#, "models[0].input"),
         (#"{"providers":[\#(validProvider),\#(validProvider)],"models":[]}"#, "providers[1]"),
-        (#"{"providers":[\#(validProvider)],"models":[{"provider":"p","id":"m","input":1,"output":1},{"provider":"p","id":"m","input":1,"output":1}]}"#, "models[1].id"),
+        (
+            #"{"providers":[\#(validProvider)],"models":[{"provider":"p","id":"m","input":1,"output":1},{"provider":"p","id":"m","input":1,"output":1}]}"#,
+            "models[1].id"
+        ),
     ])
     func badCatalogFilesNameTheField(text: String, expected: String) {
         do {
@@ -137,7 +143,10 @@ import Testing
         (#"{"model":"m","messages":[{"role":"wizard","content":"x"}]}"#, "messages[0].role", "invalid_value"),
         (#"{"model":"m","messages":[{"role":"user","content":5}]}"#, "messages[0].content", "invalid_type"),
         (#"{"model":"m","messages":[{"role":"user","content":"x"}],"stream":"yes"}"#, "stream", "invalid_type"),
-        (#"{"model":"m","messages":[{"role":"user","content":"x"}],"stream_options":{"include_usage":1}}"#, "stream_options.include_usage", "invalid_type"),
+        (
+            #"{"model":"m","messages":[{"role":"user","content":"x"}],"stream_options":{"include_usage":1}}"#, "stream_options.include_usage",
+            "invalid_type"
+        ),
         (#"{"model":"m","messages":[{"role":"user","content":"x"}],"max_tokens":0}"#, "max_tokens", "invalid_value"),
         (#"{"model":"m","messages":[{"role":"user","content":"x"}],"max_tokens":"many"}"#, "max_tokens", "invalid_type"),
     ])
@@ -153,7 +162,9 @@ import Testing
     }
 
     @Test func acceptsAFullRequestAndKeepsUnknownFields() throws {
-        let request = try parse(#"{"model":"openai/gpt-5.6-luna","messages":[{"role":"system","content":"s"},{"role":"user","content":[{"type":"text","text":"hi"},{"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA"}}]}],"stream":true,"stream_options":{"include_usage":true},"max_completion_tokens":64,"max_tokens":32,"tools":[{"type":"function","function":{"name":"f","parameters":{}}}],"seed":12345678901234}"#)
+        let request = try parse(
+            #"{"model":"openai/gpt-5.6-luna","messages":[{"role":"system","content":"s"},{"role":"user","content":[{"type":"text","text":"hi"},{"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA"}}]}],"stream":true,"stream_options":{"include_usage":true},"max_completion_tokens":64,"max_tokens":32,"tools":[{"type":"function","function":{"name":"f","parameters":{}}}],"seed":12345678901234}"#
+        )
         #expect(request.model == "openai/gpt-5.6-luna")
         #expect(request.stream)
         #expect(request.clientWantsStreamUsage)

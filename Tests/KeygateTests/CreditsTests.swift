@@ -9,7 +9,8 @@ import Synchronization
 import Testing
 
 @Suite struct CreditEstimateTests {
-    let model = ModelSpec(provider: "openai", id: "m", input: MicroUSD(2_000_000), output: MicroUSD(12_000_000), maxOutputTokens: 128_000, contextWindow: 1000)
+    let model = ModelSpec(
+        provider: "openai", id: "m", input: MicroUSD(2_000_000), output: MicroUSD(12_000_000), maxOutputTokens: 128_000, contextWindow: 1000)
 
     func request(_ extra: String = "", content: String = "hello") throws -> ChatCompletionRequest {
         try ChatCompletionRequest.parse(Array(#"{"model":"m","messages":[{"role":"user","content":"\#(content)"}]\#(extra)}"#.utf8))
@@ -30,7 +31,8 @@ import Testing
         small.maxOutputTokens = 1000
         #expect(CreditEstimate.make(for: try request(), model: small, policy: policy).maxOutputTokens == 1000)
         // A huge prompt is never estimated beyond the context window.
-        #expect(CreditEstimate.make(for: try request(content: String(repeating: "x", count: 20_000)), model: model, policy: policy).promptTokens == 1000)
+        #expect(
+            CreditEstimate.make(for: try request(content: String(repeating: "x", count: 20_000)), model: model, policy: policy).promptTokens == 1000)
     }
 
     @Test func addsThePlatformFeeAndNeverGoesBelowTheFloor() throws {
@@ -125,11 +127,13 @@ import Testing
             try await Task.sleep(for: .milliseconds(150))
             var config = Configuration()
             config.allowsUnsafeTransactions = true  // the lock stays held between the two accesses below
-            config.busyMode = .timeout(5)           // the gateway may be writing at that moment
+            config.busyMode = .timeout(5)  // the gateway may be writing at that moment
             let other = try DatabaseQueue(path: h.dataDirectory + "/keygate.db", configuration: config)
             try await other.writeWithoutTransaction { db in try db.execute(sql: "BEGIN IMMEDIATE") }
             try await Task.sleep(for: .milliseconds(1500))  // the stream's content is done after about 900 ms
-            let settlesWhileLocked = try await h.gateway.store.ledgerEntries(organizationID: h.organization.id, limit: 10).filter { $0.kind == .settle }
+            let settlesWhileLocked = try await h.gateway.store.ledgerEntries(organizationID: h.organization.id, limit: 10).filter {
+                $0.kind == .settle
+            }
             #expect(settlesWhileLocked.isEmpty)
             let endedWhileLocked = ended.value.load(ordering: .relaxed)
             #expect(!endedWhileLocked, "the client must not see the end of the stream before its charge is stored")
@@ -149,10 +153,11 @@ import Testing
             config.busyMode = .timeout(5)
             let other = try DatabaseQueue(path: h.dataDirectory + "/keygate.db", configuration: config)
             try await other.write { db in
-                try db.execute(sql: """
-                    CREATE TRIGGER refuse_settlements BEFORE INSERT ON ledger_entries WHEN NEW.kind = 'settle'
-                    BEGIN SELECT RAISE(ABORT, 'refused by the test'); END
-                    """)
+                try db.execute(
+                    sql: """
+                        CREATE TRIGGER refuse_settlements BEFORE INSERT ON ledger_entries WHEN NEW.kind = 'settle'
+                        BEGIN SELECT RAISE(ABORT, 'refused by the test'); END
+                        """)
             }
             for stream in [false, true] {
                 let reply = try await h.chat("hi", stream: stream)
@@ -224,7 +229,8 @@ import Testing
                         var request = HTTPClientRequest(url: h.baseURL + "/v1/chat/completions")
                         request.method = .POST
                         request.headers.add(name: "authorization", value: "Bearer " + h.apiKey)
-                        request.body = .bytes(ByteBuffer(string: GatewayHarness.chatBody("hi #fake first_byte_delay_ms=1500", extra: #","max_tokens":10"#)))
+                        request.body = .bytes(
+                            ByteBuffer(string: GatewayHarness.chatBody("hi #fake first_byte_delay_ms=1500", extra: #","max_tokens":10"#)))
                         let response = try await client.execute(request, timeout: .seconds(60))
                         _ = try await response.body.collect(upTo: 1 << 20)
                         return Int(response.status.code)
@@ -234,7 +240,8 @@ import Testing
             }
             try await client.shutdown()
             let accepted = statuses.filter { $0 == 200 }.count
-            #expect(accepted >= 50 && statuses.allSatisfy { $0 == 200 || $0 == 402 }, "\(Dictionary(grouping: statuses, by: { $0 }).mapValues(\.count))")
+            #expect(
+                accepted >= 50 && statuses.allSatisfy { $0 == 200 || $0 == 402 }, "\(Dictionary(grouping: statuses, by: { $0 }).mapValues(\.count))")
             let balance = try await h.gateway.store.balance(organizationID: h.organization.id)
             #expect(balance.available.value >= 0 && balance.reserved == .zero)
             let entries = try await h.gateway.store.ledgerEntries(organizationID: h.organization.id, limit: 2000)
@@ -251,14 +258,17 @@ import Testing
             let (_, key) = try await admin.createAPIKey(organizationSlug: "trialco", name: nil, isAdmin: true)
             let balance = try await h.request(.GET, "/api/orgs/trialco/balance", key: key)
             #expect(balance.status == 200)
-            #expect(balance.text.contains(#""available":5.00"#) && balance.text.contains(#""total":5.00"#) && balance.text.contains(#""reserved":0.00"#), "\(balance.text)")
+            #expect(
+                balance.text.contains(#""available":5.00"#) && balance.text.contains(#""total":5.00"#) && balance.text.contains(#""reserved":0.00"#),
+                "\(balance.text)")
             let trial = try #require(balance.json?["trial"] as? [String: Any])
             #expect((trial["available"] as? NSNumber)?.doubleValue == 5)
             #expect(trial["expires_at"] as? String != nil)
             _ = org
 
             let acmeAdmin = try await adminKey(h)
-            let estimate = try await h.request(.POST, "/api/orgs/acme/estimate", body: GatewayHarness.chatBody("hi", extra: #","max_tokens":1000"#), key: acmeAdmin)
+            let estimate = try await h.request(
+                .POST, "/api/orgs/acme/estimate", body: GatewayHarness.chatBody("hi", extra: #","max_tokens":1000"#), key: acmeAdmin)
             #expect(estimate.status == 200, "\(estimate.text)")
             #expect(estimate.json?["billing"] as? String == "credits")
             #expect(estimate.json?["max_output_tokens"] as? Int == 1000)

@@ -7,8 +7,9 @@ import KeygateStore
 /// The error catalog (`GatewayError+Catalog.swift`): one factory per code, every code once, every error in the
 /// OpenAI format.
 @Suite struct ErrorCatalogTests {
-    static let estimate = CreditEstimate(promptTokens: 12, maxOutputTokens: 100, maxOutputSource: "max_tokens",
-                                         cost: MicroCredits(1_500), fee: MicroCredits(75), reservation: MicroCredits(1_575))
+    static let estimate = CreditEstimate(
+        promptTokens: 12, maxOutputTokens: 100, maxOutputSource: "max_tokens",
+        cost: MicroCredits(1_500), fee: MicroCredits(75), reservation: MicroCredits(1_575))
 
     /// One error from every factory of the catalog (each wording of a code with several).
     static let samples: [GatewayError] = [

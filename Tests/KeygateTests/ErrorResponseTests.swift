@@ -8,8 +8,10 @@ import Testing
 
 /// Every failure answers in the OpenAI error format with the right status, and changes nothing.
 @Suite struct ErrorResponseTests {
-    func expectOpenAIError(_ reply: GatewayHarness.Reply, status: Int, code: String?, param: String? = nil,
-                           sourceLocation: SourceLocation = #_sourceLocation) {
+    func expectOpenAIError(
+        _ reply: GatewayHarness.Reply, status: Int, code: String?, param: String? = nil,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         #expect(reply.status == status, "\(reply.text)", sourceLocation: sourceLocation)
         let error = reply.error
         #expect(error?["message"] as? String != nil, "\(reply.text)", sourceLocation: sourceLocation)
@@ -24,20 +26,27 @@ import Testing
         try await withHarness { h in
             let body = GatewayHarness.chatBody("hi")
             expectOpenAIError(try await h.request(.POST, "/v1/chat/completions", body: body, key: .some(nil)), status: 401, code: "missing_api_key")
-            expectOpenAIError(try await h.request(.POST, "/v1/chat/completions", body: body, key: "not-a-keygate-key"), status: 401, code: "invalid_api_key")
+            expectOpenAIError(
+                try await h.request(.POST, "/v1/chat/completions", body: body, key: "not-a-keygate-key"), status: 401, code: "invalid_api_key")
             // Right shape, right lookup id, wrong secret.
             let forged = String(h.apiKey.dropLast(4)) + "AAAA"
             expectOpenAIError(try await h.request(.POST, "/v1/chat/completions", body: body, key: forged), status: 401, code: "invalid_api_key")
-            expectOpenAIError(try await h.request(.GET, "/v1/models", key: "kg_000000000000_" + String(repeating: "a", count: 43)), status: 401, code: "invalid_api_key")
+            expectOpenAIError(
+                try await h.request(.GET, "/v1/models", key: "kg_000000000000_" + String(repeating: "a", count: 43)), status: 401,
+                code: "invalid_api_key")
 
             #expect(try await h.chat("hi").status == 200)
             // The key's record is cached now; a wrong secret under its lookup id is still refused.
             expectOpenAIError(try await h.request(.POST, "/v1/chat/completions", body: body, key: forged), status: 401, code: "invalid_api_key")
             // The scheme is case-insensitive and spaces around the key do not matter; a bare scheme is no key.
-            #expect(try await h.request(.POST, "/v1/chat/completions", body: body, key: .some(nil),
-                                        headers: [("authorization", "bearer   \(h.apiKey) ")]).status == 200)
-            expectOpenAIError(try await h.request(.POST, "/v1/chat/completions", body: body, key: .some(nil), headers: [("authorization", "Bearer ")]),
-                              status: 401, code: "missing_api_key")
+            #expect(
+                try await h.request(
+                    .POST, "/v1/chat/completions", body: body, key: .some(nil),
+                    headers: [("authorization", "bearer   \(h.apiKey) ")]
+                ).status == 200)
+            expectOpenAIError(
+                try await h.request(.POST, "/v1/chat/completions", body: body, key: .some(nil), headers: [("authorization", "Bearer ")]),
+                status: 401, code: "missing_api_key")
             // Revoked the way the CLI does it (the database, not this process): refused within the key cache's 1 s.
             try await AdminService(store: h.gateway.store).revokeAPIKey(organizationSlug: "acme", keyID: h.apiKeyID)
             try await Task.sleep(for: .milliseconds(1100))
@@ -49,16 +58,22 @@ import Testing
     @Test func malformedRequestsAre400AndNameTheParameter() async throws {
         try await withHarness { h in
             expectOpenAIError(try await h.request(.POST, "/v1/chat/completions", body: "{\"model\": "), status: 400, code: "invalid_json")
-            expectOpenAIError(try await h.request(.POST, "/v1/chat/completions", body: #"{"messages":[{"role":"user","content":"x"}]}"#),
-                              status: 400, code: "missing_required_parameter", param: "model")
-            expectOpenAIError(try await h.request(.POST, "/v1/chat/completions", body: #"{"model":"gpt-5.6-luna","messages":{"role":"user"}}"#),
-                              status: 400, code: "invalid_type", param: "messages")
-            expectOpenAIError(try await h.request(.POST, "/v1/chat/completions", body: #"{"model":"gpt-5.6-luna","messages":[{"role":"user","content":"x"}],"stream":"yes"}"#),
-                              status: 400, code: "invalid_type", param: "stream")
+            expectOpenAIError(
+                try await h.request(.POST, "/v1/chat/completions", body: #"{"messages":[{"role":"user","content":"x"}]}"#),
+                status: 400, code: "missing_required_parameter", param: "model")
+            expectOpenAIError(
+                try await h.request(.POST, "/v1/chat/completions", body: #"{"model":"gpt-5.6-luna","messages":{"role":"user"}}"#),
+                status: 400, code: "invalid_type", param: "messages")
+            expectOpenAIError(
+                try await h.request(
+                    .POST, "/v1/chat/completions", body: #"{"model":"gpt-5.6-luna","messages":[{"role":"user","content":"x"}],"stream":"yes"}"#),
+                status: 400, code: "invalid_type", param: "stream")
             // A repeated field could be read differently by the provider (first) than here (last): refused.
-            expectOpenAIError(try await h.request(.POST, "/v1/chat/completions",
-                                                  body: #"{"model":"gpt-5.6-luna","messages":[{"role":"user","content":"x"}],"model":"gpt-5.6-sol"}"#),
-                              status: 400, code: "duplicate_field", param: "model")
+            expectOpenAIError(
+                try await h.request(
+                    .POST, "/v1/chat/completions",
+                    body: #"{"model":"gpt-5.6-luna","messages":[{"role":"user","content":"x"}],"model":"gpt-5.6-sol"}"#),
+                status: 400, code: "duplicate_field", param: "model")
             #expect(h.fake.requests.isEmpty)
             let records = try await h.usageRecords(atLeast: 5)
             #expect(records.allSatisfy { $0.status == 400 && $0.billing == nil && $0.costUSD == .zero })
@@ -78,7 +93,8 @@ import Testing
         try await withHarness(environment: ["KEYGATE_MAX_BODY_BYTES": "2048"]) { h in
             let big = String(repeating: "x", count: 4096)
             expectOpenAIError(try await h.chat(big), status: 413, code: "request_too_large")
-            let messages = try await h.request(.POST, "/v1/messages", body: #"{"model":"claude-haiku-4-5","max_tokens":5,"messages":[{"role":"user","content":"\#(big)"}]}"#)
+            let messages = try await h.request(
+                .POST, "/v1/messages", body: #"{"model":"claude-haiku-4-5","max_tokens":5,"messages":[{"role":"user","content":"\#(big)"}]}"#)
             #expect(messages.status == 413 && (messages.json?["error"] as? [String: Any])?["type"] as? String == "request_too_large")
             #expect(try await h.chat("small").status == 200)
             #expect(h.fake.requests.count == 1)
@@ -111,7 +127,9 @@ import Testing
 
     @Test func anUnreachableProviderIs502() async throws {
         // A port nothing listens on.
-        try await withHarness(environment: ["KEYGATE_PROVIDER_OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "KEYGATE_PROVIDER_OPENAI_CONNECT_TIMEOUT": "0.5"]) { h in
+        try await withHarness(environment: [
+            "KEYGATE_PROVIDER_OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "KEYGATE_PROVIDER_OPENAI_CONNECT_TIMEOUT": "0.5",
+        ]) { h in
             expectOpenAIError(try await h.chat("hi"), status: 502, code: "upstream_error")
         }
     }

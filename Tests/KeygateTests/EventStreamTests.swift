@@ -15,8 +15,11 @@ import Testing
         return bytes
     }
 
-    static let botocore = hex("0000003d0000002007fd83960c636f6e74656e742d747970650700106170706c69636174696f6e2f6a736f6e7b27666f6f273a27626172277d8d9c08b1")
-    static let bedrock = hex("0000009400000057b4ab9aee0b3a6576656e742d74797065070011636f6e74656e74426c6f636b44656c74610d3a636f6e74656e742d747970650700106170706c69636174696f6e2f6a736f6e0d3a6d6573736167652d747970650700056576656e747b22636f6e74656e74426c6f636b496e646578223a302c2264656c7461223a7b2274657874223a224869227d7d1f944657")
+    static let botocore = hex(
+        "0000003d0000002007fd83960c636f6e74656e742d747970650700106170706c69636174696f6e2f6a736f6e7b27666f6f273a27626172277d8d9c08b1")
+    static let bedrock = hex(
+        "0000009400000057b4ab9aee0b3a6576656e742d74797065070011636f6e74656e74426c6f636b44656c74610d3a636f6e74656e742d747970650700106170706c69636174696f6e2f6a736f6e0d3a6d6573736167652d747970650700056576656e747b22636f6e74656e74426c6f636b496e646578223a302c2264656c7461223a7b2274657874223a224869227d7d1f944657"
+    )
 
     @Test func decodesTheReferenceVectors() throws {
         var decoder = EventStreamDecoder()
@@ -30,8 +33,9 @@ import Testing
     }
 
     @Test func theEncoderReproducesTheBedrockVector() {
-        let frame = EventStreamEncoder.encode(headers: [(":event-type", "contentBlockDelta"), (":content-type", "application/json"), (":message-type", "event")],
-                                              payload: Array(#"{"contentBlockIndex":0,"delta":{"text":"Hi"}}"#.utf8))
+        let frame = EventStreamEncoder.encode(
+            headers: [(":event-type", "contentBlockDelta"), (":content-type", "application/json"), (":message-type", "event")],
+            payload: Array(#"{"contentBlockIndex":0,"delta":{"text":"Hi"}}"#.utf8))
         #expect(frame == Self.bedrock)
     }
 

@@ -8,15 +8,17 @@ import Testing
     let provider = GeminiAdapter()
 
     @Test func translatesARequest() throws {
-        let chat = try ChatCompletionRequest.parse(Array(#"""
-            {"model":"google/gemini-3.7-flash","max_tokens":50,"temperature":0.2,"stop":["X"],"tool_choice":{"type":"function","function":{"name":"lookup"}},
-             "response_format":{"type":"json_schema","json_schema":{"name":"r","schema":{"type":"object"}}},
-             "messages":[{"role":"system","content":"Be brief."},
-                         {"role":"user","content":[{"type":"text","text":"Look"},{"type":"image_url","image_url":{"url":"data:image/jpeg;base64,/9j/"}}]},
-                         {"role":"assistant","tool_calls":[{"id":"c1","type":"function","function":{"name":"lookup","arguments":"{\"q\":1}"}}]},
-                         {"role":"tool","tool_call_id":"c1","content":"{\"answer\":42}"}],
-             "tools":[{"type":"function","function":{"name":"lookup","parameters":{"type":"object"}}}]}
-            """#.utf8))
+        let chat = try ChatCompletionRequest.parse(
+            Array(
+                #"""
+                {"model":"google/gemini-3.7-flash","max_tokens":50,"temperature":0.2,"stop":["X"],"tool_choice":{"type":"function","function":{"name":"lookup"}},
+                 "response_format":{"type":"json_schema","json_schema":{"name":"r","schema":{"type":"object"}}},
+                 "messages":[{"role":"system","content":"Be brief."},
+                             {"role":"user","content":[{"type":"text","text":"Look"},{"type":"image_url","image_url":{"url":"data:image/jpeg;base64,/9j/"}}]},
+                             {"role":"assistant","tool_calls":[{"id":"c1","type":"function","function":{"name":"lookup","arguments":"{\"q\":1}"}}]},
+                             {"role":"tool","tool_call_id":"c1","content":"{\"answer\":42}"}],
+                 "tools":[{"type":"function","function":{"name":"lookup","parameters":{"type":"object"}}}]}
+                """#.utf8))
         let resolved = try #require(try CatalogLoader.builtIn().resolve(model: "gemini/gemini-3.7-flash"))
         let request = try provider.makeRequest(chat, for: resolved, credential: "AIza-test")
         #expect(request.url == "https://generativelanguage.googleapis.com/v1beta/models/gemini-3.7-flash:generateContent")
@@ -27,7 +29,8 @@ import Testing
         #expect(contents.map { $0["role"]?.stringValue ?? "" } == ["user", "model", "user"])
         #expect(contents[0]["parts"]?.arrayValue?.last?["inlineData"]?["mimeType"] == .string("image/jpeg"))
         #expect(contents[1]["parts"]?.arrayValue?.first?["functionCall"]?["args"]?["q"]?.int64Value == 1)
-        #expect(contents[2]["parts"]?.arrayValue?.first?["functionResponse"]?["name"] == .string("lookup"), "the name comes back from the matching call")
+        #expect(
+            contents[2]["parts"]?.arrayValue?.first?["functionResponse"]?["name"] == .string("lookup"), "the name comes back from the matching call")
         #expect(body["toolConfig"]?["functionCallingConfig"]?["allowedFunctionNames"] == .array([.string("lookup")]))
         #expect(body["generationConfig"]?["maxOutputTokens"]?.int64Value == 50)
         #expect(body["generationConfig"]?["stopSequences"] == .array([.string("X")]))
@@ -36,7 +39,8 @@ import Testing
     }
 
     @Test func translatesAnAnswerWithAToolCallAndThoughts() throws {
-        let answer = #"{"candidates":[{"content":{"role":"model","parts":[{"text":"thinking","thought":true},{"functionCall":{"name":"lookup","args":{"q":"x"}}}]},"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":100,"cachedContentTokenCount":40,"candidatesTokenCount":10,"thoughtsTokenCount":5},"responseId":"r1"}"#
+        let answer =
+            #"{"candidates":[{"content":{"role":"model","parts":[{"text":"thinking","thought":true},{"functionCall":{"name":"lookup","args":{"q":"x"}}}]},"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":100,"cachedContentTokenCount":40,"candidatesTokenCount":10,"thoughtsTokenCount":5},"responseId":"r1"}"#
         let (translated, usage) = provider.response(fromBody: Array(answer.utf8), model: "gemini-3.7-flash")
         #expect(usage == TokenUsage(inputTokens: 100, outputTokens: 15, cachedInputTokens: 40, reasoningTokens: 5))
         let json = try JSONValue.decode(try #require(translated))
@@ -50,7 +54,8 @@ import Testing
     }
 
     @Test func translatesTheStreamWithoutASentinel() throws {
-        let stream = "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"Hel\"}]}}],\"responseId\":\"r9\"}\r\n\r\n"
+        let stream =
+            "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"Hel\"}]}}],\"responseId\":\"r9\"}\r\n\r\n"
             + "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"lo\"}]},\"finishReason\":\"STOP\"}],\"usageMetadata\":{\"promptTokenCount\":7,\"candidatesTokenCount\":2}}\r\n\r\n"
         var relay = provider.makeStreamRelay(clientWantsUsage: true)
         var out = relay.relay(Array(stream.utf8)) ?? []
@@ -68,10 +73,13 @@ import Testing
 
     @Test func aBadKeyIs400ApiKeyInvalid() throws {
         let spec = try #require(try CatalogLoader.builtIn().provider(named: "google"))
-        let failure = UpstreamFailure(status: 400, body: Array(#"{"error":{"code":400,"status":"INVALID_ARGUMENT","details":[{"reason":"API_KEY_INVALID"}]}}"#.utf8), retryAfter: nil)
+        let failure = UpstreamFailure(
+            status: 400, body: Array(#"{"error":{"code":400,"status":"INVALID_ARGUMENT","details":[{"reason":"API_KEY_INVALID"}]}}"#.utf8),
+            retryAfter: nil)
         #expect(provider.isCredentialRejection(failure))
         #expect(provider.error(for: failure, provider: spec, credential: "k").code == "upstream_auth_failed")
-        let bad = UpstreamFailure(status: 400, body: Array(#"{"error":{"code":400,"message":"bad field","status":"INVALID_ARGUMENT"}}"#.utf8), retryAfter: nil)
+        let bad = UpstreamFailure(
+            status: 400, body: Array(#"{"error":{"code":400,"message":"bad field","status":"INVALID_ARGUMENT"}}"#.utf8), retryAfter: nil)
         #expect(!provider.isCredentialRejection(bad) && provider.error(for: bad, provider: spec, credential: "k").statusCode == 400)
     }
 }
@@ -81,7 +89,9 @@ import Testing
         try await withHarness { h in
             let reply = try await h.chat("hello", model: "gemini/gemini-3.7-flash")
             #expect(reply.status == 200, "\(reply.text)")
-            #expect(((reply.json?["choices"] as? [[String: Any]])?.first?["message"] as? [String: Any])?["content"] as? String == "Hello from the fake upstream.")
+            #expect(
+                ((reply.json?["choices"] as? [[String: Any]])?.first?["message"] as? [String: Any])?["content"] as? String
+                    == "Hello from the fake upstream.")
             let sent = try #require(h.fake.requests.last)
             #expect(sent.path == "/v1beta/models/gemini-3.7-flash:generateContent" && sent.headers["x-goog-api-key"] == GatewayHarness.platformKey)
             let streamed = try await h.chat("hello #fake chunks=3", model: "google/gemini-3.7-flash", stream: true, includeUsage: true)

@@ -11,7 +11,10 @@ import Testing
         (#"{"id":"c1","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"#, 0),
         (#"{"id":"c1","choices":[],"usage":{"prompt_tokens":19,"completion_tokens":5,"total_tokens":24}}"#, 0),
         (#"{"id":"c1","choices":[{"index":0,"delta":{"content":"x"},"finish_reason":null}],"usage":null}"#, 1),
-        (#"{ "choices" : [ { "delta" : { "tool_calls" : [ { "function" : { "arguments" : "{\"city\": \"Oslo\"}" } } ] } , "finish_reason" : "tool_calls" } ] , "usage" : { "prompt_tokens" : 3 } }"#, 20),
+        (
+            #"{ "choices" : [ { "delta" : { "tool_calls" : [ { "function" : { "arguments" : "{\"city\": \"Oslo\"}" } } ] } , "finish_reason" : "tool_calls" } ] , "usage" : { "prompt_tokens" : 3 } }"#,
+            20
+        ),
         (#"{"choices":[{"delta":{"reasoning_content":"think","refusal":"no"}}]}"#, 7),
         // Key-like text inside a value is not a key; a non-string value of a text key counts nothing.
         (#"{"choices":[{"delta":{"content":"\"usage\": {\"finish_reason\": \"stop\"}"},"finish_reason":""}],"usage":"none"}"#, 40),
@@ -95,7 +98,8 @@ import Testing
             if case .object(let fields) = forwarded { #expect(fields.firstRepeatedKey == nil, "\(String(decoding: spliced, as: UTF8.self))") }
         }
         let first = try ChatCompletionRequest.parse(Array(bodies[0].utf8))
-        #expect(String(decoding: OpenAIChatAdapter.forwardedBody(first, modelID: "m"), as: UTF8.self)
+        #expect(
+            String(decoding: OpenAIChatAdapter.forwardedBody(first, modelID: "m"), as: UTF8.self)
                 == #"{"model":"m","messages":[{"role":"user","content":"caf\u00e9 \"quoted\""}]}"#, "the prompt is forwarded as sent")
     }
 }

@@ -42,7 +42,8 @@ import Testing
     }
 
     @Test func agreesWithFoundationOnWhatItReads() throws {
-        let text = #"{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"hi \"there\""}]}],"temperature":0.7,"n":2,"stop":["\n"],"logit_bias":{"50256":-100}}"#
+        let text =
+            #"{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"hi \"there\""}]}],"temperature":0.7,"n":2,"stop":["\n"],"logit_bias":{"50256":-100}}"#
         let ours = try JSONValue.decode(Array(text.utf8))
         let theirs = try JSONSerialization.jsonObject(with: Data(ours.encoded())) as? [String: Any]
         #expect(theirs?["model"] as? String == "m")

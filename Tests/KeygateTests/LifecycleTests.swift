@@ -16,8 +16,9 @@ import Testing
         try await withDataDirectory { environment, databasePath in
             let config = try GatewayConfiguration.fromEnvironment(environment)
             let store = try await Bootstrap.openStore(config)
-            let gateway = Gateway(configuration: config, catalog: try Bootstrap.loadCatalog(config), store: store,
-                                  keyring: try Bootstrap.loadKeyring(config), logger: Logger(label: "test"))
+            let gateway = Gateway(
+                configuration: config, catalog: try Bootstrap.loadCatalog(config), store: store,
+                keyring: try Bootstrap.loadKeyring(config), logger: Logger(label: "test"))
             try await Task.sleep(for: .milliseconds(200))
             #expect(try Self.snapshot(databasePath).instances == [], "no heartbeat: the sweeper has not run")
             await gateway.shutdown()
@@ -35,11 +36,13 @@ import Testing
             let org = try await AdminService(store: store).createOrganization(slug: "acme", name: nil)
             let now = WallClock.nowMs()
             try await store.addCredits(organizationID: org.id, amount: .credits(100), kind: .grant, reason: "test", trialExpiresAt: nil)
-            try await store.addCredits(organizationID: org.id, amount: .credits(5), kind: .trialGrant, reason: "expired trial",
-                                       trialExpiresAt: now - 86_400_000)
+            try await store.addCredits(
+                organizationID: org.id, amount: .credits(5), kind: .trialGrant, reason: "expired trial",
+                trialExpiresAt: now - 86_400_000)
             try await store.heartbeat(instanceID: "inst_gone", at: now - 600_000)
-            let held = try await store.reserve(organizationID: org.id, requestID: "req_held", amount: .credits(2), instanceID: "inst_gone",
-                                               leaseExpiresAt: now - 1)
+            let held = try await store.reserve(
+                organizationID: org.id, requestID: "req_held", amount: .credits(2), instanceID: "inst_gone",
+                leaseExpiresAt: now - 1)
             guard case .reserved = held else { Issue.record("not reserved: \(held)"); return }
             let key = try await Bootstrap.withBYOKService(config, logger: Logger(label: "test")) { service in
                 try await service.add(organizationSlug: "acme", provider: "openai", secret: .string("sk-org-key-0123456789"), validate: false)
@@ -69,10 +72,11 @@ import Testing
         try await withHarness { h in
             let now = WallClock.nowMs()
             for index in 0..<300 {
-                h.gateway.usage.record(UsageRecord(
-                    requestID: "req_queued_\(index)", organizationID: h.organization.id, apiKeyID: h.apiKeyID, model: "openai/gpt-5.6-luna",
-                    provider: "openai", byok: false, billing: .free, usage: .zero, costUSD: .zero, latencyMs: 1, timeToFirstTokenMs: nil,
-                    stream: false, status: 200, errorCode: nil, createdAt: now))
+                h.gateway.usage.record(
+                    UsageRecord(
+                        requestID: "req_queued_\(index)", organizationID: h.organization.id, apiKeyID: h.apiKeyID, model: "openai/gpt-5.6-luna",
+                        provider: "openai", byok: false, billing: .free, usage: .zero, costUSD: .zero, latencyMs: 1, timeToFirstTokenMs: nil,
+                        stream: false, status: 200, errorCode: nil, createdAt: now))
             }
             await h.stopServing()
             let records = try await h.gateway.store.usageRecords(organizationID: h.organization.id, limit: 1000)
@@ -111,10 +115,11 @@ import Testing
         defer { try? db.close() }
         return try db.read { db in
             func rows(_ sql: String) throws -> [String] { try Row.fetchAll(db, sql: sql).map(\.description) }
-            return Snapshot(instances: try rows("SELECT * FROM instances ORDER BY id"),
-                            ledger: try rows("SELECT * FROM ledger_entries ORDER BY id"),
-                            accounts: try rows("SELECT * FROM credit_accounts ORDER BY organization_id"),
-                            reservations: try rows("SELECT * FROM reservations ORDER BY request_id"))
+            return Snapshot(
+                instances: try rows("SELECT * FROM instances ORDER BY id"),
+                ledger: try rows("SELECT * FROM ledger_entries ORDER BY id"),
+                accounts: try rows("SELECT * FROM credit_accounts ORDER BY organization_id"),
+                reservations: try rows("SELECT * FROM reservations ORDER BY request_id"))
         }
     }
 
@@ -136,7 +141,8 @@ import Testing
         return folders.map { $0.appendingPathComponent("keygate").path }.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
-    static func run(_ binary: String, _ arguments: [String], environment: [String: String]) throws -> (status: Int32, stdout: String, stderr: String) {
+    static func run(_ binary: String, _ arguments: [String], environment: [String: String]) throws -> (status: Int32, stdout: String, stderr: String)
+    {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments

@@ -11,7 +11,8 @@ import Testing
     }
 
     @Test func buildsTheUpstreamRequestWithTheProviderModelAndUsageRequested() throws {
-        let chat = try ChatCompletionRequest.parse(Array(#"{"model":"groq/openai/gpt-oss-120b","messages":[{"role":"user","content":"hi"}],"stream":true,"temperature":0.7}"#.utf8))
+        let chat = try ChatCompletionRequest.parse(
+            Array(#"{"model":"groq/openai/gpt-oss-120b","messages":[{"role":"user","content":"hi"}],"stream":true,"temperature":0.7}"#.utf8))
         let request = try provider.makeRequest(chat, for: try resolved("groq/openai/gpt-oss-120b"), credential: "gsk_test")
         #expect(request.url == "https://api.groq.com/openai/v1/chat/completions")
         #expect(request.headers.contains { $0.name == "authorization" && $0.value == "Bearer gsk_test" })
@@ -22,8 +23,11 @@ import Testing
     }
 
     @Test func readsUsageIncludingCachedAndReasoningTokens() {
-        let body = #"{"id":"x","choices":[],"usage":{"prompt_tokens":100,"completion_tokens":20,"prompt_tokens_details":{"cached_tokens":30},"completion_tokens_details":{"reasoning_tokens":5}}}"#
-        #expect(provider.usage(fromResponseBody: Array(body.utf8)) == TokenUsage(inputTokens: 100, outputTokens: 20, cachedInputTokens: 30, reasoningTokens: 5))
+        let body =
+            #"{"id":"x","choices":[],"usage":{"prompt_tokens":100,"completion_tokens":20,"prompt_tokens_details":{"cached_tokens":30},"completion_tokens_details":{"reasoning_tokens":5}}}"#
+        #expect(
+            provider.usage(fromResponseBody: Array(body.utf8))
+                == TokenUsage(inputTokens: 100, outputTokens: 20, cachedInputTokens: 30, reasoningTokens: 5))
         let deepseek = #"{"usage":{"prompt_tokens":100,"completion_tokens":20,"prompt_cache_hit_tokens":60,"prompt_cache_miss_tokens":40}}"#
         #expect(provider.usage(fromResponseBody: Array(deepseek.utf8))?.cachedInputTokens == 60)
         #expect(provider.usage(fromResponseBody: Array(#"{"choices":[]}"#.utf8)) == nil)
@@ -46,7 +50,9 @@ import Testing
     @Test func mapsProviderErrorsWithoutLeakingTheKey() throws {
         let spec = try resolved("openai/gpt-5.6-luna").provider
         let key = "sk-platform-abcdefghijklmnop"
-        let echo = Array(#"{"error":{"message":"Incorrect API key provided: sk-platform-abcdefghijklmnop.","type":"invalid_request_error","code":"invalid_api_key"}}"#.utf8)
+        let echo = Array(
+            #"{"error":{"message":"Incorrect API key provided: sk-platform-abcdefghijklmnop.","type":"invalid_request_error","code":"invalid_api_key"}}"#
+                .utf8)
         let rejected = provider.error(for: UpstreamFailure(status: 401, body: echo, retryAfter: nil), provider: spec, credential: key)
         #expect(rejected.statusCode == 502)
         #expect(rejected.code == "upstream_auth_failed")
@@ -59,7 +65,9 @@ import Testing
         let quota = Array(#"{"error":{"message":"You exceeded your current quota","type":"insufficient_quota"}}"#.utf8)
         #expect(provider.error(for: UpstreamFailure(status: 429, body: quota, retryAfter: nil), provider: spec, credential: key).statusCode == 503)
 
-        let bad = Array(#"{"error":{"message":"max_tokens is too large (key sk-platform-abcdefghijklmnop)","type":"invalid_request_error","param":"max_tokens","code":null}}"#.utf8)
+        let bad = Array(
+            #"{"error":{"message":"max_tokens is too large (key sk-platform-abcdefghijklmnop)","type":"invalid_request_error","param":"max_tokens","code":null}}"#
+                .utf8)
         let badRequest = provider.error(for: UpstreamFailure(status: 400, body: bad, retryAfter: nil), provider: spec, credential: key)
         #expect(badRequest.statusCode == 400)
         #expect(badRequest.param == "max_tokens")
@@ -67,7 +75,8 @@ import Testing
         #expect(!badRequest.message.contains(key))
 
         for status in [500, 502, 503, 529] {
-            #expect(provider.error(for: UpstreamFailure(status: status, body: [], retryAfter: nil), provider: spec, credential: key).statusCode == 502)
+            #expect(
+                provider.error(for: UpstreamFailure(status: status, body: [], retryAfter: nil), provider: spec, credential: key).statusCode == 502)
         }
     }
 }
@@ -75,7 +84,8 @@ import Testing
 @Suite struct SSERelayTests {
     static let content = #"data: {"id":"c","choices":[{"index":0,"delta":{"content":"Hello"},"finish_reason":null}],"usage":null}"# + "\n\n"
     static let stop = #"data: {"id":"c","choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":null}"# + "\n\n"
-    static let usage = #"data: {"id":"c","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":3,"prompt_tokens_details":{"cached_tokens":2}}}"# + "\n\n"
+    static let usage =
+        #"data: {"id":"c","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":3,"prompt_tokens_details":{"cached_tokens":2}}}"# + "\n\n"
     static let done = "data: [DONE]\n\n"
     static let stream = content + stop + usage + done
 
@@ -121,7 +131,9 @@ import Testing
     }
 
     @Test func clearsUsageRidingOnAContentChunk() throws {
-        let riding = #"data: {"id":"c","choices":[{"index":0,"delta":{"content":"x"},"finish_reason":"stop"}],"usage":{"prompt_tokens":4,"completion_tokens":1}}"# + "\n\n"
+        let riding =
+            #"data: {"id":"c","choices":[{"index":0,"delta":{"content":"x"},"finish_reason":"stop"}],"usage":{"prompt_tokens":4,"completion_tokens":1}}"#
+            + "\n\n"
         let (output, relay) = run([riding + Self.done], forwardUsage: false)
         let first = try #require(output.components(separatedBy: "\n\n").first)
         let json = try JSONValue.decode(Array(first.dropFirst("data: ".count).utf8))

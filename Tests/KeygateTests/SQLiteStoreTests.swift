@@ -32,7 +32,9 @@ import Testing
     /// A database made before migration 004 (ledger ids with AUTOINCREMENT, settled reservations kept) keeps
     /// every entry and id, loses only its settled reservations, and numbers new entries after the old ones.
     @Test func migration004KeepsTheLedgerAndDropsSettledReservations() async throws {
-        try await withDatabase(migratedUpTo: "003_credit_ledger", seed: """
+        try await withDatabase(
+            migratedUpTo: "003_credit_ledger",
+            seed: """
                 INSERT INTO organizations (id, slug, name, created_at) VALUES ('org_1', 'acme', 'Acme', 0);
                 INSERT INTO credit_accounts (organization_id, regular_micros, reserved_micros, updated_at) VALUES ('org_1', 7000000, 2000000, 0);
                 INSERT INTO ledger_entries (organization_id, kind, regular_delta_micros, trial_delta_micros, reserved_delta_micros,
@@ -44,7 +46,8 @@ import Testing
                   ('org_1', 'reserve', -2000000, 0, 2000000, 7000000, 2000000, 'r2', NULL, 0);
                 INSERT INTO reservations (request_id, organization_id, trial_micros, regular_micros, state, instance_id, lease_expires_at, created_at) VALUES
                   ('r1', 'org_1', 0, 2000000, 'settled', 'i1', 0, 0), ('r2', 'org_1', 0, 2000000, 'open', 'i1', \(Self.far), 0);
-                """) { store, _ in
+                """
+        ) { store, _ in
             let before = try await store.ledgerEntries(organizationID: "org_1", limit: 10)
             #expect(before.map(\.id) == [5, 4, 3, 2, 1])
             #expect(try await store.verifyLedger(organizationID: nil).isEmpty)
@@ -60,7 +63,9 @@ import Testing
     /// A database made before migration 005 keeps its open reservations, which still settle (or are swept)
     /// without the sweeper's old index.
     @Test func migration005KeepsOpenReservations() async throws {
-        try await withDatabase(migratedUpTo: "004_lean_ledger_writes", seed: """
+        try await withDatabase(
+            migratedUpTo: "004_lean_ledger_writes",
+            seed: """
                 INSERT INTO organizations (id, slug, name, created_at) VALUES ('org_1', 'acme', 'Acme', 0);
                 INSERT INTO credit_accounts (organization_id, regular_micros, reserved_micros, updated_at) VALUES ('org_1', 6000000, 4000000, 0);
                 INSERT INTO ledger_entries (organization_id, kind, regular_delta_micros, trial_delta_micros, reserved_delta_micros,
@@ -71,13 +76,16 @@ import Testing
                 INSERT INTO reservations (request_id, organization_id, trial_micros, regular_micros, state, instance_id, lease_expires_at, created_at)
                   VALUES ('r1', 'org_1', 0, 2000000, 'open', 'i1', \(Self.far), 0), ('r2', 'org_1', 0, 2000000, 'open', 'i1', 0, 0);
                 INSERT INTO instances (id, heartbeat_at) VALUES ('i1', 1);
-                """) { store, path in
+                """
+        ) { store, path in
             #expect(try await store.releaseAbandonedReservations(now: WallClock.nowMs(), deadBefore: 0) == 1, "r2's lease ended")
             #expect(try await store.settle(requestID: "r1", cost: Self.credits(1), fee: .zero).applied)
             #expect(try await store.balance(organizationID: "org_1").available == Self.credits(9))
             #expect(try await store.verifyLedger(organizationID: nil).isEmpty)
             let db = try DatabaseQueue(path: path)
-            let indexes = try await db.read { db in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'reservations'") }
+            let indexes = try await db.read { db in
+                try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'reservations'")
+            }
             #expect(!indexes.contains("reservations_open"))
             try db.close()
         }

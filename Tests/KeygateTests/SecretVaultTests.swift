@@ -37,7 +37,9 @@ import Testing
     @Test func aWrongOrMissingMasterKeyIsRefused() throws {
         let sealed = try SecretVault.seal("sk-marker-123", binding: binding, keyring: keyring)
         let other = MasterKeyring(current: Self.key(2))
-        #expect(throws: VaultError.unknownMasterKey(id: keyring.current.fingerprint)) { try SecretVault.open(sealed, binding: binding, keyring: other) }
+        #expect(throws: VaultError.unknownMasterKey(id: keyring.current.fingerprint)) {
+            try SecretVault.open(sealed, binding: binding, keyring: other)
+        }
         // Same id, different key material (a forged id) still cannot decrypt.
         var forged = sealed
         forged.masterKeyID = other.current.fingerprint
@@ -62,7 +64,8 @@ import Testing
     @Test func previousKeysComeFromTheEnvironment() throws {
         let current = Data(repeating: 3, count: 32).base64EncodedString()
         let previous = Data(repeating: 4, count: 32).base64EncodedString()
-        let ring = try MasterKeyring.load(environment: ["KEYGATE_MASTER_KEY": current, "KEYGATE_MASTER_KEY_PREVIOUS": previous], dataDirectory: "/nonexistent")
+        let ring = try MasterKeyring.load(
+            environment: ["KEYGATE_MASTER_KEY": current, "KEYGATE_MASTER_KEY_PREVIOUS": previous], dataDirectory: "/nonexistent")
         #expect(ring.knownIDs.count == 2)
     }
 }

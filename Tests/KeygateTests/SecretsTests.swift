@@ -16,11 +16,13 @@ import Testing
             replies.append(try await h.chat("hello #fake status=500"))
             replies.append(try await h.chat("hello", model: "nope"))
             replies.append(try await h.request(.POST, "/v1/chat/completions", body: "{bad json"))
-            replies.append(try await h.request(.POST, "/v1/chat/completions", body: GatewayHarness.chatBody("x"), key: String(h.apiKey.dropLast(2)) + "zz"))
+            replies.append(
+                try await h.request(.POST, "/v1/chat/completions", body: GatewayHarness.chatBody("x"), key: String(h.apiKey.dropLast(2)) + "zz"))
             replies.append(try await h.request(.GET, "/v1/models"))
             _ = try await h.usageRecords(atLeast: 6)
-            #expect(h.fake.requests.contains { $0.headers["authorization"] == "Bearer " + GatewayHarness.platformKey },
-                    "the platform key did reach the provider, so there was something to leak")
+            #expect(
+                h.fake.requests.contains { $0.headers["authorization"] == "Bearer " + GatewayHarness.platformKey },
+                "the platform key did reach the provider, so there was something to leak")
 
             let secrets = [GatewayHarness.platformKey, h.apiKey, masterKey, String(h.apiKey.suffix(43))]
             for reply in replies {
@@ -49,10 +51,11 @@ import Testing
         }
     }
 
-
     @Test func theConfigurationNeverPrintsItsKeys() throws {
         let secret = "sk-config-secret-0123456789"
-        var config = try GatewayConfiguration.fromEnvironment(["KEYGATE_PROVIDER_OPENAI_API_KEY": secret, "KEYGATE_MASTER_KEY": "bWFzdGVyLWtleS1zZWNyZXQ="])
+        var config = try GatewayConfiguration.fromEnvironment([
+            "KEYGATE_PROVIDER_OPENAI_API_KEY": secret, "KEYGATE_MASTER_KEY": "bWFzdGVyLWtleS1zZWNyZXQ=",
+        ])
         try config.readProviderSettings(for: try CatalogLoader.builtIn())
         #expect(config.platformKeys["openai"] == secret)
         var dumped = ""

@@ -25,11 +25,11 @@ import Testing
     }
 
     #if os(Linux)
-    /// `serve` keeps freed memory for reuse (see `MemoryAllocator`); the C shim must really reach glibc's
-    /// `mallopt` (a missing `__GLIBC__` once compiled it to a no-op that reported nothing).
-    @Test func theAllocatorKeepsFreedMemory() {
-        #expect(MemoryAllocator.keepFreedMemory())
-    }
+        /// `serve` keeps freed memory for reuse (see `MemoryAllocator`); the C shim must really reach glibc's
+        /// `mallopt` (a missing `__GLIBC__` once compiled it to a no-op that reported nothing).
+        @Test func theAllocatorKeepsFreedMemory() {
+            #expect(MemoryAllocator.keepFreedMemory())
+        }
     #endif
 
     @Test func firstRunCreatesTheDataDirectoryDatabaseAndDevelopmentKey() async throws {
@@ -65,8 +65,10 @@ import Testing
         let db = try DatabaseQueue(path: path)
         defer { try? db.close() }
         return try db.read { db in
-            Schema(migrations: try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY rowid"),
-                   definitions: try String.fetchAll(db, sql: "SELECT type || ' ' || name || ': ' || coalesce(sql, '') FROM sqlite_master ORDER BY type, name"))
+            Schema(
+                migrations: try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY rowid"),
+                definitions: try String.fetchAll(
+                    db, sql: "SELECT type || ' ' || name || ': ' || coalesce(sql, '') FROM sqlite_master ORDER BY type, name"))
         }
     }
 
@@ -117,7 +119,9 @@ import Testing
         let dir = temporaryDirectory()
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let config = try GatewayConfiguration.fromEnvironment(["KEYGATE_DATA_DIR": dir + "/data", "KEYGATE_DATABASE_URL": "sqlite://\(dir)/elsewhere.db"])
+        let config = try GatewayConfiguration.fromEnvironment([
+            "KEYGATE_DATA_DIR": dir + "/data", "KEYGATE_DATABASE_URL": "sqlite://\(dir)/elsewhere.db",
+        ])
         let gateway = try await Bootstrap.gateway(config, logger: Logger(label: "test"))
         await gateway.shutdown()
         #expect(FileManager.default.fileExists(atPath: dir + "/elsewhere.db"))
@@ -128,8 +132,11 @@ import Testing
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/catalog.json"
-        try Data(#"{"providers":[{"id":"p","wire_format":"smoke-signals","base_url":"x","validation":{"method":"GET","path":"/","auth":"bearer"}}],"models":[]}"#.utf8)
-            .write(to: URL(fileURLWithPath: path))
+        try Data(
+            #"{"providers":[{"id":"p","wire_format":"smoke-signals","base_url":"x","validation":{"method":"GET","path":"/","auth":"bearer"}}],"models":[]}"#
+                .utf8
+        )
+        .write(to: URL(fileURLWithPath: path))
         let message = await startupError(["KEYGATE_DATA_DIR": dir, "KEYGATE_CATALOG": path])
         #expect(message?.contains("providers[0].wire_format") == true, "\(message ?? "started")")
         let missing = await startupError(["KEYGATE_DATA_DIR": dir, "KEYGATE_CATALOG": dir + "/absent.json"])
@@ -140,6 +147,8 @@ import Testing
         let dir = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         #expect(await startupError(["KEYGATE_DATA_DIR": dir, "KEYGATE_MAX_BODY_BYTES": "lots"])?.contains("KEYGATE_MAX_BODY_BYTES") == true)
-        #expect(await startupError(["KEYGATE_DATA_DIR": dir, "KEYGATE_PROVIDER_OPENAI_IDLE_TIMEOUT": "-1"])?.contains("KEYGATE_PROVIDER_OPENAI_IDLE_TIMEOUT") == true)
+        #expect(
+            await startupError(["KEYGATE_DATA_DIR": dir, "KEYGATE_PROVIDER_OPENAI_IDLE_TIMEOUT": "-1"])?.contains(
+                "KEYGATE_PROVIDER_OPENAI_IDLE_TIMEOUT") == true)
     }
 }

@@ -19,7 +19,9 @@ import Testing
     }
 
     @Test func malformedKeysHaveNoLookupID() {
-        for text in ["", "kg_", "sk-abc", "kg_XYZ123456789_" + String(repeating: "a", count: 43), "kg_0123456789ab-" + String(repeating: "a", count: 43)] {
+        for text in [
+            "", "kg_", "sk-abc", "kg_XYZ123456789_" + String(repeating: "a", count: 43), "kg_0123456789ab-" + String(repeating: "a", count: 43),
+        ] {
             #expect(APIKeyGenerator.lookupID(of: text) == nil, "\(text)")
         }
     }

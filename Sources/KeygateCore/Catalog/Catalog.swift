@@ -28,7 +28,9 @@ public struct Catalog: Sendable {
             if model.id.isEmpty {
                 throw CatalogError.invalid(field: "models[\(index)].id", reason: "must not be empty")
             }
-            for (name, price) in [("input", model.input), ("output", model.output), ("cached_input", model.cachedInput), ("cache_write", model.cacheWrite)] where price.value < 0 {
+            for (name, price) in [
+                ("input", model.input), ("output", model.output), ("cached_input", model.cachedInput), ("cache_write", model.cacheWrite),
+            ] where price.value < 0 {
                 throw CatalogError.invalid(field: "models[\(index)].\(name)", reason: "a price cannot be negative")
             }
             if let limit = model.maxOutputTokens, limit <= 0 {
@@ -83,9 +85,10 @@ extension Catalog {
             return listed
         }
         let listPrice = resolve(model: requested)?.model ?? resolve(model: name)?.model
-        let model = ModelSpec(provider: provider.id, id: name, input: listPrice?.input ?? .zero, output: listPrice?.output ?? .zero,
-                              cachedInput: listPrice?.cachedInput, maxOutputTokens: listPrice?.maxOutputTokens,
-                              contextWindow: listPrice?.contextWindow, cacheWrite: listPrice?.cacheWrite)
+        let model = ModelSpec(
+            provider: provider.id, id: name, input: listPrice?.input ?? .zero, output: listPrice?.output ?? .zero,
+            cachedInput: listPrice?.cachedInput, maxOutputTokens: listPrice?.maxOutputTokens,
+            contextWindow: listPrice?.contextWindow, cacheWrite: listPrice?.cacheWrite)
         return ResolvedModel(provider: provider, model: model, isCatalogued: false)
     }
 }

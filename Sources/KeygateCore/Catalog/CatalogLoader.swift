@@ -83,7 +83,8 @@ public enum CatalogLoader {
         } catch {
             let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "\(error)"
             guard let range = detail.range(of: "character "),
-                  let offset = Int(detail[range.upperBound...].prefix(while: \.isNumber)) else { return detail }
+                let offset = Int(detail[range.upperBound...].prefix(while: \.isNumber))
+            else { return detail }
             var line = 1, column = 1
             for byte in data.prefix(offset) {
                 if byte == UInt8(ascii: "\n") { line += 1; column = 1 } else { column += 1 }

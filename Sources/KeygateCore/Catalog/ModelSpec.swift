@@ -30,8 +30,9 @@ public struct ModelSpec: Sendable, Hashable, Codable {
     /// The prices a fee is computed on: the paid version's for a free model, else the model's own.
     public var listPriceModel: ModelSpec {
         guard isZeroPriced, let paid = paidPrice else { return self }
-        return ModelSpec(provider: provider, id: id, input: paid.input, output: paid.output, cachedInput: paid.cachedInput,
-                         maxOutputTokens: maxOutputTokens, contextWindow: contextWindow)
+        return ModelSpec(
+            provider: provider, id: id, input: paid.input, output: paid.output, cachedInput: paid.cachedInput,
+            maxOutputTokens: maxOutputTokens, contextWindow: contextWindow)
     }
 
     enum CodingKeys: String, CodingKey {
@@ -43,8 +44,10 @@ public struct ModelSpec: Sendable, Hashable, Codable {
         case paidPrice = "paid_price"
     }
 
-    public init(provider: String, id: String, input: MicroUSD, output: MicroUSD, cachedInput: MicroUSD? = nil,
-                maxOutputTokens: Int64? = nil, contextWindow: Int64? = nil, cacheWrite: MicroUSD? = nil) {
+    public init(
+        provider: String, id: String, input: MicroUSD, output: MicroUSD, cachedInput: MicroUSD? = nil,
+        maxOutputTokens: Int64? = nil, contextWindow: Int64? = nil, cacheWrite: MicroUSD? = nil
+    ) {
         self.cacheWrite = cacheWrite ?? input
         self.provider = provider
         self.id = id

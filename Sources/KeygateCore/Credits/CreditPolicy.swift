@@ -67,7 +67,8 @@ extension MicroCredits {
     public init?(creditsText text: String) {
         let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
         guard let wholePart = parts.first, !wholePart.isEmpty || parts.count == 2,
-              let whole = wholePart.isEmpty ? 0 : Int64(wholePart), whole >= 0 else { return nil }
+            let whole = wholePart.isEmpty ? 0 : Int64(wholePart), whole >= 0
+        else { return nil }
         var fraction: Int64 = 0
         if parts.count == 2 {
             let digits = parts[1]

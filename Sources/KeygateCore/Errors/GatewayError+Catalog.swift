@@ -62,26 +62,30 @@ extension GatewayError {
     public static func modelNotFound(_ model: String) -> GatewayError {
         GatewayError(
             status: 404, type: "invalid_request_error", code: "model_not_found",
-            message: "The model '\(model)' is not in this gateway's catalog. List the available models with GET /v1/models, and use an id from it (for example 'openai/gpt-5.6-luna').",
+            message:
+                "The model '\(model)' is not in this gateway's catalog. List the available models with GET /v1/models, and use an id from it (for example 'openai/gpt-5.6-luna').",
             param: "model")
     }
 
     public static func bodyTooLarge(limit: Int) -> GatewayError {
         GatewayError(
             status: 413, type: "invalid_request_error", code: "request_too_large",
-            message: "The request body is larger than this gateway accepts (\(limit) bytes). Send a smaller request, for example fewer or smaller images.")
+            message:
+                "The request body is larger than this gateway accepts (\(limit) bytes). Send a smaller request, for example fewer or smaller images.")
     }
 
     // MARK: Routes and the server
 
     public static func routeNotFound(_ path: String) -> GatewayError {
-        GatewayError(status: 404, type: "invalid_request_error", code: "unknown_url",
-                     message: "Unknown route '\(path)'. The API is served under /v1 (POST /v1/chat/completions, GET /v1/models).")
+        GatewayError(
+            status: 404, type: "invalid_request_error", code: "unknown_url",
+            message: "Unknown route '\(path)'. The API is served under /v1 (POST /v1/chat/completions, GET /v1/models).")
     }
 
     public static func methodNotAllowed(_ path: String) -> GatewayError {
-        GatewayError(status: 405, type: "invalid_request_error", code: "method_not_allowed",
-                     message: "Method not allowed on '\(path)'. See the API reference for the methods each route takes.")
+        GatewayError(
+            status: 405, type: "invalid_request_error", code: "method_not_allowed",
+            message: "Method not allowed on '\(path)'. See the API reference for the methods each route takes.")
     }
 
     /// Any other HTTP error of the server framework, with its own status and text and no code.
@@ -91,8 +95,9 @@ extension GatewayError {
 
     /// Names the request id only: the cause could hold internal detail.
     public static func internalError(requestID: String) -> GatewayError {
-        GatewayError(status: 500, type: "api_error", code: "internal_error",
-                     message: "Keygate hit an internal error. Retry; if it persists, give the operator the request id \(requestID).")
+        GatewayError(
+            status: 500, type: "api_error", code: "internal_error",
+            message: "Keygate hit an internal error. Retry; if it persists, give the operator the request id \(requestID).")
     }
 
     /// The client hung up before the answer was complete (recorded as 499, never seen by that client).
@@ -112,25 +117,29 @@ extension GatewayError {
     /// On the API another organisation's slug answers exactly like a slug that does not exist, so that nobody
     /// can probe which organisations exist.
     public static func organizationNotFound(_ slug: String, in scope: OrganizationScope) -> GatewayError {
-        let message = switch scope {
-        case .callerKey: "No organisation '\(slug)' for this key. Use an admin key of the organisation named in the URL."
-        case .database: "No organisation '\(slug)'. Check the slug (keygate org list)."
-        }
+        let message =
+            switch scope {
+            case .callerKey: "No organisation '\(slug)' for this key. Use an admin key of the organisation named in the URL."
+            case .database: "No organisation '\(slug)'. Check the slug (keygate org list)."
+            }
         return GatewayError(status: 404, type: "invalid_request_error", code: "organization_not_found", message: message)
     }
 
     public static func adminKeyRequired(organization slug: String) -> GatewayError {
-        GatewayError(status: 403, type: "permission_error", code: "admin_key_required",
-                     message: "This route needs an admin Keygate key of '\(slug)'. Create one with 'keygate apikey create --org \(slug) --admin'.")
+        GatewayError(
+            status: 403, type: "permission_error", code: "admin_key_required",
+            message: "This route needs an admin Keygate key of '\(slug)'. Create one with 'keygate apikey create --org \(slug) --admin'.")
     }
 
     // MARK: Credits
 
     /// `available` is what the organisation has left; the estimate says what the request may cost at most.
-    public static func insufficientCredits(estimate: CreditEstimate, available: MicroCredits, provider: String, organization: String) -> GatewayError {
+    public static func insufficientCredits(estimate: CreditEstimate, available: MicroCredits, provider: String, organization: String) -> GatewayError
+    {
         GatewayError(
             status: 402, type: "insufficient_credits", code: "insufficient_credits",
-            message: "Not enough credits: this request may cost up to \(estimate.reservation) credits (about \(estimate.promptTokens) prompt tokens and up to \(estimate.maxOutputTokens) output tokens, from \(estimate.maxOutputSource)), and organisation '\(organization)' has \(available) available. Buy credits, set a lower max_tokens, or add the organisation's own '\(provider)' key (BYOK).",
+            message:
+                "Not enough credits: this request may cost up to \(estimate.reservation) credits (about \(estimate.promptTokens) prompt tokens and up to \(estimate.maxOutputTokens) output tokens, from \(estimate.maxOutputSource)), and organisation '\(organization)' has \(available) available. Buy credits, set a lower max_tokens, or add the organisation's own '\(provider)' key (BYOK).",
             param: estimate.maxOutputSource == "max_tokens" ? "max_tokens" : nil)
     }
 
@@ -145,43 +154,57 @@ extension GatewayError {
     }
 
     public static func unknownBYOKProvider(_ name: String, in field: ProviderField = .byokHeader) -> GatewayError {
-        let (message, param) = switch field {
-        case .byokHeader:
-            ("x-byok-provider names '\(name)', which is not a provider of this gateway. Use a provider id such as openai, anthropic, google, openrouter.", "x-byok-provider")
-        case .keyBody:
-            ("Unknown provider '\(name)'. Use a provider id such as openai, anthropic, google, aws, azure, openrouter, groq.", "provider")
-        }
+        let (message, param) =
+            switch field {
+            case .byokHeader:
+                (
+                    "x-byok-provider names '\(name)', which is not a provider of this gateway. Use a provider id such as openai, anthropic, google, openrouter.",
+                    "x-byok-provider"
+                )
+            case .keyBody:
+                ("Unknown provider '\(name)'. Use a provider id such as openai, anthropic, google, aws, azure, openrouter, groq.", "provider")
+            }
         return GatewayError(status: 400, type: "invalid_request_error", code: "unknown_provider", message: message, param: param)
     }
 
     public static func byokKeyRequired(provider: String, organization: String) -> GatewayError {
-        GatewayError(status: 400, type: "invalid_request_error", code: "byok_key_missing",
-                     message: "x-byok-provider asks for the organisation's own '\(provider)' key, but it has no active one. Add it with 'keygate byok add --org \(organization) --provider \(provider)' or POST /api/orgs/\(organization)/byok-keys, or drop the header to use credits.",
-                     param: "x-byok-provider")
+        GatewayError(
+            status: 400, type: "invalid_request_error", code: "byok_key_missing",
+            message:
+                "x-byok-provider asks for the organisation's own '\(provider)' key, but it has no active one. Add it with 'keygate byok add --org \(organization) --provider \(provider)' or POST /api/orgs/\(organization)/byok-keys, or drop the header to use credits.",
+            param: "x-byok-provider")
     }
 
     public static func byokKeyNotFound(_ id: String) -> GatewayError {
-        GatewayError(status: 404, type: "invalid_request_error", code: "byok_key_not_found",
-                     message: "No BYOK key '\(id)' in this organisation. List the keys with GET /api/orgs/{slug}/byok-keys.")
+        GatewayError(
+            status: 404, type: "invalid_request_error", code: "byok_key_not_found",
+            message: "No BYOK key '\(id)' in this organisation. List the keys with GET /api/orgs/{slug}/byok-keys.")
     }
 
     /// The provider refused a key being added (`providerName` is the display name, e.g. "Anthropic").
     public static func byokKeyInvalid(providerName: String, status: Int) -> GatewayError {
-        GatewayError(status: 400, type: "invalid_request_error", code: "byok_key_invalid",
-                     message: "\(providerName) refused this key (HTTP \(status)). Check that it was copied whole, that it has not been revoked in the provider's console, and that the account is in good standing.",
-                     param: "secret")
+        GatewayError(
+            status: 400, type: "invalid_request_error", code: "byok_key_invalid",
+            message:
+                "\(providerName) refused this key (HTTP \(status)). Check that it was copied whole, that it has not been revoked in the provider's console, and that the account is in good standing.",
+            param: "secret")
     }
 
     /// The provider could not be asked about a key being added (`why` says what went wrong, without secrets).
     public static func byokValidationUnavailable(providerName: String, why: String) -> GatewayError {
-        GatewayError(status: 502, type: "api_error", code: "byok_validation_unavailable",
-                     message: "Could not check the key with \(providerName) (\(why)). Retry later, or store it unchecked with --no-validate (\"validate\": false).")
+        GatewayError(
+            status: 502, type: "api_error", code: "byok_validation_unavailable",
+            message:
+                "Could not check the key with \(providerName) (\(why)). Retry later, or store it unchecked with --no-validate (\"validate\": false).")
     }
 
     /// The provider refused a stored key during a request; the key is then marked invalid.
     public static func byokKeyRejected(provider: String, preview: String, status: Int) -> GatewayError {
-        GatewayError(status: 403, type: "permission_error", code: "byok_key_rejected",
-                     message: "Provider '\(provider)' refused the organisation's own key \(preview) (HTTP \(status)). Check that it was copied whole, that it has not been revoked in the provider's console and that the account is in good standing, then add it again. The key is marked invalid.")
+        GatewayError(
+            status: 403, type: "permission_error", code: "byok_key_rejected",
+            message:
+                "Provider '\(provider)' refused the organisation's own key \(preview) (HTTP \(status)). Check that it was copied whole, that it has not been revoked in the provider's console and that the account is in good standing, then add it again. The key is marked invalid."
+        )
     }
 
     /// Why a stored key cannot be used.
@@ -194,12 +217,13 @@ extension GatewayError {
 
     /// A stored key that cannot be used is a 500-class error, never garbage sent to a provider.
     public static func byokKeyUnreadable(_ reason: UnreadableKey) -> GatewayError {
-        let message = switch reason {
-        case .undecryptable(let provider, let preview):
-            "The organisation's stored key for '\(provider)' (\(preview)) cannot be decrypted: it was altered or the gateway's master key changed. An org admin should remove it and add the key again; the operator should check KEYGATE_MASTER_KEY."
-        case .azureNotExpectedJSON(let needsDeployment):
-            "The stored Azure credential is not the expected JSON (endpoint, apiKey, \(needsDeployment ? "deploymentName, " : "")apiVersion). An org admin should add it again."
-        }
+        let message =
+            switch reason {
+            case .undecryptable(let provider, let preview):
+                "The organisation's stored key for '\(provider)' (\(preview)) cannot be decrypted: it was altered or the gateway's master key changed. An org admin should remove it and add the key again; the operator should check KEYGATE_MASTER_KEY."
+            case .azureNotExpectedJSON(let needsDeployment):
+                "The stored Azure credential is not the expected JSON (endpoint, apiKey, \(needsDeployment ? "deploymentName, " : "")apiVersion). An org admin should add it again."
+            }
         return GatewayError(status: 500, type: "api_error", code: "byok_key_unreadable", message: message)
     }
 
@@ -207,63 +231,78 @@ extension GatewayError {
     /// an organisation's BYOK key and cannot tell which it was given, so the message names both.
     public static let awsCredentialUnreadable = GatewayError(
         status: 500, type: "api_error", code: "provider_credential_unreadable",
-        message: "The AWS credential for this request is not the expected JSON (accessKeyId, secretAccessKey, region). If it is the organisation's own key, an org admin should add it again; if it is the platform's (KEYGATE_PROVIDER_AWS_API_KEY), the operator should correct it.")
+        message:
+            "The AWS credential for this request is not the expected JSON (accessKeyId, secretAccessKey, region). If it is the organisation's own key, an org admin should add it again; if it is the platform's (KEYGATE_PROVIDER_AWS_API_KEY), the operator should correct it."
+    )
 
     // MARK: The provider's side
 
     /// A stream the provider ended before it was complete: the client has a partial answer.
     public static func upstreamStreamCut(provider: String) -> GatewayError {
-        GatewayError(status: 502, type: "api_error", code: "upstream_stream_cut",
-                     message: "Provider '\(provider)' ended the stream before it was complete. The answer above is partial; retry the request.")
+        GatewayError(
+            status: 502, type: "api_error", code: "upstream_stream_cut",
+            message: "Provider '\(provider)' ended the stream before it was complete. The answer above is partial; retry the request.")
     }
 
     public static func upstreamRateLimited(provider: String, retryAfter: String?) -> GatewayError {
-        GatewayError(status: 429, type: "rate_limit_error", code: "rate_limit_exceeded",
-                     message: "Provider '\(provider)' is rate limiting requests. Retry after the time in the retry-after header.",
-                     retryAfter: retryAfter)
+        GatewayError(
+            status: 429, type: "rate_limit_error", code: "rate_limit_exceeded",
+            message: "Provider '\(provider)' is rate limiting requests. Retry after the time in the retry-after header.",
+            retryAfter: retryAfter)
     }
 
     /// Anthropic's 529: the provider as a whole is busy (default `retry-after`: 5 s).
     public static func upstreamOverloaded(provider: String, retryAfter: String?) -> GatewayError {
-        GatewayError(status: 503, type: "api_error", code: "upstream_overloaded",
-                     message: "Provider '\(provider)' is overloaded. Retry after the time in the retry-after header.",
-                     retryAfter: retryAfter ?? "5")
+        GatewayError(
+            status: 503, type: "api_error", code: "upstream_overloaded",
+            message: "Provider '\(provider)' is overloaded. Retry after the time in the retry-after header.",
+            retryAfter: retryAfter ?? "5")
     }
 
     public static func upstreamFailed(provider: String, status: Int?) -> GatewayError {
         let what = status.map { "answered with HTTP \($0)" } ?? "could not be reached"
-        return GatewayError(status: 502, type: "api_error", code: "upstream_error",
-                            message: "Provider '\(provider)' \(what). This is not a problem with your request; retry shortly.")
+        return GatewayError(
+            status: 502, type: "api_error", code: "upstream_error",
+            message: "Provider '\(provider)' \(what). This is not a problem with your request; retry shortly.")
     }
 
     public static func upstreamTimeout(provider: String, phase: String) -> GatewayError {
-        GatewayError(status: 504, type: "api_error", code: "upstream_timeout",
-                     message: "Provider '\(provider)' did not answer in time (\(phase)). Retry, or ask for a shorter answer.")
+        GatewayError(
+            status: 504, type: "api_error", code: "upstream_timeout",
+            message: "Provider '\(provider)' did not answer in time (\(phase)). Retry, or ask for a shorter answer.")
     }
 
     /// The platform's own key was refused: the caller did nothing wrong, so this is a 502, not a 401.
     public static func platformKeyRejected(provider: String) -> GatewayError {
-        GatewayError(status: 502, type: "api_error", code: "upstream_auth_failed",
-                     message: "Provider '\(provider)' refused the platform's credentials. This is not a problem with your request or your Keygate key; the operator must fix the provider key. Retry later.")
+        GatewayError(
+            status: 502, type: "api_error", code: "upstream_auth_failed",
+            message:
+                "Provider '\(provider)' refused the platform's credentials. This is not a problem with your request or your Keygate key; the operator must fix the provider key. Retry later."
+        )
     }
 
     public static func providerNotConfigured(provider: String) -> GatewayError {
-        GatewayError(status: 503, type: "api_error", code: "provider_not_configured",
-                     message: "Provider '\(provider)' has no platform key configured on this gateway. Ask the operator to set one, or use another model.")
+        GatewayError(
+            status: 503, type: "api_error", code: "provider_not_configured",
+            message: "Provider '\(provider)' has no platform key configured on this gateway. Ask the operator to set one, or use another model.")
     }
 
     /// The platform's provider account is out of quota: the operator's problem, not the caller's.
     public static func platformQuotaExhausted(provider: String) -> GatewayError {
-        GatewayError(status: 503, type: "api_error", code: "upstream_quota_exhausted",
-                     message: "Provider '\(provider)' reports the platform account is out of quota. This is not a problem with your request; the operator must top up the provider account. Retry later.")
+        GatewayError(
+            status: 503, type: "api_error", code: "upstream_quota_exhausted",
+            message:
+                "Provider '\(provider)' reports the platform account is out of quota. This is not a problem with your request; the operator must top up the provider account. Retry later."
+        )
     }
 
     /// An upstream 4xx about the request itself (bad parameter, context too long): relayed with its status,
     /// under the provider's own code when it sent one.
     public static func upstreamRejectedRequest(provider: String, status: Int, message: String?, param: String?, code: String?) -> GatewayError {
         let detail = message.map { ": " + $0 } ?? "."
-        return GatewayError(status: status, type: "invalid_request_error", code: code ?? "upstream_rejected_request",
-                            message: "Provider '\(provider)' rejected the request\(detail)", param: param)
+        return GatewayError(
+            status: status, type: "invalid_request_error", code: code ?? "upstream_rejected_request",
+            message: "Provider '\(provider)' rejected the request\(detail)", param: param)
     }
 
     // MARK: -

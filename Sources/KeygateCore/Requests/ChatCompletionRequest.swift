@@ -58,12 +58,16 @@ public struct ChatCompletionRequest: Sendable {
                 throw GatewayError.wrongType("messages[\(index)].role", expected: "a string", found: role.typeName)
             }
             guard roles.contains(roleName) else {
-                throw GatewayError.invalidValue("Invalid value for 'messages[\(index)].role': '\(roleName)'. Use one of system, developer, user, assistant, tool.", param: "messages[\(index)].role")
+                throw GatewayError.invalidValue(
+                    "Invalid value for 'messages[\(index)].role': '\(roleName)'. Use one of system, developer, user, assistant, tool.",
+                    param: "messages[\(index)].role")
             }
             if let content = m["content"] {
                 switch content {
                 case .string, .array, .null: break
-                default: throw GatewayError.wrongType("messages[\(index)].content", expected: "a string or an array of content parts", found: content.typeName)
+                default:
+                    throw GatewayError.wrongType(
+                        "messages[\(index)].content", expected: "a string or an array of content parts", found: content.typeName)
                 }
             }
         }
@@ -94,7 +98,8 @@ public struct ChatCompletionRequest: Sendable {
             guard number >= 1 else { throw GatewayError.invalidValue("'\(name)' must be at least 1.", param: name) }
             if name == "max_completion_tokens" || maxOutput == nil { maxOutput = number }
         }
-        return ChatCompletionRequest(body: json, model: model, stream: stream, clientWantsStreamUsage: wantsUsage,
-                                     maxOutputTokens: maxOutput, bytes: bytes)
+        return ChatCompletionRequest(
+            body: json, model: model, stream: stream, clientWantsStreamUsage: wantsUsage,
+            maxOutputTokens: maxOutput, bytes: bytes)
     }
 }

@@ -10,8 +10,10 @@ public struct TokenUsage: Sendable, Hashable {
     /// True when the provider did not report the counts and Keygate estimated them.
     public var estimated: Bool
 
-    public init(inputTokens: Int64 = 0, outputTokens: Int64 = 0, cachedInputTokens: Int64 = 0, reasoningTokens: Int64 = 0,
-                cacheWriteTokens: Int64 = 0, estimated: Bool = false) {
+    public init(
+        inputTokens: Int64 = 0, outputTokens: Int64 = 0, cachedInputTokens: Int64 = 0, reasoningTokens: Int64 = 0,
+        cacheWriteTokens: Int64 = 0, estimated: Bool = false
+    ) {
         self.cacheWriteTokens = cacheWriteTokens
         self.inputTokens = inputTokens
         self.outputTokens = outputTokens

@@ -10,13 +10,16 @@ public struct AnthropicAdapter: WireAdapter {
 
     public init() {}
 
-    public func makeRequest(_ request: ChatCompletionRequest, for resolved: ResolvedModel, credential: String) throws(GatewayError) -> UpstreamRequest {
+    public func makeRequest(_ request: ChatCompletionRequest, for resolved: ResolvedModel, credential: String) throws(GatewayError) -> UpstreamRequest
+    {
         let body = try Self.translate(request, model: resolved.model)
         let base = URLText.trimmingTrailingSlashes(resolved.provider.baseURL)
         return UpstreamRequest(
             method: "POST", url: base + "/v1/messages",
-            headers: [("x-api-key", credential), ("anthropic-version", Self.apiVersion), ("content-type", "application/json"),
-                      ("accept", request.stream ? "text/event-stream" : "application/json")],
+            headers: [
+                ("x-api-key", credential), ("anthropic-version", Self.apiVersion), ("content-type", "application/json"),
+                ("accept", request.stream ? "text/event-stream" : "application/json"),
+            ],
             body: JSONValue.object(body).encoded())
     }
 
@@ -38,9 +41,12 @@ public struct AnthropicAdapter: WireAdapter {
             case "assistant":
                 var blocks = try contentBlocks(message["content"], param: "messages[\(index)].content")
                 for call in message["tool_calls"]?.arrayValue ?? [] {
-                    blocks.append(.object(["type": .string("tool_use"), "id": call["id"] ?? .string("call_\(index)"),
-                                           "name": call["function"]?["name"] ?? .string(""),
-                                           "input": argumentsObject(call["function"]?["arguments"]?.stringValue)]))
+                    blocks.append(
+                        .object([
+                            "type": .string("tool_use"), "id": call["id"] ?? .string("call_\(index)"),
+                            "name": call["function"]?["name"] ?? .string(""),
+                            "input": argumentsObject(call["function"]?["arguments"]?.stringValue),
+                        ]))
                 }
                 turns.append(role: "assistant", parts: blocks)
             case "tool", "function":
@@ -55,13 +61,14 @@ public struct AnthropicAdapter: WireAdapter {
         body["messages"] = turns.json
 
         if let tools = source["tools"]?.arrayValue, !tools.isEmpty {
-            body["tools"] = .array(tools.compactMap { tool -> JSONValue? in
-                guard let function = tool["function"] else { return nil }
-                var out: JSONObject = ["name": function["name"] ?? .string("")]
-                if let description = function["description"] { out["description"] = description }
-                out["input_schema"] = function["parameters"] ?? .object(["type": .string("object"), "properties": .object([:])])
-                return .object(out)
-            })
+            body["tools"] = .array(
+                tools.compactMap { tool -> JSONValue? in
+                    guard let function = tool["function"] else { return nil }
+                    var out: JSONObject = ["name": function["name"] ?? .string("")]
+                    if let description = function["description"] { out["description"] = description }
+                    out["input_schema"] = function["parameters"] ?? .object(["type": .string("object"), "properties": .object([:])])
+                    return .object(out)
+                })
         }
         if let choice = ToolChoice(source["tool_choice"]) {
             var mapped: JSONObject
@@ -84,11 +91,12 @@ public struct AnthropicAdapter: WireAdapter {
     }
 
     static func contentBlocks(_ content: JSONValue?, param: String) throws(GatewayError) -> [JSONValue] {
-        try contentParts(content, param: param, refusal: "Anthropic models take text and image parts only",
-                         text: { .object(["type": .string("text"), "text": $0]) },
-                         image: { (part) throws(GatewayError) -> JSONValue in
-                             try image(part["image_url"]?["url"]?.stringValue ?? part["image_url"]?.stringValue ?? "", param: param)
-                         })
+        try contentParts(
+            content, param: param, refusal: "Anthropic models take text and image parts only",
+            text: { .object(["type": .string("text"), "text": $0]) },
+            image: { (part) throws(GatewayError) -> JSONValue in
+                try image(part["image_url"]?["url"]?.stringValue ?? part["image_url"]?.stringValue ?? "", param: param)
+            })
     }
 
     static func image(_ url: String, param: String) throws(GatewayError) -> JSONValue {
@@ -96,9 +104,12 @@ public struct AnthropicAdapter: WireAdapter {
             guard let image = DataURL.parse(url) else {
                 throw GatewayError.invalidImage("An image data URL in \(param) must be base64 (data:image/png;base64,…).", param: param)
             }
-            return .object(["type": .string("image"), "source": .object([
-                "type": .string("base64"), "media_type": .string(image.mediaType), "data": .string(image.base64),
-            ])])
+            return .object([
+                "type": .string("image"),
+                "source": .object([
+                    "type": .string("base64"), "media_type": .string(image.mediaType), "data": .string(image.base64),
+                ]),
+            ])
         }
         return .object(["type": .string("image"), "source": .object(["type": .string("url"), "url": .string(url)])])
     }
@@ -114,15 +125,21 @@ public struct AnthropicAdapter: WireAdapter {
             case "text": text += block["text"]?.stringValue ?? ""
             case "tool_use":
                 let arguments = String(decoding: (block["input"] ?? .object([:])).encoded(), as: UTF8.self)
-                toolCalls.append(.object(["id": block["id"] ?? .null, "type": .string("function"),
-                                          "function": .object(["name": block["name"] ?? .null, "arguments": .string(arguments)])]))
+                toolCalls.append(
+                    .object([
+                        "id": block["id"] ?? .null, "type": .string("function"),
+                        "function": .object(["name": block["name"] ?? .null, "arguments": .string(arguments)]),
+                    ]))
             default: break
             }
         }
         let usage = message["usage"].flatMap(Self.usage)
-        return (chatCompletion(id: "chatcmpl-" + (message["id"]?.stringValue ?? "anthropic"), model: message["model"] ?? .string(model),
-                               text: text, toolCalls: toolCalls, finishReason: Self.finishReason(message["stop_reason"]?.stringValue), usage: usage),
-                usage)
+        return (
+            chatCompletion(
+                id: "chatcmpl-" + (message["id"]?.stringValue ?? "anthropic"), model: message["model"] ?? .string(model),
+                text: text, toolCalls: toolCalls, finishReason: Self.finishReason(message["stop_reason"]?.stringValue), usage: usage),
+            usage
+        )
     }
 
     /// Anthropic counts only uncached input in `input_tokens`; the OpenAI convention includes cache reads and writes.
@@ -131,8 +148,9 @@ public struct AnthropicAdapter: WireAdapter {
         let uncached = usage["input_tokens"]?.int64Value ?? 0
         let read = usage["cache_read_input_tokens"]?.int64Value ?? 0
         let written = usage["cache_creation_input_tokens"]?.int64Value ?? 0
-        return TokenUsage(inputTokens: uncached + read + written, outputTokens: usage["output_tokens"]?.int64Value ?? 0,
-                          cachedInputTokens: read, cacheWriteTokens: written)
+        return TokenUsage(
+            inputTokens: uncached + read + written, outputTokens: usage["output_tokens"]?.int64Value ?? 0,
+            cachedInputTokens: read, cacheWriteTokens: written)
     }
 
     static func finishReason(_ stopReason: String?) -> String {
@@ -169,8 +187,9 @@ public struct AnthropicAdapter: WireAdapter {
         case 529:
             return .upstreamOverloaded(provider: provider.id, retryAfter: failure.retryAfter)
         case 400, 404, 413, 422:
-            return .upstreamRejectedRequest(provider: provider.id, status: failure.status, message: message, param: nil,
-                                            code: detail?["type"]?.stringValue)
+            return .upstreamRejectedRequest(
+                provider: provider.id, status: failure.status, message: message, param: nil,
+                code: detail?["type"]?.stringValue)
         default:
             return .upstreamFailed(provider: provider.id, status: failure.status)
         }

@@ -12,7 +12,8 @@ public enum AnthropicInbound {
         switch messages["system"] {
         case .string(let s)?: chat.append(.object(["role": .string("system"), "content": .string(s)]))
         case .array(let blocks)?:
-            chat.append(.object(["role": .string("system"), "content": .string(blocks.compactMap { $0["text"]?.stringValue }.joined(separator: "\n"))]))
+            chat.append(
+                .object(["role": .string("system"), "content": .string(blocks.compactMap { $0["text"]?.stringValue }.joined(separator: "\n"))]))
         default: break
         }
         for message in messages["messages"]?.arrayValue ?? [] {
@@ -28,14 +29,20 @@ public enum AnthropicInbound {
                 case "text": parts.append(.object(["type": .string("text"), "text": block["text"] ?? .string("")]))
                 case "image":
                     let source = block["source"]
-                    let url = source?["type"]?.stringValue == "base64"
+                    let url =
+                        source?["type"]?.stringValue == "base64"
                         ? "data:\(source?["media_type"]?.stringValue ?? "image/png");base64,\(source?["data"]?.stringValue ?? "")"
                         : source?["url"]?.stringValue ?? ""
                     parts.append(.object(["type": .string("image_url"), "image_url": .object(["url": .string(url)])]))
                 case "tool_use":
-                    toolCalls.append(.object(["id": block["id"] ?? .null, "type": .string("function"),
-                                              "function": .object(["name": block["name"] ?? .null,
-                                                                   "arguments": .string(String(decoding: (block["input"] ?? .object([:])).encoded(), as: UTF8.self))])]))
+                    toolCalls.append(
+                        .object([
+                            "id": block["id"] ?? .null, "type": .string("function"),
+                            "function": .object([
+                                "name": block["name"] ?? .null,
+                                "arguments": .string(String(decoding: (block["input"] ?? .object([:])).encoded(), as: UTF8.self)),
+                            ]),
+                        ]))
                 case "tool_result":
                     let content: String
                     switch block["content"] {
@@ -59,17 +66,23 @@ public enum AnthropicInbound {
         if let stops = messages["stop_sequences"] { out["stop"] = stops }
         if let user = messages["metadata"]?["user_id"] { out["user"] = user }
         if let tools = messages["tools"]?.arrayValue {
-            out["tools"] = .array(tools.map { tool in
-                .object(["type": .string("function"), "function": .object([
-                    "name": tool["name"] ?? .null, "description": tool["description"] ?? .string(""),
-                    "parameters": tool["input_schema"] ?? .object(["type": .string("object")])])])
-            })
+            out["tools"] = .array(
+                tools.map { tool in
+                    .object([
+                        "type": .string("function"),
+                        "function": .object([
+                            "name": tool["name"] ?? .null, "description": tool["description"] ?? .string(""),
+                            "parameters": tool["input_schema"] ?? .object(["type": .string("object")]),
+                        ]),
+                    ])
+                })
         }
         switch messages["tool_choice"]?["type"]?.stringValue {
         case "auto": out["tool_choice"] = .string("auto")
         case "any": out["tool_choice"] = .string("required")
         case "none": out["tool_choice"] = .string("none")
-        case "tool": out["tool_choice"] = .object(["type": .string("function"), "function": .object(["name": messages["tool_choice"]?["name"] ?? .null])])
+        case "tool":
+            out["tool_choice"] = .object(["type": .string("function"), "function": .object(["name": messages["tool_choice"]?["name"] ?? .null])])
         default: break
         }
         if messages["stream"]?.boolValue == true {
@@ -93,11 +106,16 @@ public enum AnthropicInbound {
         guard let json = try? JSONValue.decode(body) else { return body }
         let choice = json["choices"]?.arrayValue?.first
         var content: [JSONValue] = []
-        if let text = choice?["message"]?["content"]?.stringValue, !text.isEmpty { content.append(.object(["type": .string("text"), "text": .string(text)])) }
+        if let text = choice?["message"]?["content"]?.stringValue, !text.isEmpty {
+            content.append(.object(["type": .string("text"), "text": .string(text)]))
+        }
         for call in choice?["message"]?["tool_calls"]?.arrayValue ?? [] {
             let arguments = call["function"]?["arguments"]?.stringValue ?? "{}"
-            content.append(.object(["type": .string("tool_use"), "id": call["id"] ?? .null, "name": call["function"]?["name"] ?? .null,
-                                    "input": (try? JSONValue.decode(Array(arguments.utf8))) ?? .object([:])]))
+            content.append(
+                .object([
+                    "type": .string("tool_use"), "id": call["id"] ?? .null, "name": call["function"]?["name"] ?? .null,
+                    "input": (try? JSONValue.decode(Array(arguments.utf8))) ?? .object([:]),
+                ]))
         }
         let usage = json["usage"]
         let cached = usage?["prompt_tokens_details"]?["cached_tokens"]?.int64Value ?? 0
@@ -105,8 +123,10 @@ public enum AnthropicInbound {
             "id": .string("msg_" + (json["id"]?.stringValue ?? "keygate")), "type": .string("message"), "role": .string("assistant"),
             "model": .string(model), "content": .array(content), "stop_reason": .string(stopReason(choice?["finish_reason"]?.stringValue)),
             "stop_sequence": .null,
-            "usage": .object(["input_tokens": .int((usage?["prompt_tokens"]?.int64Value ?? 0) - cached), "cache_read_input_tokens": .int(cached),
-                              "output_tokens": .int(usage?["completion_tokens"]?.int64Value ?? 0)]),
+            "usage": .object([
+                "input_tokens": .int((usage?["prompt_tokens"]?.int64Value ?? 0) - cached), "cache_read_input_tokens": .int(cached),
+                "output_tokens": .int(usage?["completion_tokens"]?.int64Value ?? 0),
+            ]),
         ]).encoded()
     }
 }
@@ -133,23 +153,40 @@ public struct AnthropicEventWriter: Sendable {
             guard let payload = SSE.dataPayload(of: event) else { continue }
             if payload.elementsEqual("[DONE]".utf8) {
                 out += closeBlock()
-                out += Self.event("message_delta", ["type": .string("message_delta"), "delta": .object(["stop_reason": .string(stopReason), "stop_sequence": .null]),
-                                                    "usage": .object(["input_tokens": .int(inputTokens - cachedTokens), "cache_read_input_tokens": .int(cachedTokens),
-                                                                      "output_tokens": .int(outputTokens)])])
+                out += Self.event(
+                    "message_delta",
+                    [
+                        "type": .string("message_delta"), "delta": .object(["stop_reason": .string(stopReason), "stop_sequence": .null]),
+                        "usage": .object([
+                            "input_tokens": .int(inputTokens - cachedTokens), "cache_read_input_tokens": .int(cachedTokens),
+                            "output_tokens": .int(outputTokens),
+                        ]),
+                    ])
                 out += Self.event("message_stop", ["type": .string("message_stop")])
                 continue
             }
             guard let json = try? JSONValue.decode(payload) else { continue }
             if let error = json["error"] {
-                out += Self.event("error", ["type": .string("error"), "error": .object(["type": .string("api_error"), "message": error["message"] ?? .string("upstream error")])])
+                out += Self.event(
+                    "error",
+                    [
+                        "type": .string("error"),
+                        "error": .object(["type": .string("api_error"), "message": error["message"] ?? .string("upstream error")]),
+                    ])
                 continue
             }
             if !started {
                 started = true
-                out += Self.event("message_start", ["type": .string("message_start"), "message": .object([
-                    "id": .string("msg_" + (json["id"]?.stringValue ?? "keygate")), "type": .string("message"), "role": .string("assistant"),
-                    "model": .string(model), "content": .array([]), "stop_reason": .null, "stop_sequence": .null,
-                    "usage": .object(["input_tokens": .int(0), "output_tokens": .int(0)])])])
+                out += Self.event(
+                    "message_start",
+                    [
+                        "type": .string("message_start"),
+                        "message": .object([
+                            "id": .string("msg_" + (json["id"]?.stringValue ?? "keygate")), "type": .string("message"), "role": .string("assistant"),
+                            "model": .string(model), "content": .array([]), "stop_reason": .null, "stop_sequence": .null,
+                            "usage": .object(["input_tokens": .int(0), "output_tokens": .int(0)]),
+                        ]),
+                    ])
             }
             if let usage = json["usage"], case .object = usage {
                 inputTokens = usage["prompt_tokens"]?.int64Value ?? inputTokens
@@ -163,8 +200,12 @@ public struct AnthropicEventWriter: Sendable {
                     out += closeBlock()
                     out += openText()
                 }
-                out += Self.event("content_block_delta", ["type": .string("content_block_delta"), "index": .int(Int64(openBlock!.index)),
-                                                          "delta": .object(["type": .string("text_delta"), "text": .string(text)])])
+                out += Self.event(
+                    "content_block_delta",
+                    [
+                        "type": .string("content_block_delta"), "index": .int(Int64(openBlock!.index)),
+                        "delta": .object(["type": .string("text_delta"), "text": .string(text)]),
+                    ])
             }
             for call in delta?["tool_calls"]?.arrayValue ?? [] {
                 let callIndex = call["index"]?.int64Value ?? 0
@@ -174,13 +215,23 @@ public struct AnthropicEventWriter: Sendable {
                     nextBlock += 1
                     toolBlocks[callIndex] = index
                     openBlock = (index, false)
-                    out += Self.event("content_block_start", ["type": .string("content_block_start"), "index": .int(Int64(index)),
-                                                              "content_block": .object(["type": .string("tool_use"), "id": call["id"] ?? .null,
-                                                                                        "name": call["function"]?["name"] ?? .null, "input": .object([:])])])
+                    out += Self.event(
+                        "content_block_start",
+                        [
+                            "type": .string("content_block_start"), "index": .int(Int64(index)),
+                            "content_block": .object([
+                                "type": .string("tool_use"), "id": call["id"] ?? .null,
+                                "name": call["function"]?["name"] ?? .null, "input": .object([:]),
+                            ]),
+                        ])
                 }
                 if let arguments = call["function"]?["arguments"]?.stringValue, !arguments.isEmpty, let index = toolBlocks[callIndex] {
-                    out += Self.event("content_block_delta", ["type": .string("content_block_delta"), "index": .int(Int64(index)),
-                                                              "delta": .object(["type": .string("input_json_delta"), "partial_json": .string(arguments)])])
+                    out += Self.event(
+                        "content_block_delta",
+                        [
+                            "type": .string("content_block_delta"), "index": .int(Int64(index)),
+                            "delta": .object(["type": .string("input_json_delta"), "partial_json": .string(arguments)]),
+                        ])
                 }
             }
             if let finish = choice["finish_reason"]?.stringValue { stopReason = AnthropicInbound.stopReason(finish) }
@@ -192,8 +243,12 @@ public struct AnthropicEventWriter: Sendable {
         let index = nextBlock
         nextBlock += 1
         openBlock = (index, true)
-        return Self.event("content_block_start", ["type": .string("content_block_start"), "index": .int(Int64(index)),
-                                                  "content_block": .object(["type": .string("text"), "text": .string("")])])
+        return Self.event(
+            "content_block_start",
+            [
+                "type": .string("content_block_start"), "index": .int(Int64(index)),
+                "content_block": .object(["type": .string("text"), "text": .string("")]),
+            ])
     }
 
     private mutating func closeBlock() -> [UInt8] {

@@ -44,7 +44,9 @@ struct AnthropicStreamRelay: StreamRelay {
             started = message?["usage"].flatMap(AnthropicAdapter.usage) ?? TokenUsage()
             return writer.chunk(delta: ["role": .string("assistant"), "content": .string("")])
         case "content_block_start":
-            guard let block = json["content_block"], block["type"]?.stringValue == "tool_use", let index = json["index"]?.int64Value else { return [] }
+            guard let block = json["content_block"], block["type"]?.stringValue == "tool_use", let index = json["index"]?.int64Value else {
+                return []
+            }
             return writer.toolCallStart(providerIndex: index, id: block["id"] ?? .null, name: block["name"] ?? .null)
         case "content_block_delta":
             let delta = json["delta"]
@@ -70,7 +72,8 @@ struct AnthropicStreamRelay: StreamRelay {
             var final = started
             if let reported, case .object = reported {
                 if reported["input_tokens"] != nil || reported["cache_read_input_tokens"] != nil || reported["cache_creation_input_tokens"] != nil,
-                   let input = AnthropicAdapter.usage(reported) {
+                    let input = AnthropicAdapter.usage(reported)
+                {
                     final.inputTokens = input.inputTokens
                     final.cachedInputTokens = input.cachedInputTokens
                     final.cacheWriteTokens = input.cacheWriteTokens
@@ -84,8 +87,9 @@ struct AnthropicStreamRelay: StreamRelay {
             return writer.end(usage: usage, clientWantsUsage: clientWantsUsage)
         case "error":
             let error = json["error"]
-            return ChunkWriter.failedMidStream(provider: "anthropic", reason: error?["message"]?.stringValue ?? "unknown error",
-                                               code: error?["type"] ?? .string("upstream_error"))
+            return ChunkWriter.failedMidStream(
+                provider: "anthropic", reason: error?["message"]?.stringValue ?? "unknown error",
+                code: error?["type"] ?? .string("upstream_error"))
         default:
             return []  // ping, content_block_stop, unknown events
         }

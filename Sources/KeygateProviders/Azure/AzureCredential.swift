@@ -12,7 +12,8 @@ struct AzureCredential {
     init(_ text: String, provider: ProviderSpec, needsDeployment: Bool) throws(GatewayError) {
         let fields = (try? JSONValue.decode(Array(text.utf8)))?.objectValue
         guard let endpoint = fields?["endpoint"]?.stringValue, let apiKey = fields?["apiKey"]?.stringValue,
-              let version = fields?["apiVersion"]?.stringValue, !needsDeployment || fields?["deploymentName"]?.stringValue != nil else {
+            let version = fields?["apiVersion"]?.stringValue, !needsDeployment || fields?["deploymentName"]?.stringValue != nil
+        else {
             throw GatewayError.byokKeyUnreadable(.azureNotExpectedJSON(needsDeployment: needsDeployment))
         }
         let base = URLText.trimmingTrailingSlashes(provider.baseURL.contains("{endpoint}") ? endpoint : provider.baseURL)

@@ -10,15 +10,22 @@ public struct AzureOpenAIAdapter: WireAdapter {
 
     public init() {}
 
-    public func makeRequest(_ request: ChatCompletionRequest, for resolved: ResolvedModel, credential: String) throws(GatewayError) -> UpstreamRequest {
+    public func makeRequest(_ request: ChatCompletionRequest, for resolved: ResolvedModel, credential: String) throws(GatewayError) -> UpstreamRequest
+    {
         let azure = try AzureCredential(credential, provider: resolved.provider, needsDeployment: true)
         let deployment = azure.deploymentName ?? ""
         // The OpenAI body as is; the deployment names the model.
-        var upstream = try openAI.makeRequest(request, for: ResolvedModel(provider: resolved.provider, model: ModelSpec(
-            provider: resolved.provider.id, id: deployment, input: resolved.model.input, output: resolved.model.output)), credential: "")
-        upstream.url = azure.apiVersion == "v1"
+        var upstream = try openAI.makeRequest(
+            request,
+            for: ResolvedModel(
+                provider: resolved.provider,
+                model: ModelSpec(
+                    provider: resolved.provider.id, id: deployment, input: resolved.model.input, output: resolved.model.output)), credential: "")
+        upstream.url =
+            azure.apiVersion == "v1"
             ? azure.endpoint + "/openai/v1/chat/completions"
-            : azure.endpoint + "/openai/deployments/" + URLText.percentEncoded(deployment) + "/chat/completions?api-version=" + URLText.percentEncoded(azure.apiVersion)
+            : azure.endpoint + "/openai/deployments/" + URLText.percentEncoded(deployment) + "/chat/completions?api-version="
+                + URLText.percentEncoded(azure.apiVersion)
         azure.authorize(&upstream)
         return upstream
     }

@@ -9,10 +9,12 @@ public struct AzureResponsesAdapter: WireAdapter {
 
     public init() {}
 
-    public func makeRequest(_ request: ChatCompletionRequest, for resolved: ResolvedModel, credential: String) throws(GatewayError) -> UpstreamRequest {
+    public func makeRequest(_ request: ChatCompletionRequest, for resolved: ResolvedModel, credential: String) throws(GatewayError) -> UpstreamRequest
+    {
         let azure = try AzureCredential(credential, provider: resolved.provider, needsDeployment: false)
         var upstream = try responses.makeRequest(request, for: resolved, credential: "")
-        upstream.url = azure.apiVersion == "v1"
+        upstream.url =
+            azure.apiVersion == "v1"
             ? azure.endpoint + "/openai/v1/responses"
             : azure.endpoint + "/openai/responses?api-version=" + URLText.percentEncoded(azure.apiVersion)
         azure.authorize(&upstream)

@@ -16,8 +16,9 @@ public struct BedrockConverseAdapter: WireAdapter {
 
         init(_ text: String) throws(GatewayError) {
             guard let fields = (try? JSONValue.decode(Array(text.utf8)))?.objectValue,
-                  let id = fields["accessKeyId"]?.stringValue, let secret = fields["secretAccessKey"]?.stringValue,
-                  let region = fields["region"]?.stringValue else {
+                let id = fields["accessKeyId"]?.stringValue, let secret = fields["secretAccessKey"]?.stringValue,
+                let region = fields["region"]?.stringValue
+            else {
                 // The same parser reads the platform key and an organisation's key: the error names both.
                 throw GatewayError.awsCredentialUnreadable
             }
@@ -28,14 +29,16 @@ public struct BedrockConverseAdapter: WireAdapter {
         }
     }
 
-    public func makeRequest(_ request: ChatCompletionRequest, for resolved: ResolvedModel, credential: String) throws(GatewayError) -> UpstreamRequest {
+    public func makeRequest(_ request: ChatCompletionRequest, for resolved: ResolvedModel, credential: String) throws(GatewayError) -> UpstreamRequest
+    {
         let aws = try Credential(credential)
         let base = URLText.trimmingTrailingSlashes(resolved.provider.baseURL.replacingOccurrences(of: "{region}", with: aws.region))
         // The model id is one path label: percent-encoded once on the wire (`:` → `%3A`); SigV4 encodes it again.
         let url = base + "/model/" + URLText.percentEncoded(resolved.model.id) + (request.stream ? "/converse-stream" : "/converse")
         let body = JSONValue.object(try Self.translate(request)).encoded()
         guard let parsed = URL(string: url) else { throw GatewayError.upstreamFailed(provider: resolved.provider.id, status: nil) }
-        let signer = SigV4Signer(accessKeyID: aws.accessKeyID, secretAccessKey: aws.secretAccessKey, sessionToken: aws.sessionToken, region: aws.region)
+        let signer = SigV4Signer(
+            accessKeyID: aws.accessKeyID, secretAccessKey: aws.secretAccessKey, sessionToken: aws.sessionToken, region: aws.region)
         var headers: [(name: String, value: String)] = [("content-type", "application/json")]
         headers += signer.sign(method: "POST", url: parsed, headers: headers, body: body)
         headers.append(("accept", request.stream ? "application/vnd.amazon.eventstream" : "application/json"))
@@ -57,17 +60,28 @@ public struct BedrockConverseAdapter: WireAdapter {
                 var content = try blocks(message["content"], param: "messages[\(index)].content")
                 for call in message["tool_calls"]?.arrayValue ?? [] {
                     usedTools = true
-                    content.append(.object(["toolUse": .object(["toolUseId": call["id"] ?? .string("call_\(index)"),
-                                                                 "name": call["function"]?["name"] ?? .string(""),
-                                                                 "input": argumentsObject(call["function"]?["arguments"]?.stringValue)])]))
+                    content.append(
+                        .object([
+                            "toolUse": .object([
+                                "toolUseId": call["id"] ?? .string("call_\(index)"),
+                                "name": call["function"]?["name"] ?? .string(""),
+                                "input": argumentsObject(call["function"]?["arguments"]?.stringValue),
+                            ])
+                        ]))
                 }
                 turns.append(role: "assistant", parts: content)
             case "tool", "function":
                 usedTools = true
-                turns.append(role: "user", parts: [.object(["toolResult": .object([
-                    "toolUseId": message["tool_call_id"] ?? .string(""),
-                    "content": .array([.object(["text": .string(plainText(of: message["content"]))])]),
-                ])])])
+                turns.append(
+                    role: "user",
+                    parts: [
+                        .object([
+                            "toolResult": .object([
+                                "toolUseId": message["tool_call_id"] ?? .string(""),
+                                "content": .array([.object(["text": .string(plainText(of: message["content"]))])]),
+                            ])
+                        ])
+                    ])
             default:
                 break
             }
@@ -89,8 +103,14 @@ public struct BedrockConverseAdapter: WireAdapter {
         }
         // Bedrock rejects tool history without a tool configuration.
         if tools.isEmpty && usedTools {
-            tools = [.object(["toolSpec": .object(["name": .string("noop"), "description": .string("unused"),
-                                                   "inputSchema": .object(["json": .object(["type": .string("object")])])])])]
+            tools = [
+                .object([
+                    "toolSpec": .object([
+                        "name": .string("noop"), "description": .string("unused"),
+                        "inputSchema": .object(["json": .object(["type": .string("object")])]),
+                    ])
+                ])
+            ]
         }
         if !tools.isEmpty {
             var config: JSONObject = ["tools": .array(tools)]
@@ -106,17 +126,22 @@ public struct BedrockConverseAdapter: WireAdapter {
     }
 
     static func blocks(_ content: JSONValue?, param: String) throws(GatewayError) -> [JSONValue] {
-        try contentParts(content, param: param, refusal: "Bedrock models take text and image parts here",
-                         text: { .object(["text": $0]) },
-                         image: { (part) throws(GatewayError) -> JSONValue in
-                             let url = part["image_url"]?["url"]?.stringValue ?? ""
-                             guard let image = DataURL.parse(url), image.mediaType.hasPrefix("image/") else {
-                                 throw GatewayError.invalidImage("Bedrock takes images as base64 data URLs (data:image/png;base64,…) in \(param).", param: param)
-                             }
-                             let format = String(image.mediaType.dropFirst("image/".count))
-                             return .object(["image": .object(["format": .string(format == "jpg" ? "jpeg" : format),
-                                                               "source": .object(["bytes": .string(image.base64)])])])
-                         })
+        try contentParts(
+            content, param: param, refusal: "Bedrock models take text and image parts here",
+            text: { .object(["text": $0]) },
+            image: { (part) throws(GatewayError) -> JSONValue in
+                let url = part["image_url"]?["url"]?.stringValue ?? ""
+                guard let image = DataURL.parse(url), image.mediaType.hasPrefix("image/") else {
+                    throw GatewayError.invalidImage("Bedrock takes images as base64 data URLs (data:image/png;base64,…) in \(param).", param: param)
+                }
+                let format = String(image.mediaType.dropFirst("image/".count))
+                return .object([
+                    "image": .object([
+                        "format": .string(format == "jpg" ? "jpeg" : format),
+                        "source": .object(["bytes": .string(image.base64)]),
+                    ])
+                ])
+            })
     }
 
     /// `inputTokens` excludes cache reads and writes; the OpenAI convention includes them.
@@ -124,8 +149,9 @@ public struct BedrockConverseAdapter: WireAdapter {
         guard let usage, case .object = usage else { return nil }
         let read = usage["cacheReadInputTokens"]?.int64Value ?? 0
         let written = usage["cacheWriteInputTokens"]?.int64Value ?? 0
-        return TokenUsage(inputTokens: (usage["inputTokens"]?.int64Value ?? 0) + read + written, outputTokens: usage["outputTokens"]?.int64Value ?? 0,
-                          cachedInputTokens: read, cacheWriteTokens: written)
+        return TokenUsage(
+            inputTokens: (usage["inputTokens"]?.int64Value ?? 0) + read + written, outputTokens: usage["outputTokens"]?.int64Value ?? 0,
+            cachedInputTokens: read, cacheWriteTokens: written)
     }
 
     static func finishReason(_ stop: String?) -> String {
@@ -146,15 +172,23 @@ public struct BedrockConverseAdapter: WireAdapter {
             if let piece = block["text"]?.stringValue { text += piece }
             if let piece = block["reasoningContent"]?["reasoningText"]?["text"]?.stringValue { reasoning += piece }
             if let use = block["toolUse"] {
-                calls.append(.object(["id": use["toolUseId"] ?? .null, "type": .string("function"),
-                                      "function": .object(["name": use["name"] ?? .null,
-                                                           "arguments": .string(String(decoding: (use["input"] ?? .object([:])).encoded(), as: UTF8.self))])]))
+                calls.append(
+                    .object([
+                        "id": use["toolUseId"] ?? .null, "type": .string("function"),
+                        "function": .object([
+                            "name": use["name"] ?? .null,
+                            "arguments": .string(String(decoding: (use["input"] ?? .object([:])).encoded(), as: UTF8.self)),
+                        ]),
+                    ]))
             }
         }
         let usage = Self.usage(json["usage"])
-        return (chatCompletion(id: "chatcmpl-bedrock-\(UInt32.random(in: 0...UInt32.max))", model: .string(model), text: text, reasoning: reasoning,
-                               toolCalls: calls, finishReason: Self.finishReason(json["stopReason"]?.stringValue), usage: usage),
-                usage)
+        return (
+            chatCompletion(
+                id: "chatcmpl-bedrock-\(UInt32.random(in: 0...UInt32.max))", model: .string(model), text: text, reasoning: reasoning,
+                toolCalls: calls, finishReason: Self.finishReason(json["stopReason"]?.stringValue), usage: usage),
+            usage
+        )
     }
 
     public func makeStreamRelay(clientWantsUsage: Bool) -> any StreamRelay {
@@ -168,7 +202,8 @@ public struct BedrockConverseAdapter: WireAdapter {
         case 401, 403: return .platformKeyRejected(provider: provider.id)
         case 429: return .upstreamRateLimited(provider: provider.id, retryAfter: failure.retryAfter)
         case 408: return .upstreamTimeout(provider: provider.id, phase: "the model timed out")
-        case 400, 404, 413, 422: return .upstreamRejectedRequest(provider: provider.id, status: failure.status, message: message, param: nil, code: nil)
+        case 400, 404, 413, 422:
+            return .upstreamRejectedRequest(provider: provider.id, status: failure.status, message: message, param: nil, code: nil)
         default: return .upstreamFailed(provider: provider.id, status: failure.status)
         }
     }
@@ -215,8 +250,9 @@ struct BedrockStreamRelay: StreamRelay {
         if message.headers[":message-type"] != "event" {
             failed = true
             let type = message.headers[":exception-type"] ?? message.headers[":error-code"] ?? "upstream_error"
-            return ChunkWriter.failedMidStream(provider: "aws", reason: json["message"]?.stringValue ?? message.headers[":error-message"] ?? type,
-                                               code: .string(type))
+            return ChunkWriter.failedMidStream(
+                provider: "aws", reason: json["message"]?.stringValue ?? message.headers[":error-message"] ?? type,
+                code: .string(type))
         }
         switch message.headers[":event-type"] {
         case "messageStart":

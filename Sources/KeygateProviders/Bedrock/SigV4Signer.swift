@@ -23,7 +23,9 @@ public struct SigV4Signer: Sendable {
     /// The headers to add to a request: `x-amz-date`, `x-amz-security-token` (temporary credentials) and
     /// `authorization`. `headers` are the ones the request will carry (names any case); `host` is taken from
     /// the URL. `path` must already be percent-encoded as it goes on the wire.
-    public func sign(method: String, url: URL, headers: [(name: String, value: String)], body: [UInt8], date: Date = Date()) -> [(name: String, value: String)] {
+    public func sign(
+        method: String, url: URL, headers: [(name: String, value: String)], body: [UInt8], date: Date = Date()
+    ) -> [(name: String, value: String)] {
         let amzDate = Self.timestamp(date)
         let day = String(amzDate.prefix(8))
         var signed: [(String, String)] = headers.map { ($0.name.lowercased(), Self.trim($0.value)) }
@@ -62,13 +64,16 @@ public struct SigV4Signer: Sendable {
         return hmac(hmac(hmac(date, region), service), "aws4_request")
     }
 
-    static let unsignedHeaders: Set<String> = ["user-agent", "expect", "connection", "keep-alive", "transfer-encoding", "x-amzn-trace-id", "authorization"]
+    static let unsignedHeaders: Set<String> = [
+        "user-agent", "expect", "connection", "keep-alive", "transfer-encoding", "x-amzn-trace-id", "authorization",
+    ]
 
     static func timestamp(_ date: Date) -> String {
         var time = tm()
         var seconds = time_t(date.timeIntervalSince1970)
         gmtime_r(&seconds, &time)
-        return String(format: "%04d%02d%02dT%02d%02d%02dZ", time.tm_year + 1900, time.tm_mon + 1, time.tm_mday, time.tm_hour, time.tm_min, time.tm_sec)
+        return String(
+            format: "%04d%02d%02dT%02d%02d%02dZ", time.tm_year + 1900, time.tm_mon + 1, time.tm_mday, time.tm_hour, time.tm_min, time.tm_sec)
     }
 
     static func trim(_ value: String) -> String {

@@ -22,10 +22,13 @@ struct ChunkWriter {
 
     /// One chunk with one choice.
     func chunk(delta: JSONObject, finishReason: String? = nil) -> [UInt8] {
-        Self.event(.object([
-            "id": .string(id), "object": .string("chat.completion.chunk"), "created": .int(created), "model": .string(model),
-            "choices": .array([.object(["index": .int(0), "delta": .object(delta), "finish_reason": finishReason.map(JSONValue.string) ?? .null])]),
-        ]))
+        Self.event(
+            .object([
+                "id": .string(id), "object": .string("chat.completion.chunk"), "created": .int(created), "model": .string(model),
+                "choices": .array([
+                    .object(["index": .int(0), "delta": .object(delta), "finish_reason": finishReason.map(JSONValue.string) ?? .null])
+                ]),
+            ]))
     }
 
     /// The chunk that opens a tool call (its arguments follow in pieces); `providerIndex` is the provider's
@@ -33,16 +36,22 @@ struct ChunkWriter {
     mutating func toolCallStart(providerIndex: Int64, id: JSONValue, name: JSONValue) -> [UInt8] {
         let callIndex = toolCallIndex.count
         toolCallIndex[providerIndex] = callIndex
-        return chunk(delta: ["tool_calls": .array([.object([
-            "index": .int(Int64(callIndex)), "id": id, "type": .string("function"),
-            "function": .object(["name": name, "arguments": .string("")]),
-        ])])])
+        return chunk(delta: [
+            "tool_calls": .array([
+                .object([
+                    "index": .int(Int64(callIndex)), "id": id, "type": .string("function"),
+                    "function": .object(["name": name, "arguments": .string("")]),
+                ])
+            ])
+        ])
     }
 
     /// A piece of the arguments of the tool call the provider indexes `providerIndex` (the first call when unknown).
     func toolCallArguments(providerIndex: Int64?, _ arguments: String) -> [UInt8] {
         let callIndex = providerIndex.flatMap { toolCallIndex[$0] } ?? 0
-        return chunk(delta: ["tool_calls": .array([.object(["index": .int(Int64(callIndex)), "function": .object(["arguments": .string(arguments)])])])])
+        return chunk(delta: [
+            "tool_calls": .array([.object(["index": .int(Int64(callIndex)), "function": .object(["arguments": .string(arguments)])])])
+        ])
     }
 
     /// The end of the stream: the usage chunk (no choices) when the client asked for usage and there is some,
@@ -50,8 +59,11 @@ struct ChunkWriter {
     func end(usage: TokenUsage?, clientWantsUsage: Bool) -> [UInt8] {
         var out: [UInt8] = []
         if clientWantsUsage, let usage {
-            out += Self.event(.object(["id": .string(id), "object": .string("chat.completion.chunk"), "created": .int(created),
-                                       "model": .string(model), "choices": .array([]), "usage": OpenAIUsage.json(usage)]))
+            out += Self.event(
+                .object([
+                    "id": .string(id), "object": .string("chat.completion.chunk"), "created": .int(created),
+                    "model": .string(model), "choices": .array([]), "usage": OpenAIUsage.json(usage),
+                ]))
         }
         return out + Self.done
     }
@@ -72,9 +84,12 @@ struct ChunkWriter {
     /// An error event in OpenAI's shape after part of the answer was sent: `what` went wrong, and the client
     /// is told the answer is partial.
     static func partialAnswerError(_ what: String, code: JSONValue) -> [UInt8] {
-        event(.object(["error": .object([
-            "message": .string(what + ". The answer above is partial; retry."),
-            "type": .string("api_error"), "param": .null, "code": code,
-        ])]))
+        event(
+            .object([
+                "error": .object([
+                    "message": .string(what + ". The answer above is partial; retry."),
+                    "type": .string("api_error"), "param": .null, "code": code,
+                ])
+            ]))
     }
 }

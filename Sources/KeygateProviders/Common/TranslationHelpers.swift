@@ -58,8 +58,10 @@ func plainText(of content: JSONValue?) -> String {
 /// A message's `content` as a provider's parts: a string is one `text` part (none when empty); in an array,
 /// `text` parts become `text` of their text, `image_url` parts `image` of the part, and any other type is
 /// refused with "`refusal`; '<type>' in <param> is not supported."
-func contentParts(_ content: JSONValue?, param: String, refusal: String, text: (JSONValue) -> JSONValue,
-                  image: (JSONValue) throws(GatewayError) -> JSONValue) throws(GatewayError) -> [JSONValue] {
+func contentParts(
+    _ content: JSONValue?, param: String, refusal: String, text: (JSONValue) -> JSONValue,
+    image: (JSONValue) throws(GatewayError) -> JSONValue
+) throws(GatewayError) -> [JSONValue] {
     switch content {
     case .string(let s)?:
         return s.isEmpty ? [] : [text(.string(s))]
@@ -83,8 +85,10 @@ func contentParts(_ content: JSONValue?, param: String, refusal: String, text: (
 
 /// A translated non-streaming answer as an OpenAI `chat.completion`: one choice whose assistant message has
 /// the text (null when there are only tool calls), any reasoning and the tool calls; the usage when reported.
-func chatCompletion(id: String, created: JSONValue = .int(Int64(Date().timeIntervalSince1970)), model: JSONValue, text: String,
-                    reasoning: String = "", toolCalls: [JSONValue], finishReason: String, usage: TokenUsage?) -> [UInt8] {
+func chatCompletion(
+    id: String, created: JSONValue = .int(Int64(Date().timeIntervalSince1970)), model: JSONValue, text: String,
+    reasoning: String = "", toolCalls: [JSONValue], finishReason: String, usage: TokenUsage?
+) -> [UInt8] {
     var message: JSONObject = ["role": .string("assistant"), "content": text.isEmpty && !toolCalls.isEmpty ? .null : .string(text)]
     if !reasoning.isEmpty { message["reasoning_content"] = .string(reasoning) }
     if !toolCalls.isEmpty { message["tool_calls"] = .array(toolCalls) }

@@ -6,13 +6,15 @@ import KeygateCore
 public struct GeminiAdapter: WireAdapter {
     public init() {}
 
-    public func makeRequest(_ request: ChatCompletionRequest, for resolved: ResolvedModel, credential: String) throws(GatewayError) -> UpstreamRequest {
+    public func makeRequest(_ request: ChatCompletionRequest, for resolved: ResolvedModel, credential: String) throws(GatewayError) -> UpstreamRequest
+    {
         let base = URLText.trimmingTrailingSlashes(resolved.provider.baseURL)
         let model = URLText.percentEncoded(resolved.model.id)
         let url = base + "/v1beta/models/" + model + (request.stream ? ":streamGenerateContent?alt=sse" : ":generateContent")
-        return UpstreamRequest(method: "POST", url: url,
-                               headers: [("x-goog-api-key", credential), ("content-type", "application/json")],
-                               body: JSONValue.object(try Self.translate(request)).encoded())
+        return UpstreamRequest(
+            method: "POST", url: url,
+            headers: [("x-goog-api-key", credential), ("content-type", "application/json")],
+            body: JSONValue.object(try Self.translate(request)).encoded())
     }
 
     static func translate(_ request: ChatCompletionRequest) throws(GatewayError) -> JSONObject {
@@ -31,14 +33,18 @@ public struct GeminiAdapter: WireAdapter {
                 for call in message["tool_calls"]?.arrayValue ?? [] {
                     let name = call["function"]?["name"]?.stringValue ?? ""
                     if let id = call["id"]?.stringValue { toolNames[id] = name }
-                    parts.append(.object(["functionCall": .object(["name": .string(name), "args": argumentsObject(call["function"]?["arguments"]?.stringValue)])]))
+                    parts.append(
+                        .object([
+                            "functionCall": .object(["name": .string(name), "args": argumentsObject(call["function"]?["arguments"]?.stringValue)])
+                        ]))
                 }
                 turns.append(role: "model", parts: parts)
             case "tool", "function":
                 let id = message["tool_call_id"]?.stringValue ?? ""
                 let name = toolNames[id] ?? message["name"]?.stringValue ?? id
                 let text = plainText(of: message["content"])
-                let response = (try? JSONValue.decode(Array(text.utf8))).flatMap { $0.objectValue.map(JSONValue.object) } ?? .object(["result": .string(text)])
+                let response =
+                    (try? JSONValue.decode(Array(text.utf8))).flatMap { $0.objectValue.map(JSONValue.object) } ?? .object(["result": .string(text)])
                 turns.append(role: "user", parts: [.object(["functionResponse": .object(["name": .string(name), "response": response])])])
             default:
                 break
@@ -68,8 +74,10 @@ public struct GeminiAdapter: WireAdapter {
         }
         var generation: JSONObject = [:]
         if let max = request.maxOutputTokens { generation["maxOutputTokens"] = .int(max) }
-        for (from, to) in [("temperature", "temperature"), ("top_p", "topP"), ("seed", "seed"), ("n", "candidateCount"),
-                           ("presence_penalty", "presencePenalty"), ("frequency_penalty", "frequencyPenalty")] {
+        for (from, to) in [
+            ("temperature", "temperature"), ("top_p", "topP"), ("seed", "seed"), ("n", "candidateCount"),
+            ("presence_penalty", "presencePenalty"), ("frequency_penalty", "frequencyPenalty"),
+        ] {
             if let value = source[from], !value.isNull { generation[to] = value }
         }
         if let stop = stopSequences(source["stop"]) { generation["stopSequences"] = stop }
@@ -84,15 +92,16 @@ public struct GeminiAdapter: WireAdapter {
     }
 
     static func parts(_ content: JSONValue?, param: String) throws(GatewayError) -> [JSONValue] {
-        try contentParts(content, param: param, refusal: "Gemini models take text and image parts here",
-                         text: { .object(["text": $0]) },
-                         image: { part in
-                             let url = part["image_url"]?["url"]?.stringValue ?? ""
-                             if let image = DataURL.parse(url) {
-                                 return .object(["inlineData": .object(["mimeType": .string(image.mediaType), "data": .string(image.base64)])])
-                             }
-                             return .object(["fileData": .object(["mimeType": .string("image/*"), "fileUri": .string(url)])])
-                         })
+        try contentParts(
+            content, param: param, refusal: "Gemini models take text and image parts here",
+            text: { .object(["text": $0]) },
+            image: { part in
+                let url = part["image_url"]?["url"]?.stringValue ?? ""
+                if let image = DataURL.parse(url) {
+                    return .object(["inlineData": .object(["mimeType": .string(image.mediaType), "data": .string(image.base64)])])
+                }
+                return .object(["fileData": .object(["mimeType": .string("image/*"), "fileUri": .string(url)])])
+            })
     }
 
     // MARK: Answers
@@ -112,7 +121,8 @@ public struct GeminiAdapter: WireAdapter {
         case "STOP": return hasToolCalls ? "tool_calls" : "stop"
         case "MAX_TOKENS": return "length"
         case "SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY", "IMAGE_PROHIBITED_CONTENT",
-             "IMAGE_RECITATION", "IMAGE_OTHER", "NO_IMAGE", "LANGUAGE", "OTHER": return "content_filter"
+            "IMAGE_RECITATION", "IMAGE_OTHER", "NO_IMAGE", "LANGUAGE", "OTHER":
+            return "content_filter"
         default: return "stop"
         }
     }
@@ -136,15 +146,20 @@ public struct GeminiAdapter: WireAdapter {
         let candidate = json["candidates"]?.arrayValue?.first
         let (text, reasoning, calls) = Self.contents(of: candidate)
         let toolCalls: [JSONValue] = calls.enumerated().map { index, call in
-            .object(["id": call.id ?? .string("call_\(index)"), "type": .string("function"),
-                     "function": .object(["name": call.name, "arguments": .string(call.args)])])
+            .object([
+                "id": call.id ?? .string("call_\(index)"), "type": .string("function"),
+                "function": .object(["name": call.name, "arguments": .string(call.args)]),
+            ])
         }
         let blocked = candidate == nil && json["promptFeedback"]?["blockReason"] != nil
         let finish = blocked ? "content_filter" : Self.finishReason(candidate?["finishReason"]?.stringValue, hasToolCalls: !calls.isEmpty) ?? "stop"
         let usage = Self.usage(json["usageMetadata"])
-        return (chatCompletion(id: "chatcmpl-" + (json["responseId"]?.stringValue ?? "gemini"), model: json["modelVersion"] ?? .string(model),
-                               text: text, reasoning: reasoning, toolCalls: toolCalls, finishReason: finish, usage: usage),
-                usage)
+        return (
+            chatCompletion(
+                id: "chatcmpl-" + (json["responseId"]?.stringValue ?? "gemini"), model: json["modelVersion"] ?? .string(model),
+                text: text, reasoning: reasoning, toolCalls: toolCalls, finishReason: finish, usage: usage),
+            usage
+        )
     }
 
     public func makeStreamRelay(clientWantsUsage: Bool) -> any StreamRelay {
@@ -164,7 +179,8 @@ public struct GeminiAdapter: WireAdapter {
         case 429: return .upstreamRateLimited(provider: provider.id, retryAfter: failure.retryAfter)
         case 400, 404, 413, 422:
             let message = detail?["message"]?.stringValue.map { SecretScrubber.scrub($0, secrets: [credential]) }
-            return .upstreamRejectedRequest(provider: provider.id, status: failure.status, message: message, param: nil, code: detail?["status"]?.stringValue)
+            return .upstreamRejectedRequest(
+                provider: provider.id, status: failure.status, message: message, param: nil, code: detail?["status"]?.stringValue)
         default:
             return .upstreamFailed(provider: provider.id, status: failure.status)
         }
@@ -205,8 +221,9 @@ struct GeminiStreamRelay: StreamRelay {
     private mutating func translate(_ event: ArraySlice<UInt8>) -> [UInt8] {
         guard let payload = SSE.dataPayload(of: event), let json = try? JSONValue.decode(payload) else { return [] }
         if let error = json["error"] {
-            return ChunkWriter.failedMidStream(provider: "google", reason: error["message"]?.stringValue ?? "unknown error",
-                                               code: error["status"] ?? .string("upstream_error"))
+            return ChunkWriter.failedMidStream(
+                provider: "google", reason: error["message"]?.stringValue ?? "unknown error",
+                code: error["status"] ?? .string("upstream_error"))
         }
         if let responseID = json["responseId"]?.stringValue { writer.id = "chatcmpl-" + responseID }
         writer.model = json["modelVersion"]?.stringValue ?? writer.model
@@ -218,12 +235,15 @@ struct GeminiStreamRelay: StreamRelay {
         if !text.isEmpty { delta["content"] = .string(text); generatedTextBytes += text.utf8.count }
         if !reasoning.isEmpty { delta["reasoning_content"] = .string(reasoning); generatedTextBytes += reasoning.utf8.count }
         if !calls.isEmpty {
-            delta["tool_calls"] = .array(calls.map { call in
-                defer { toolCalls += 1 }
-                generatedTextBytes += call.args.utf8.count
-                return .object(["index": .int(Int64(toolCalls)), "id": call.id ?? .string("call_\(toolCalls)"), "type": .string("function"),
-                                "function": .object(["name": call.name, "arguments": .string(call.args)])])
-            })
+            delta["tool_calls"] = .array(
+                calls.map { call in
+                    defer { toolCalls += 1 }
+                    generatedTextBytes += call.args.utf8.count
+                    return .object([
+                        "index": .int(Int64(toolCalls)), "id": call.id ?? .string("call_\(toolCalls)"), "type": .string("function"),
+                        "function": .object(["name": call.name, "arguments": .string(call.args)]),
+                    ])
+                })
         }
         let finish = GeminiAdapter.finishReason(candidate?["finishReason"]?.stringValue, hasToolCalls: toolCalls > 0)
         if finish != nil { sawFinish = true }

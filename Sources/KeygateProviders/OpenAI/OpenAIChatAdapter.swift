@@ -4,7 +4,8 @@ import KeygateCore
 public struct OpenAIChatAdapter: WireAdapter {
     public init() {}
 
-    public func makeRequest(_ request: ChatCompletionRequest, for resolved: ResolvedModel, credential: String) throws(GatewayError) -> UpstreamRequest {
+    public func makeRequest(_ request: ChatCompletionRequest, for resolved: ResolvedModel, credential: String) throws(GatewayError) -> UpstreamRequest
+    {
         let bytes = Self.forwardedBody(request, modelID: resolved.model.id)
         let base = URLText.trimmingTrailingSlashes(resolved.provider.baseURL)
         return UpstreamRequest(
@@ -107,8 +108,9 @@ public struct OpenAIChatAdapter: WireAdapter {
             return .upstreamRateLimited(provider: provider.id, retryAfter: failure.retryAfter)
         case 400, 404, 409, 413, 422:
             let message = detail?["message"]?.stringValue.map { SecretScrubber.scrub($0, secrets: [credential]) }
-            return .upstreamRejectedRequest(provider: provider.id, status: failure.status, message: message,
-                                            param: detail?["param"]?.stringValue, code: code)
+            return .upstreamRejectedRequest(
+                provider: provider.id, status: failure.status, message: message,
+                param: detail?["param"]?.stringValue, code: code)
         default:
             return .upstreamFailed(provider: provider.id, status: failure.status)
         }

@@ -6,12 +6,16 @@ import KeygateCore
 public struct OpenAIResponsesAdapter: WireAdapter {
     public init() {}
 
-    public func makeRequest(_ request: ChatCompletionRequest, for resolved: ResolvedModel, credential: String) throws(GatewayError) -> UpstreamRequest {
+    public func makeRequest(_ request: ChatCompletionRequest, for resolved: ResolvedModel, credential: String) throws(GatewayError) -> UpstreamRequest
+    {
         let base = URLText.trimmingTrailingSlashes(resolved.provider.baseURL)
-        return UpstreamRequest(method: "POST", url: base + "/responses",
-                               headers: [("authorization", "Bearer " + credential), ("content-type", "application/json"),
-                                         ("accept", request.stream ? "text/event-stream" : "application/json")],
-                               body: JSONValue.object(try Self.translate(request, model: resolved.model)).encoded())
+        return UpstreamRequest(
+            method: "POST", url: base + "/responses",
+            headers: [
+                ("authorization", "Bearer " + credential), ("content-type", "application/json"),
+                ("accept", request.stream ? "text/event-stream" : "application/json"),
+            ],
+            body: JSONValue.object(try Self.translate(request, model: resolved.model)).encoded())
     }
 
     static func translate(_ request: ChatCompletionRequest, model: ModelSpec) throws(GatewayError) -> JSONObject {
@@ -36,7 +40,9 @@ public struct OpenAIResponsesAdapter: WireAdapter {
                             if let detail = item["image_url"]?["detail"] { image["detail"] = detail }
                             parts.append(.object(image))
                         default:
-                            throw GatewayError.unsupportedContent("'\(item["type"]?.stringValue ?? "?")' parts in messages[\(index)].content are not supported for this model.", param: "messages[\(index)].content")
+                            throw GatewayError.unsupportedContent(
+                                "'\(item["type"]?.stringValue ?? "?")' parts in messages[\(index)].content are not supported for this model.",
+                                param: "messages[\(index)].content")
                         }
                     }
                 default: break
@@ -45,15 +51,24 @@ public struct OpenAIResponsesAdapter: WireAdapter {
             case "assistant":
                 let text = plainText(of: message["content"])
                 if !text.isEmpty {
-                    input.append(.object(["role": .string("assistant"), "content": .array([.object(["type": .string("output_text"), "text": .string(text)])])]))
+                    input.append(
+                        .object([
+                            "role": .string("assistant"), "content": .array([.object(["type": .string("output_text"), "text": .string(text)])]),
+                        ]))
                 }
                 for call in message["tool_calls"]?.arrayValue ?? [] {
-                    input.append(.object(["type": .string("function_call"), "call_id": call["id"] ?? .string("call_\(index)"),
-                                          "name": call["function"]?["name"] ?? .string(""), "arguments": call["function"]?["arguments"] ?? .string("{}")]))
+                    input.append(
+                        .object([
+                            "type": .string("function_call"), "call_id": call["id"] ?? .string("call_\(index)"),
+                            "name": call["function"]?["name"] ?? .string(""), "arguments": call["function"]?["arguments"] ?? .string("{}"),
+                        ]))
                 }
             case "tool", "function":
-                input.append(.object(["type": .string("function_call_output"), "call_id": message["tool_call_id"] ?? .string(""),
-                                      "output": .string(plainText(of: message["content"]))]))
+                input.append(
+                    .object([
+                        "type": .string("function_call_output"), "call_id": message["tool_call_id"] ?? .string(""),
+                        "output": .string(plainText(of: message["content"])),
+                    ]))
             default: break
             }
         }
@@ -65,18 +80,22 @@ public struct OpenAIResponsesAdapter: WireAdapter {
         }
         if let effort = source["reasoning_effort"] { body["reasoning"] = .object(["effort": effort]) }
         if let tools = source["tools"]?.arrayValue, !tools.isEmpty {
-            body["tools"] = .array(tools.compactMap { tool in
-                guard let function = tool["function"] else { return nil }
-                var flat: JSONObject = ["type": .string("function"), "name": function["name"] ?? .string("")]
-                if let description = function["description"] { flat["description"] = description }
-                if let parameters = function["parameters"] { flat["parameters"] = parameters }
-                if let strict = function["strict"] { flat["strict"] = strict }
-                return .object(flat)
-            })
+            body["tools"] = .array(
+                tools.compactMap { tool in
+                    guard let function = tool["function"] else { return nil }
+                    var flat: JSONObject = ["type": .string("function"), "name": function["name"] ?? .string("")]
+                    if let description = function["description"] { flat["description"] = description }
+                    if let parameters = function["parameters"] { flat["parameters"] = parameters }
+                    if let strict = function["strict"] { flat["strict"] = strict }
+                    return .object(flat)
+                })
         }
         if let choice = source["tool_choice"] {
-            if choice.stringValue != nil { body["tool_choice"] = choice }
-            else if let name = choice["function"]?["name"] { body["tool_choice"] = .object(["type": .string("function"), "name": name]) }
+            if choice.stringValue != nil {
+                body["tool_choice"] = choice
+            } else if let name = choice["function"]?["name"] {
+                body["tool_choice"] = .object(["type": .string("function"), "name": name])
+            }
         }
         if request.stream { body["stream"] = .bool(true) }
         return body
@@ -84,9 +103,10 @@ public struct OpenAIResponsesAdapter: WireAdapter {
 
     static func usage(_ usage: JSONValue?) -> TokenUsage? {
         guard let usage, case .object = usage else { return nil }
-        return TokenUsage(inputTokens: usage["input_tokens"]?.int64Value ?? 0, outputTokens: usage["output_tokens"]?.int64Value ?? 0,
-                          cachedInputTokens: usage["input_tokens_details"]?["cached_tokens"]?.int64Value ?? 0,
-                          reasoningTokens: usage["output_tokens_details"]?["reasoning_tokens"]?.int64Value ?? 0)
+        return TokenUsage(
+            inputTokens: usage["input_tokens"]?.int64Value ?? 0, outputTokens: usage["output_tokens"]?.int64Value ?? 0,
+            cachedInputTokens: usage["input_tokens_details"]?["cached_tokens"]?.int64Value ?? 0,
+            reasoningTokens: usage["output_tokens_details"]?["reasoning_tokens"]?.int64Value ?? 0)
     }
 
     static func finishReason(status: String?, hasToolCalls: Bool) -> String {
@@ -101,19 +121,27 @@ public struct OpenAIResponsesAdapter: WireAdapter {
         for item in json["output"]?.arrayValue ?? [] {
             switch item["type"]?.stringValue {
             case "message":
-                for part in item["content"]?.arrayValue ?? [] where part["type"]?.stringValue == "output_text" { text += part["text"]?.stringValue ?? "" }
+                for part in item["content"]?.arrayValue ?? [] where part["type"]?.stringValue == "output_text" {
+                    text += part["text"]?.stringValue ?? ""
+                }
             case "function_call":
-                calls.append(.object(["id": item["call_id"] ?? .null, "type": .string("function"),
-                                      "function": .object(["name": item["name"] ?? .null, "arguments": item["arguments"] ?? .string("{}")])]))
+                calls.append(
+                    .object([
+                        "id": item["call_id"] ?? .null, "type": .string("function"),
+                        "function": .object(["name": item["name"] ?? .null, "arguments": item["arguments"] ?? .string("{}")]),
+                    ]))
             default: break
             }
         }
         let usage = Self.usage(json["usage"])
-        return (chatCompletion(id: "chatcmpl-" + (json["id"]?.stringValue ?? "responses"),
-                               created: json["created_at"] ?? .int(Int64(Date().timeIntervalSince1970)), model: json["model"] ?? .string(model),
-                               text: text, toolCalls: calls,
-                               finishReason: Self.finishReason(status: json["status"]?.stringValue, hasToolCalls: !calls.isEmpty), usage: usage),
-                usage)
+        return (
+            chatCompletion(
+                id: "chatcmpl-" + (json["id"]?.stringValue ?? "responses"),
+                created: json["created_at"] ?? .int(Int64(Date().timeIntervalSince1970)), model: json["model"] ?? .string(model),
+                text: text, toolCalls: calls,
+                finishReason: Self.finishReason(status: json["status"]?.stringValue, hasToolCalls: !calls.isEmpty), usage: usage),
+            usage
+        )
     }
 
     public func makeStreamRelay(clientWantsUsage: Bool) -> any StreamRelay {
@@ -176,12 +204,15 @@ struct ResponsesStreamRelay: StreamRelay {
             completed = true
             let response = json["response"]
             usage = OpenAIResponsesAdapter.usage(response?["usage"])
-            out += writer.chunk(delta: [:], finishReason: OpenAIResponsesAdapter.finishReason(status: response?["status"]?.stringValue, hasToolCalls: writer.hasToolCalls))
+            out += writer.chunk(
+                delta: [:],
+                finishReason: OpenAIResponsesAdapter.finishReason(status: response?["status"]?.stringValue, hasToolCalls: writer.hasToolCalls))
             out += writer.end(usage: usage, clientWantsUsage: clientWantsUsage)
         case "response.failed", "error":
             let error = json["response"]?["error"] ?? json["error"] ?? json
-            out += ChunkWriter.failedMidStream(provider: nil, reason: error["message"]?.stringValue ?? "unknown error",
-                                               code: error["code"] ?? .string("upstream_error"))
+            out += ChunkWriter.failedMidStream(
+                provider: nil, reason: error["message"]?.stringValue ?? "unknown error",
+                code: error["code"] ?? .string("upstream_error"))
         default:
             break
         }

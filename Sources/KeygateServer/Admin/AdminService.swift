@@ -17,8 +17,9 @@ public struct AdminService: Sendable {
     public func createOrganization(slug: String, name: String?, trial policy: CreditPolicy = CreditPolicy()) async throws -> Organization {
         let org = try await store.createOrganization(slug: slug, name: name ?? slug)
         if policy.trialCredits.value > 0 {
-            try await store.addCredits(organizationID: org.id, amount: policy.trialCredits, kind: .trialGrant, reason: "trial credits",
-                                       trialExpiresAt: WallClock.nowMs() + policy.trialDays * 86_400_000)
+            try await store.addCredits(
+                organizationID: org.id, amount: policy.trialCredits, kind: .trialGrant, reason: "trial credits",
+                trialExpiresAt: WallClock.nowMs() + policy.trialDays * 86_400_000)
         }
         return org
     }
@@ -50,9 +51,10 @@ public struct AdminService: Sendable {
             throw StoreError.notFound("organisation '\(organizationSlug)' (create it with: keygate org create \(organizationSlug))")
         }
         let key = APIKeyGenerator.generate()
-        let record = try await store.createAPIKey(NewAPIKey(
-            organizationID: org.id, name: name ?? "default", lookupID: key.lookupID, hash: key.hash,
-            preview: key.preview, isAdmin: isAdmin))
+        let record = try await store.createAPIKey(
+            NewAPIKey(
+                organizationID: org.id, name: name ?? "default", lookupID: key.lookupID, hash: key.hash,
+                preview: key.preview, isAdmin: isAdmin))
         return (record, key.plaintext)
     }
 

@@ -14,9 +14,9 @@ struct APIKeyAuthenticator: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let presented = Self.presentedKey(in: request) else { throw GatewayError.missingAPIKey }
         guard let lookupID = APIKeyGenerator.lookupID(of: presented),
-              let found = try await keys.key(lookupID: lookupID),
-              APIKeyGenerator.matches(presented, storedHash: found.key.hash),
-              !found.key.isRevoked
+            let found = try await keys.key(lookupID: lookupID),
+            APIKeyGenerator.matches(presented, storedHash: found.key.hash),
+            !found.key.isRevoked
         else { throw GatewayError.invalidAPIKey }
         var context = context
         context.caller = found

@@ -19,27 +19,34 @@ struct BYOKCredential: Sendable {
             }
             let key = text.trimmingCharacters(in: .whitespacesAndNewlines)
             guard key.count >= 8, !key.contains(where: { $0.isWhitespace }) else {
-                throw GatewayError.invalidValue("The secret does not look like a \(provider.name) API key: it is too short or contains spaces. Paste the whole key from the provider's console.", param: "secret")
+                throw GatewayError.invalidValue(
+                    "The secret does not look like a \(provider.name) API key: it is too short or contains spaces. Paste the whole key from the provider's console.",
+                    param: "secret")
             }
             return BYOKCredential(secret: key, preview: SecretPreview.make(key), fields: [:])
         case .aws:
             let fields = try object(input, provider: provider, required: ["accessKeyId", "secretAccessKey", "region"], optional: ["sessionToken"])
             let accessKeyID = fields["accessKeyId"]!
             guard accessKeyID.count >= 16, accessKeyID.allSatisfy({ $0.isUppercase || $0.isNumber }) else {
-                throw GatewayError.invalidValue("secret.accessKeyId does not look like an AWS access key id (20 upper-case letters and digits, e.g. AKIA…).", param: "secret.accessKeyId")
+                throw GatewayError.invalidValue(
+                    "secret.accessKeyId does not look like an AWS access key id (20 upper-case letters and digits, e.g. AKIA…).",
+                    param: "secret.accessKeyId")
             }
             guard fields["secretAccessKey"]!.count >= 30 else {
-                throw GatewayError.invalidValue("secret.secretAccessKey is too short to be an AWS secret access key.", param: "secret.secretAccessKey")
+                throw GatewayError.invalidValue(
+                    "secret.secretAccessKey is too short to be an AWS secret access key.", param: "secret.secretAccessKey")
             }
             guard isAWSRegion(fields["region"]!) else {
                 throw GatewayError.invalidValue("secret.region must be an AWS region such as us-east-1.", param: "secret.region")
             }
             return BYOKCredential(secret: canonicalJSON(fields), preview: SecretPreview.make(fields["secretAccessKey"]!), fields: fields)
         case .azure, .azureResponses:
-            let required = provider.credential == .azure ? ["endpoint", "apiKey", "deploymentName", "apiVersion"] : ["endpoint", "apiKey", "apiVersion"]
+            let required =
+                provider.credential == .azure ? ["endpoint", "apiKey", "deploymentName", "apiVersion"] : ["endpoint", "apiKey", "apiVersion"]
             let fields = try object(input, provider: provider, required: required, optional: [])
             guard let url = URL(string: fields["endpoint"]!), url.scheme == "https", url.host != nil else {
-                throw GatewayError.invalidValue("secret.endpoint must be an https URL such as https://my-resource.openai.azure.com.", param: "secret.endpoint")
+                throw GatewayError.invalidValue(
+                    "secret.endpoint must be an https URL such as https://my-resource.openai.azure.com.", param: "secret.endpoint")
             }
             guard fields["apiKey"]!.count >= 16 else {
                 throw GatewayError.invalidValue("secret.apiKey is too short to be an Azure OpenAI key.", param: "secret.apiKey")
@@ -56,7 +63,9 @@ struct BYOKCredential: Sendable {
         return fields
     }
 
-    private static func object(_ input: JSONValue, provider: ProviderSpec, required: [String], optional: [String]) throws(GatewayError) -> [String: String] {
+    private static func object(
+        _ input: JSONValue, provider: ProviderSpec, required: [String], optional: [String]
+    ) throws(GatewayError) -> [String: String] {
         var value = input
         // The CLI reads JSON text from stdin; the API may send the object itself or a JSON string.
         if let text = input.stringValue, let parsed = try? JSONValue.decode(Array(text.utf8)) { value = parsed }

@@ -29,8 +29,9 @@ public struct BYOKService: Sendable {
 
     /// The server's service: the gateway's store, keyring, catalog, upstream clients and key cache.
     public init(gateway: Gateway) {
-        self.init(store: gateway.store, keyring: gateway.keyring, catalog: gateway.catalog,
-                  validator: ProviderKeyValidator(upstream: gateway.upstream, catalog: gateway.catalog), keyCache: gateway.byokKeys)
+        self.init(
+            store: gateway.store, keyring: gateway.keyring, catalog: gateway.catalog,
+            validator: ProviderKeyValidator(upstream: gateway.upstream, catalog: gateway.catalog), keyCache: gateway.byokKeys)
     }
 
     func organization(_ slug: String) async throws -> Organization {
@@ -59,12 +60,14 @@ public struct BYOKService: Sendable {
             }
         }
         let id = Identifiers.make("byok")
-        let sealed = try SecretVault.seal(credential.secret, binding: SecretBinding(organizationID: org.id, provider: provider.id, keyID: id),
-                                          keyring: keyring)
+        let sealed = try SecretVault.seal(
+            credential.secret, binding: SecretBinding(organizationID: org.id, provider: provider.id, keyID: id),
+            keyring: keyring)
         let now = WallClock.nowMs()
-        let record = BYOKKeyRecord(id: id, organizationID: org.id, provider: provider.id, ciphertext: sealed.combined,
-                                   masterKeyID: sealed.masterKeyID, preview: credential.preview, status: .active, createdAt: now,
-                                   lastValidatedAt: validate ? now : nil, lastValidationResult: validation)
+        let record = BYOKKeyRecord(
+            id: id, organizationID: org.id, provider: provider.id, ciphertext: sealed.combined,
+            masterKeyID: sealed.masterKeyID, preview: credential.preview, status: .active, createdAt: now,
+            lastValidatedAt: validate ? now : nil, lastValidationResult: validation)
         try await store.addBYOKKey(record)
         keyCache?.invalidate(organizationID: org.id, provider: provider.id)
         return record
@@ -78,7 +81,7 @@ public struct BYOKService: Sendable {
     public func setActive(organizationSlug: String, keyID: String, active: Bool) async throws -> BYOKKeyRecord {
         let org = try await organization(organizationSlug)
         guard let key = try await store.byokKey(id: keyID, organizationID: org.id),
-              try await store.setBYOKKeyStatus(id: keyID, organizationID: org.id, status: active ? .active : .inactive, validationResult: nil)
+            try await store.setBYOKKeyStatus(id: keyID, organizationID: org.id, status: active ? .active : .inactive, validationResult: nil)
         else { throw GatewayError.byokKeyNotFound(keyID) }
         keyCache?.invalidate(organizationID: org.id, provider: key.provider)
         return try await store.byokKey(id: keyID, organizationID: org.id) ?? key
@@ -87,7 +90,7 @@ public struct BYOKService: Sendable {
     public func remove(organizationSlug: String, keyID: String) async throws {
         let org = try await organization(organizationSlug)
         guard let key = try await store.byokKey(id: keyID, organizationID: org.id),
-              try await store.deleteBYOKKey(id: keyID, organizationID: org.id)
+            try await store.deleteBYOKKey(id: keyID, organizationID: org.id)
         else { throw GatewayError.byokKeyNotFound(keyID) }
         keyCache?.invalidate(organizationID: org.id, provider: key.provider)
     }
@@ -111,8 +114,9 @@ public struct BYOKService: Sendable {
 
     /// The provider refused a stored key during a request: mark it so the dashboard shows it.
     func markRejected(organizationID: String, key: UsableBYOKKey, status: Int) async {
-        _ = try? await store.setBYOKKeyStatus(id: key.id, organizationID: organizationID, status: .invalid,
-                                                      validationResult: "refused by the provider during a request (HTTP \(status))")
+        _ = try? await store.setBYOKKeyStatus(
+            id: key.id, organizationID: organizationID, status: .invalid,
+            validationResult: "refused by the provider during a request (HTTP \(status))")
         keyCache?.invalidate(organizationID: organizationID, provider: key.provider)
     }
 }

@@ -61,8 +61,9 @@ struct ProviderKeyValidator: Sendable {
             let url = base + provider.validation.path.replacingOccurrences(of: "{model}", with: model)
             let body = Array(#"{"input":{"converse":{"messages":[{"role":"user","content":[{"text":"hi"}]}]}}}"#.utf8)
             guard let parsed = URL(string: url) else { return .unavailable("bad endpoint") }
-            let signer = SigV4Signer(accessKeyID: credential.fields["accessKeyId"] ?? "", secretAccessKey: credential.fields["secretAccessKey"] ?? "",
-                                     sessionToken: credential.fields["sessionToken"], region: region, service: "bedrock")
+            let signer = SigV4Signer(
+                accessKeyID: credential.fields["accessKeyId"] ?? "", secretAccessKey: credential.fields["secretAccessKey"] ?? "",
+                sessionToken: credential.fields["sessionToken"], region: region, service: "bedrock")
             request = HTTPClientRequest(url: url)
             request.headers.add(name: "content-type", value: "application/json")
             for header in signer.sign(method: provider.validation.method, url: parsed, headers: [("content-type", "application/json")], body: body) {

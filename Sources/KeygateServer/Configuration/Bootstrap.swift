@@ -10,7 +10,8 @@ import Logging
 public enum Bootstrap {
     /// Creates the data directory when the embedded database or the development master key will live there.
     public static func prepareDataDirectory(_ config: GatewayConfiguration) throws {
-        let needsDirectory = config.databaseURL == nil
+        let needsDirectory =
+            config.databaseURL == nil
             || (config.environment["KEYGATE_MASTER_KEY"] ?? "").isEmpty && (config.environment["KEYGATE_MASTER_KEY_FILE"] ?? "").isEmpty
         guard needsDirectory else { return }
         let fm = FileManager.default
@@ -62,7 +63,9 @@ public enum Bootstrap {
     public static func checkStoredKeysDecrypt(store: any Store, keyring: MasterKeyring) async throws {
         let unknown = Set(try await store.allBYOKKeys().map(\.masterKeyID)).subtracting(keyring.knownIDs)
         if let id = unknown.sorted().first {
-            throw StartupError("stored BYOK keys are encrypted under master key \(id), which is not configured (this process has \(keyring.knownIDs.joined(separator: ", "))). Set KEYGATE_MASTER_KEY to the key they were stored with, or to the new key with the old one in KEYGATE_MASTER_KEY_PREVIOUS during a rotation")
+            throw StartupError(
+                "stored BYOK keys are encrypted under master key \(id), which is not configured (this process has \(keyring.knownIDs.joined(separator: ", "))). Set KEYGATE_MASTER_KEY to the key they were stored with, or to the new key with the old one in KEYGATE_MASTER_KEY_PREVIOUS during a rotation"
+            )
         }
     }
 
@@ -88,12 +91,15 @@ public enum Bootstrap {
     /// Runs `body` with what the BYOK and master-key commands need (the store, keyring and catalog `serve`
     /// would open, checked the same way) and nothing more: no heartbeat, no sweep, no server, no key cache.
     /// Closes the upstream clients (used to validate a key) and the store afterwards, also when `body` throws.
-    public static func withBYOKService<T>(_ baseConfig: GatewayConfiguration, logger: Logger,
-                                          _ body: (BYOKService) async throws -> T) async throws -> T {
+    public static func withBYOKService<T>(
+        _ baseConfig: GatewayConfiguration, logger: Logger,
+        _ body: (BYOKService) async throws -> T
+    ) async throws -> T {
         let (config, catalog, keyring, store) = try await openStoreAndKeys(baseConfig, logger: logger)
         let upstream = UpstreamClients(configuration: config)
-        let service = BYOKService(store: store, keyring: keyring, catalog: catalog,
-                                  validator: ProviderKeyValidator(upstream: upstream, catalog: catalog), keyCache: nil)
+        let service = BYOKService(
+            store: store, keyring: keyring, catalog: catalog,
+            validator: ProviderKeyValidator(upstream: upstream, catalog: catalog), keyCache: nil)
         let result: Result<T, any Error>
         do {
             result = .success(try await body(service))
@@ -107,8 +113,11 @@ public enum Bootstrap {
 
     /// The catalog (with the provider settings read into the configuration), the keyring and the migrated
     /// store, refusing stored BYOK keys this keyring cannot open; logs where the master key came from.
-    private static func openStoreAndKeys(_ baseConfig: GatewayConfiguration, logger: Logger) async throws
-        -> (GatewayConfiguration, Catalog, MasterKeyring, any Store) {
+    private static func openStoreAndKeys(
+        _ baseConfig: GatewayConfiguration, logger: Logger
+    ) async throws
+        -> (GatewayConfiguration, Catalog, MasterKeyring, any Store)
+    {
         var config = baseConfig
         let catalog = try loadCatalog(config)
         try config.readProviderSettings(for: catalog)
@@ -123,7 +132,9 @@ public enum Bootstrap {
         }
         switch masterKey.origin {
         case .generatedDevelopmentFile(let path):
-            logger.warning("No master key configured: created a development master key at \(path). Production must set KEYGATE_MASTER_KEY (or KEYGATE_MASTER_KEY_FILE) to base64 of 32 random bytes and keep it out of the data directory.")
+            logger.warning(
+                "No master key configured: created a development master key at \(path). Production must set KEYGATE_MASTER_KEY (or KEYGATE_MASTER_KEY_FILE) to base64 of 32 random bytes and keep it out of the data directory."
+            )
         case .existingDevelopmentFile(let path):
             logger.warning("Using the development master key at \(path). Production must set KEYGATE_MASTER_KEY (or KEYGATE_MASTER_KEY_FILE).")
         case .environment, .file:

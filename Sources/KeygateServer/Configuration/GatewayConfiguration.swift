@@ -50,30 +50,39 @@ public struct GatewayConfiguration: Sendable, CustomStringConvertible {
         if let dir = env["KEYGATE_DATA_DIR"], !dir.isEmpty { config.dataDirectory = dir }
         if let url = env["KEYGATE_DATABASE_URL"], !url.isEmpty { config.databaseURL = url }
         if let text = env["KEYGATE_SQLITE_SYNC"], !text.isEmpty {
-            guard let value = SQLiteDurability(rawValue: text) else { throw StartupError("KEYGATE_SQLITE_SYNC must be normal or full, got '\(text)'") }
+            guard let value = SQLiteDurability(rawValue: text) else {
+                throw StartupError("KEYGATE_SQLITE_SYNC must be normal or full, got '\(text)'")
+            }
             config.sqliteDurability = value
         }
         if let path = env["KEYGATE_CATALOG"], !path.isEmpty { config.catalogPath = path }
         if let level = env["KEYGATE_LOG_LEVEL"], !level.isEmpty { config.logLevel = level }
         if let text = env["KEYGATE_MAX_BODY_BYTES"] {
-            guard let value = Int(text), value > 0 else { throw StartupError("KEYGATE_MAX_BODY_BYTES must be a positive number of bytes, got '\(text)'") }
+            guard let value = Int(text), value > 0 else {
+                throw StartupError("KEYGATE_MAX_BODY_BYTES must be a positive number of bytes, got '\(text)'")
+            }
             config.maxBodyBytes = value
         }
         if let text = env["KEYGATE_UPSTREAM_MAX_CONNECTIONS"] {
-            guard let value = Int(text), value > 0 else { throw StartupError("KEYGATE_UPSTREAM_MAX_CONNECTIONS must be a positive integer, got '\(text)'") }
+            guard let value = Int(text), value > 0 else {
+                throw StartupError("KEYGATE_UPSTREAM_MAX_CONNECTIONS must be a positive integer, got '\(text)'")
+            }
             config.maxConnectionsPerHost = value
         }
         config.defaultTimeouts = try UpstreamTimeouts.read(env, prefix: "KEYGATE_UPSTREAM_", base: UpstreamTimeouts())
         config.creditPolicy = try readCreditPolicy(env)
-        for (name, setter) in [("KEYGATE_RESERVATION_LEASE_SECONDS", { (c: inout GatewayConfiguration, v: Int64) in c.reservationLeaseSeconds = v }),
-                               ("KEYGATE_SWEEP_INTERVAL_SECONDS", { $0.sweepIntervalSeconds = $1 }),
-                               ("KEYGATE_INSTANCE_DEAD_AFTER_SECONDS", { $0.instanceDeadAfterSeconds = $1 })] {
+        for (name, setter) in [
+            ("KEYGATE_RESERVATION_LEASE_SECONDS", { (c: inout GatewayConfiguration, v: Int64) in c.reservationLeaseSeconds = v }),
+            ("KEYGATE_SWEEP_INTERVAL_SECONDS", { $0.sweepIntervalSeconds = $1 }),
+            ("KEYGATE_INSTANCE_DEAD_AFTER_SECONDS", { $0.instanceDeadAfterSeconds = $1 }),
+        ] {
             guard let text = env[name] else { continue }
             guard let value = Int64(text), value > 0 else { throw StartupError("\(name) must be a positive number of seconds, got '\(text)'") }
             setter(&config, value)
         }
         guard config.instanceDeadAfterSeconds > config.sweepIntervalSeconds else {
-            throw StartupError("KEYGATE_INSTANCE_DEAD_AFTER_SECONDS must be longer than KEYGATE_SWEEP_INTERVAL_SECONDS, or live processes would be taken for dead")
+            throw StartupError(
+                "KEYGATE_INSTANCE_DEAD_AFTER_SECONDS must be longer than KEYGATE_SWEEP_INTERVAL_SECONDS, or live processes would be taken for dead")
         }
         return config
     }
@@ -85,7 +94,8 @@ public struct GatewayConfiguration: Sendable, CustomStringConvertible {
             if text == "none" { return 0 }
             // Basis points from a percentage with up to 2 decimals ("5.5" → 550), exactly.
             guard let hundredths = MicroCredits(creditsText: text).map({ $0.value / 10_000 }),
-                  MicroCredits(creditsText: text)!.value % 10_000 == 0, hundredths <= 10_000 else {
+                MicroCredits(creditsText: text)!.value % 10_000 == 0, hundredths <= 10_000
+            else {
                 throw StartupError("\(name) must be a percentage from 0 to 100 with at most 2 decimals (e.g. 5.5), or none; got '\(text)'")
             }
             return hundredths
@@ -133,7 +143,9 @@ public struct GatewayConfiguration: Sendable, CustomStringConvertible {
             return (dataDirectory as NSString).appendingPathComponent("keygate.db")
         }
         if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
-            throw StartupError("KEYGATE_DATABASE_URL names PostgreSQL, which this version does not support yet; use sqlite:///absolute/path.db or leave it unset for the embedded database")
+            throw StartupError(
+                "KEYGATE_DATABASE_URL names PostgreSQL, which this version does not support yet; use sqlite:///absolute/path.db or leave it unset for the embedded database"
+            )
         }
         guard url.hasPrefix("sqlite://") else {
             throw StartupError("KEYGATE_DATABASE_URL must look like sqlite:///absolute/path.db (got a URL with another scheme)")
@@ -153,8 +165,12 @@ public struct GatewayConfiguration: Sendable, CustomStringConvertible {
 /// `dump()` and debuggers see the same key-free view as `description`, never the environment or the keys.
 extension GatewayConfiguration: CustomReflectable, CustomDebugStringConvertible {
     public var customMirror: Mirror {
-        Mirror(self, children: ["host": host, "port": port, "dataDirectory": dataDirectory,
-                                "platformKeyProviders": platformKeys.keys.sorted(), "maxBodyBytes": maxBodyBytes])
+        Mirror(
+            self,
+            children: [
+                "host": host, "port": port, "dataDirectory": dataDirectory,
+                "platformKeyProviders": platformKeys.keys.sorted(), "maxBodyBytes": maxBodyBytes,
+            ])
     }
     public var debugDescription: String { description }
 }

@@ -14,7 +14,8 @@ extension GatewayError: HTTPResponseError {
     func makeResponse(anthropicFormat: Bool = false) -> Response {
         var headers: HTTPFields = [.contentType: "application/json"]
         if let retryAfter { headers[.retryAfter] = retryAfter }
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: anthropicFormat ? anthropicBodyBytes : bodyBytes)))
+        return Response(
+            status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: anthropicFormat ? anthropicBodyBytes : bodyBytes)))
     }
 
     /// Anthropic's error body (`{"type":"error","error":{"type","message"}}`), for `/v1/messages` clients.
@@ -37,12 +38,14 @@ extension GatewayError: HTTPResponseError {
 
     /// `{"error":{"message","type","param","code"}}`.
     public var bodyBytes: [UInt8] {
-        let object: JSONValue = .object(["error": .object([
-            "message": .string(message),
-            "type": .string(type),
-            "param": param.map(JSONValue.string) ?? .null,
-            "code": code.map(JSONValue.string) ?? .null,
-        ])])
+        let object: JSONValue = .object([
+            "error": .object([
+                "message": .string(message),
+                "type": .string(type),
+                "param": param.map(JSONValue.string) ?? .null,
+                "code": code.map(JSONValue.string) ?? .null,
+            ])
+        ])
         return object.encoded()
     }
 

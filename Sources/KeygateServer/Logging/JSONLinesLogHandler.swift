@@ -90,8 +90,9 @@ public struct JSONLinesLogHandler: LogHandler {
                 var time = tm()
                 var t = second
                 gmtime_r(&t, &time)
-                let text = String(format: "%04d-%02d-%02dT%02d:%02d:%02d", time.tm_year + 1900, time.tm_mon + 1, time.tm_mday,
-                                  time.tm_hour, time.tm_min, time.tm_sec)
+                let text = String(
+                    format: "%04d-%02d-%02dT%02d:%02d:%02d", time.tm_year + 1900, time.tm_mon + 1, time.tm_mday,
+                    time.tm_hour, time.tm_min, time.tm_sec)
                 cached = (second, text)
                 return text
             }

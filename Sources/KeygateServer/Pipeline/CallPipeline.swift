@@ -13,8 +13,9 @@ struct CallPipeline: Sendable {
     init(gateway: Gateway) {
         let settlement = CallSettlement(credits: gateway.credits)
         self.planner = CallPlanner(gateway: gateway)
-        self.exchange = UpstreamExchange(configuration: gateway.configuration, upstream: gateway.upstream, settlement: settlement,
-                                         byokService: BYOKService(gateway: gateway))
+        self.exchange = UpstreamExchange(
+            configuration: gateway.configuration, upstream: gateway.upstream, settlement: settlement,
+            byokService: BYOKService(gateway: gateway))
         self.recorder = gateway.usage
     }
 
@@ -29,8 +30,10 @@ struct CallPipeline: Sendable {
 
     /// Runs the call on the provider that serves `resolved` (from `resolve`). When the organisation's own key
     /// is rate limited and it opted in, the call is tried once more on the platform key.
-    func run(_ body: CallBody, resolved: ResolvedModel, forced: Bool, context: GatewayRequestContext,
-             usage: inout UsageDraft) async throws -> Response {
+    func run(
+        _ body: CallBody, resolved: ResolvedModel, forced: Bool, context: GatewayRequestContext,
+        usage: inout UsageDraft
+    ) async throws -> Response {
         usage.model = body.model
         usage.stream = body.stream
         usage.promptBytes = body.promptBytes

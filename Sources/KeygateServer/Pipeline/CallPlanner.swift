@@ -38,15 +38,16 @@ struct CallPlanner: Sendable {
         if forced && byokKey == nil {
             throw GatewayError.byokKeyRequired(provider: resolved.provider.id, organization: organization.slug)
         }
-        return PlannedRoute(decision: .decide(for: resolved, organizationHasKey: byokKey != nil), byokKey: byokKey,
-                            adapter: WireAdapters.adapter(for: resolved.provider.wireFormat))
+        return PlannedRoute(
+            decision: .decide(for: resolved, organizationHasKey: byokKey != nil), byokKey: byokKey,
+            adapter: WireAdapters.adapter(for: resolved.provider.wireFormat))
     }
 
     /// The route to retry on after the organisation's own key was rate limited: the platform's, if the
     /// organisation opted in (`byok_fallback_on_rate_limit`); nil otherwise.
     func rateLimitFallback(for route: PlannedRoute, organization: Organization) async throws -> PlannedRoute? {
         guard route.billing == .byok,
-              try await settings.organizationSettings(organizationID: organization.id).byokFallbackOnRateLimit
+            try await settings.organizationSettings(organizationID: organization.id).byokFallbackOnRateLimit
         else { return nil }
         return PlannedRoute(decision: .decide(for: route.resolved, organizationHasKey: false), byokKey: nil, adapter: route.adapter)
     }
@@ -63,8 +64,9 @@ struct CallPlanner: Sendable {
     /// Holds the call's estimate when credits pay for it (402 when it does not fit); nothing otherwise.
     func reserve(_ call: PlannedCall, for body: CallBody, requestID: String, organization: Organization) async throws {
         guard call.route.billing == .credits else { return }
-        try await credits.reserve(requestID: requestID, organization: organization,
-                                  estimate: body.estimate(model: call.route.resolved.model, policy: credits.policy), provider: call.route.provider)
+        try await credits.reserve(
+            requestID: requestID, organization: organization,
+            estimate: body.estimate(model: call.route.resolved.model, policy: credits.policy), provider: call.route.provider)
     }
 
     /// Returns a reservation whose call produced nothing.

@@ -8,8 +8,10 @@ struct CallSettlement: Sendable {
 
     /// Settles for `tokens` and records the call; returns what was charged (cost + fee). A credit-billed call
     /// that failed before producing anything gets its whole reservation back instead.
-    func settle(_ usage: UsageDraft, status: Int, errorCode: String?, tokens: TokenUsage, producedOutput: Bool,
-                timeToFirstToken: Duration? = nil) async -> MicroCredits {
+    func settle(
+        _ usage: UsageDraft, status: Int, errorCode: String?, tokens: TokenUsage, producedOutput: Bool,
+        timeToFirstToken: Duration? = nil
+    ) async -> MicroCredits {
         guard let resolved = usage.resolved, let billing = usage.billing, billing != .free else {
             usage.record(status: status, errorCode: errorCode, tokens: tokens, timeToFirstToken: timeToFirstToken)
             return .zero
@@ -21,15 +23,18 @@ struct CallSettlement: Sendable {
             return .zero
         }
         let (cost, fee) = credits.price(of: tokens, model: resolved.model, billing: billing)
-        let record = usage.makeRecord(status: status, errorCode: errorCode, tokens: tokens, timeToFirstToken: timeToFirstToken,
-                                      credits: cost, fee: fee)
-        let outcome = await credits.settle(requestID: usage.requestID, organizationID: usage.caller.organization.id, cost: cost,
-                                           fee: fee, billing: billing, record: record, logger: usage.logger)
+        let record = usage.makeRecord(
+            status: status, errorCode: errorCode, tokens: tokens, timeToFirstToken: timeToFirstToken,
+            credits: cost, fee: fee)
+        let outcome = await credits.settle(
+            requestID: usage.requestID, organizationID: usage.caller.organization.id, cost: cost,
+            fee: fee, billing: billing, record: record, logger: usage.logger)
         guard outcome != .failed else {
             // The record says what happened: the work was done, nothing was charged (the sweeper returns the
             // reservation after its lease). It never claims a charge the ledger does not have.
-            usage.finish(usage.makeRecord(status: status, errorCode: "settlement_failed", tokens: tokens, timeToFirstToken: timeToFirstToken),
-                         alreadyStored: false)
+            usage.finish(
+                usage.makeRecord(status: status, errorCode: "settlement_failed", tokens: tokens, timeToFirstToken: timeToFirstToken),
+                alreadyStored: false)
             return .zero
         }
         usage.finish(record, alreadyStored: outcome == .stored)

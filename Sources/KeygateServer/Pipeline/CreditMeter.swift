@@ -12,10 +12,12 @@ struct CreditMeter: Sendable {
 
     /// Holds the estimate, or throws 402 saying which number did not fit and what to do.
     func reserve(requestID: String, organization: Organization, estimate: CreditEstimate, provider: String) async throws {
-        let outcome = try await store.reserve(organizationID: organization.id, requestID: requestID, amount: estimate.reservation,
-                                              instanceID: instanceID, leaseExpiresAt: WallClock.nowMs() + leaseSeconds * 1000)
+        let outcome = try await store.reserve(
+            organizationID: organization.id, requestID: requestID, amount: estimate.reservation,
+            instanceID: instanceID, leaseExpiresAt: WallClock.nowMs() + leaseSeconds * 1000)
         if case .insufficient(let balance) = outcome {
-            throw GatewayError.insufficientCredits(estimate: estimate, available: balance.available, provider: provider, organization: organization.slug)
+            throw GatewayError.insufficientCredits(
+                estimate: estimate, available: balance.available, provider: provider, organization: organization.slug)
         }
     }
 
@@ -45,8 +47,10 @@ struct CreditMeter: Sendable {
 
     /// Settles a credits request or charges a BYOK fee, writing the request's usage record in the same
     /// transaction.
-    func settle(requestID: String, organizationID: String, cost: MicroCredits, fee: MicroCredits, billing: BillingPath,
-                record: UsageRecord, logger: Logger) async -> SettlementOutcome {
+    func settle(
+        requestID: String, organizationID: String, cost: MicroCredits, fee: MicroCredits, billing: BillingPath,
+        record: UsageRecord, logger: Logger
+    ) async -> SettlementOutcome {
         do {
             switch billing {
             case .credits: _ = try await store.settle(requestID: requestID, cost: cost, fee: fee, record: record)

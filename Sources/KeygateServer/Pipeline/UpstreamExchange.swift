@@ -23,8 +23,9 @@ struct UpstreamExchange: Sendable {
         let outgoing = try body.upstreamRequest(for: call)
         let timeouts = configuration.timeouts(for: route.provider)
         let watchdog = UpstreamWatchdog(channel: context.channel, idleTimeout: timeouts.idle)
-        let answer = try await fetch(outgoing, client: upstream.client(for: route.provider), firstByte: timeouts.firstByte,
-                                     stream: body.stream, watchdog: watchdog, provider: route.provider)
+        let answer = try await fetch(
+            outgoing, client: upstream.client(for: route.provider), firstByte: timeouts.firstByte,
+            stream: body.stream, watchdog: watchdog, provider: route.provider)
 
         var headers: HTTPFields = [.keygateBilling: route.billing.rawValue, .keygateProvider: route.provider]
         if let byokKey = route.byokKey { headers[.keygateBYOKKey] = byokKey.preview }
@@ -42,10 +43,13 @@ struct UpstreamExchange: Sendable {
                 relay = AnthropicAdapter().makePassthroughRelay()
                 errorEvents = .anthropic
             }
-            return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-                await relayStream(response, relay: relay, errorEvents: errorEvents, watchdog: watchdog, provider: route.provider,
-                                  usage: usage, writer: &writer)
-            })
+            return Response(
+                status: .ok, headers: headers,
+                body: ResponseBody { writer in
+                    await relayStream(
+                        response, relay: relay, errorEvents: errorEvents, watchdog: watchdog, provider: route.provider,
+                        usage: usage, writer: &writer)
+                })
 
         case .complete(let status, let upstreamHeaders, let body) where !(200..<300).contains(status):
             let failure = UpstreamFailure(status: status, body: Array(body.readableBytesView), retryAfter: Self.retryAfter(upstreamHeaders))
@@ -67,9 +71,11 @@ struct UpstreamExchange: Sendable {
                 out = received
                 reported = AnthropicAdapter.usage(fromMessage: Array(received.readableBytesView))
             }
-            let tokens = reported
-                ?? TokenUsage(inputTokens: TokenEstimator.tokens(forBytes: body.promptBytes),
-                              outputTokens: TokenEstimator.tokens(forBytes: out.readableBytes), estimated: true)
+            let tokens =
+                reported
+                ?? TokenUsage(
+                    inputTokens: TokenEstimator.tokens(forBytes: body.promptBytes),
+                    outputTokens: TokenEstimator.tokens(forBytes: out.readableBytes), estimated: true)
             headers[.contentType] = "application/json"
             // The provider has done (and billed) the work: it is settled and recorded whether or not the client reads it.
             let charged = await settlement.settle(usage, status: status, errorCode: nil, tokens: tokens, producedOutput: true)
@@ -80,8 +86,10 @@ struct UpstreamExchange: Sendable {
 
     /// One watched exchange: the head, then (unless it is a 2xx stream to relay) the whole body. Transport
     /// failures come back as the caller's 502/504.
-    func fetch(_ outgoing: HTTPClientRequest, client: HTTPClient, firstByte: Duration, stream: Bool,
-               watchdog: UpstreamWatchdog, provider: String) async throws -> UpstreamAnswer {
+    func fetch(
+        _ outgoing: HTTPClientRequest, client: HTTPClient, firstByte: Duration, stream: Bool,
+        watchdog: UpstreamWatchdog, provider: String
+    ) async throws -> UpstreamAnswer {
         do {
             return try await watchdog.run {
                 let response = try await client.execute(outgoing, deadline: .now() + TimeAmount(firstByte))
@@ -113,8 +121,10 @@ struct UpstreamExchange: Sendable {
     /// Relays an upstream SSE body to the client. Never throws: every ending is turned into a settlement and
     /// usage record, and an ending the client can still hear about (provider cut the stream, went silent)
     /// into an error event, so a truncated answer is never mistaken for a complete one.
-    func relayStream(_ response: HTTPClientResponse, relay: any StreamRelay, errorEvents: StreamErrorEvents, watchdog: UpstreamWatchdog,
-                     provider: String, usage: UsageDraft, writer: inout any ResponseBodyWriter) async {
+    func relayStream(
+        _ response: HTTPClientResponse, relay: any StreamRelay, errorEvents: StreamErrorEvents, watchdog: UpstreamWatchdog,
+        provider: String, usage: UsageDraft, writer: inout any ResponseBodyWriter
+    ) async {
         var relay = relay
         var firstChunkAt: ContinuousClock.Instant?
         var failure: GatewayError?
@@ -142,22 +152,26 @@ struct UpstreamExchange: Sendable {
             clientGone = true
         } catch {
             // Once the stream has begun, any upstream failure other than silence is a cut stream.
-            failure = (error as? WatchdogStop) == .idleTimeout
+            failure =
+                (error as? WatchdogStop) == .idleTimeout
                 ? .upstreamTimeout(provider: provider, phase: "no data between stream chunks")
                 : .upstreamStreamCut(provider: provider)
         }
         if let failure, !clientGone {
             do { try await writer.write(ByteBuffer(bytes: errorEvents.bytes(for: failure))) } catch { clientGone = true }
         }
-        let tokens = relay.usage ?? TokenUsage(
-            inputTokens: TokenEstimator.tokens(forBytes: usage.promptBytes),
-            outputTokens: TokenEstimator.tokens(forBytes: relay.generatedTextBytes), estimated: true)
+        let tokens =
+            relay.usage
+            ?? TokenUsage(
+                inputTokens: TokenEstimator.tokens(forBytes: usage.promptBytes),
+                outputTokens: TokenEstimator.tokens(forBytes: relay.generatedTextBytes), estimated: true)
         let ttft = firstChunkAt.map { $0 - usage.startedAt }
         // Whatever was produced is charged (reported usage, else the flagged estimate); nothing produced, nothing
         // charged. Settled before the response ends: a client that saw the whole answer was charged for it, even
         // if this process dies right after.
-        _ = await settlement.settle(usage, status: 200, errorCode: clientGone ? "client_disconnected" : failure?.code, tokens: tokens,
-                                    producedOutput: relay.usage != nil || relay.generatedTextBytes > 0, timeToFirstToken: ttft)
+        _ = await settlement.settle(
+            usage, status: 200, errorCode: clientGone ? "client_disconnected" : failure?.code, tokens: tokens,
+            producedOutput: relay.usage != nil || relay.generatedTextBytes > 0, timeToFirstToken: ttft)
         if !clientGone {
             try? await writer.finish(nil)
         }

@@ -34,13 +34,18 @@ struct MessagesRoute: Sendable {
         do { json = try JSONValue.decode(bytes) } catch { throw GatewayError.invalidJSON("it could not be parsed") }
         guard case .object(let fields) = json else { throw GatewayError.invalidJSON("expected an object") }
         if let repeated = fields.firstRepeatedKey { throw GatewayError.duplicateField(repeated) }  // as in ChatCompletionRequest
-        guard let model = json["model"]?.stringValue, !model.isEmpty else { throw GatewayError.missingField("model", expected: "a model id such as claude-haiku-4-5") }
-        guard let messages = json["messages"]?.arrayValue, !messages.isEmpty else { throw GatewayError.missingField("messages", expected: "a non-empty array of messages") }
+        guard let model = json["model"]?.stringValue, !model.isEmpty else {
+            throw GatewayError.missingField("model", expected: "a model id such as claude-haiku-4-5")
+        }
+        guard let messages = json["messages"]?.arrayValue, !messages.isEmpty else {
+            throw GatewayError.missingField("messages", expected: "a non-empty array of messages")
+        }
         guard let maxTokens = json["max_tokens"]?.int64Value, maxTokens >= 1 else {
             throw GatewayError.missingField("max_tokens", expected: "a positive integer (required by the Messages API)")
         }
-        return AnthropicMessagesBody(json: json, model: model, maxTokens: maxTokens, stream: json["stream"]?.boolValue ?? false,
-                                     byteCount: bytes.count, version: request.headers[.anthropicVersion], beta: request.headers[.anthropicBeta])
+        return AnthropicMessagesBody(
+            json: json, model: model, maxTokens: maxTokens, stream: json["stream"]?.boolValue ?? false,
+            byteCount: bytes.count, version: request.headers[.anthropicVersion], beta: request.headers[.anthropicBeta])
     }
 
     /// A chat completion's answer (or stream) in Anthropic's format.
@@ -50,13 +55,17 @@ struct MessagesRoute: Sendable {
         headers[.contentLength] = nil
         if streaming {
             let writer = Mutex(AnthropicEventWriter(model: model))
-            return Response(status: response.status, headers: headers, body: response.body.map { buffer in
-                ByteBuffer(bytes: writer.withLock { $0.translate(Array(buffer.readableBytesView)) })
-            })
+            return Response(
+                status: response.status, headers: headers,
+                body: response.body.map { buffer in
+                    ByteBuffer(bytes: writer.withLock { $0.translate(Array(buffer.readableBytesView)) })
+                })
         }
-        return Response(status: response.status, headers: headers, body: response.body.map { buffer in
-            ByteBuffer(bytes: AnthropicInbound.message(fromChatCompletion: Array(buffer.readableBytesView), model: model))
-        })
+        return Response(
+            status: response.status, headers: headers,
+            body: response.body.map { buffer in
+                ByteBuffer(bytes: AnthropicInbound.message(fromChatCompletion: Array(buffer.readableBytesView), model: model))
+            })
     }
 }
 

@@ -19,9 +19,15 @@ struct BYOKKeysRoutes: Sendable {
         let body: JSONValue
         do { body = try JSONValue.decode(bytes) } catch { throw GatewayError.invalidJSON("it could not be parsed") }
         guard case .object = body else { throw GatewayError.invalidJSON("expected an object with provider and secret") }
-        guard let providerValue = body["provider"], !providerValue.isNull else { throw GatewayError.missingField("provider", expected: "a provider id such as anthropic") }
-        guard let provider = providerValue.stringValue else { throw GatewayError.wrongType("provider", expected: "a string", found: providerValue.typeName) }
-        guard let secret = body["secret"], !secret.isNull else { throw GatewayError.missingField("secret", expected: "the key (a string, or an object for aws and azure)") }
+        guard let providerValue = body["provider"], !providerValue.isNull else {
+            throw GatewayError.missingField("provider", expected: "a provider id such as anthropic")
+        }
+        guard let provider = providerValue.stringValue else {
+            throw GatewayError.wrongType("provider", expected: "a string", found: providerValue.typeName)
+        }
+        guard let secret = body["secret"], !secret.isNull else {
+            throw GatewayError.missingField("secret", expected: "the key (a string, or an object for aws and azure)")
+        }
         var validate = true
         if let flag = body["validate"], !flag.isNull {
             guard let value = flag.boolValue else { throw GatewayError.wrongType("validate", expected: "a boolean", found: flag.typeName) }

@@ -12,11 +12,13 @@ struct HealthRoutes: Sendable {
     func ready(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         do {
             try await store.checkReachable()
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{\"status\":\"ready\"}")))
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{\"status\":\"ready\"}")))
         } catch {
             context.logger.warning("Readiness check failed: database unreachable")
-            return Response(status: .serviceUnavailable, headers: [.contentType: "application/json"],
-                            body: .init(byteBuffer: ByteBuffer(string: "{\"status\":\"unavailable\",\"reason\":\"database unreachable\"}")))
+            return Response(
+                status: .serviceUnavailable, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: "{\"status\":\"unavailable\",\"reason\":\"database unreachable\"}")))
         }
     }
 }

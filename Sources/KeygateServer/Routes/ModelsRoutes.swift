@@ -55,8 +55,9 @@ struct ModelsRoutes: Sendable {
     func list(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let keys = try await organizationKeys(context)
         let list: JSONValue = .object(["object": .string("list"), "data": .array(entries.map { routed($0, keys: keys) })])
-        return Response(status: .ok, headers: [.contentType: "application/json", .keygateBilling: BillingHeader.none],
-                        body: .init(byteBuffer: ByteBuffer(bytes: list.encoded())))
+        return Response(
+            status: .ok, headers: [.contentType: "application/json", .keygateBilling: BillingHeader.none],
+            body: .init(byteBuffer: ByteBuffer(bytes: list.encoded())))
     }
 
     /// Which providers the caller's organisation has a usable key for (one cached lookup per provider).
@@ -74,7 +75,8 @@ struct ModelsRoutes: Sendable {
         let id = String(request.uri.path.dropFirst("/v1/models/".count)).removingPercentEncoding ?? ""
         guard let resolved = catalog.resolve(model: id) else { throw GatewayError.modelNotFound(id) }
         let body = routed((resolved, Self.entry(resolved)), keys: try await organizationKeys(context)).encoded()
-        return Response(status: .ok, headers: [.contentType: "application/json", .keygateBilling: BillingHeader.none],
-                        body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        return Response(
+            status: .ok, headers: [.contentType: "application/json", .keygateBilling: BillingHeader.none],
+            body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 }

@@ -48,8 +48,10 @@ struct UsageDraft: Sendable {
         log(usage)
     }
 
-    func makeRecord(status: Int, errorCode: String?, tokens: TokenUsage, timeToFirstToken: Duration?,
-                    credits: MicroCredits = .zero, fee: MicroCredits = .zero) -> UsageRecord {
+    func makeRecord(
+        status: Int, errorCode: String?, tokens: TokenUsage, timeToFirstToken: Duration?,
+        credits: MicroCredits = .zero, fee: MicroCredits = .zero
+    ) -> UsageRecord {
         let cost = resolved.map { tokens.cost(at: $0.model) } ?? .zero
         return UsageRecord(
             requestID: requestID, organizationID: caller.organization.id, apiKeyID: caller.key.id,
@@ -62,12 +64,14 @@ struct UsageDraft: Sendable {
     /// The request's log line (one per request, at info). The message stays "chat completion" for every
     /// proxied call: log queries and the SDK checks look for it.
     func log(_ record: UsageRecord) {
-        logger.info("chat completion", metadata: [
-            "model": "\(record.model)", "billing": "\(record.billing?.rawValue ?? "none")", "status": "\(record.status)",
-            "input_tokens": "\(record.inputTokens)", "output_tokens": "\(record.outputTokens)",
-            "estimated": "\(record.tokensEstimated)", "latency_ms": "\(record.latencyMs)",
-            "credits_charged": "\(record.creditsCharged)", "fee_credits": "\(record.feeCredits)",
-            "error": "\(record.errorCode ?? "")",
-        ])
+        logger.info(
+            "chat completion",
+            metadata: [
+                "model": "\(record.model)", "billing": "\(record.billing?.rawValue ?? "none")", "status": "\(record.status)",
+                "input_tokens": "\(record.inputTokens)", "output_tokens": "\(record.outputTokens)",
+                "estimated": "\(record.tokensEstimated)", "latency_ms": "\(record.latencyMs)",
+                "credits_charged": "\(record.creditsCharged)", "fee_credits": "\(record.feeCredits)",
+                "error": "\(record.errorCode ?? "")",
+            ])
     }
 }

@@ -91,10 +91,12 @@ final class UsageRecorder: Service {
                     return
                 } catch {
                     if attempt == 5 {
-                        logger.error("Usage records could not be written", metadata: [
-                            "count": "\(batch.count)", "request_ids": "\(batch.map(\.requestID).joined(separator: ","))",
-                            "error": "\(error)",
-                        ])
+                        logger.error(
+                            "Usage records could not be written",
+                            metadata: [
+                                "count": "\(batch.count)", "request_ids": "\(batch.map(\.requestID).joined(separator: ","))",
+                                "error": "\(error)",
+                            ])
                         return
                     }
                     try? await Task.sleep(for: delay)

@@ -7,10 +7,14 @@ public protocol LedgerStore: Sendable {
     /// Adds credits (`grant`, `purchase`, `adjustment`, `trialGrant`; negative amounts only for `adjustment`).
     /// A trial grant sets the trial expiry.
     @discardableResult
-    func addCredits(organizationID: String, amount: MicroCredits, kind: LedgerEntryKind, reason: String?, trialExpiresAt: Int64?) async throws -> CreditBalance
+    func addCredits(
+        organizationID: String, amount: MicroCredits, kind: LedgerEntryKind, reason: String?, trialExpiresAt: Int64?
+    ) async throws -> CreditBalance
     /// Holds `amount` if available (trial first) covers it: one conditional update, so concurrent requests,
     /// also from several processes, can never drive available below zero.
-    func reserve(organizationID: String, requestID: String, amount: MicroCredits, instanceID: String, leaseExpiresAt: Int64) async throws -> ReservationOutcome
+    func reserve(
+        organizationID: String, requestID: String, amount: MicroCredits, instanceID: String, leaseExpiresAt: Int64
+    ) async throws -> ReservationOutcome
     /// Charges `cost` and `fee` against the request's reservation (trial part first), charges any excess
     /// beyond it from available (the overage policy), and releases the rest. Idempotent per request id; a
     /// reservation the sweeper already returned is charged from available (the work was done). `record`, the

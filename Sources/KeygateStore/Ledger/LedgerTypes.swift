@@ -34,9 +34,11 @@ public struct LedgerEntry: Sendable, Hashable {
     public var reason: String?
     public var createdAt: Int64
 
-    public init(id: Int64, organizationID: String, kind: LedgerEntryKind, regularDelta: MicroCredits, trialDelta: MicroCredits,
-                reservedDelta: MicroCredits, availableAfter: MicroCredits, reservedAfter: MicroCredits, requestID: String?, reason: String?,
-                createdAt: Int64) {
+    public init(
+        id: Int64, organizationID: String, kind: LedgerEntryKind, regularDelta: MicroCredits, trialDelta: MicroCredits,
+        reservedDelta: MicroCredits, availableAfter: MicroCredits, reservedAfter: MicroCredits, requestID: String?, reason: String?,
+        createdAt: Int64
+    ) {
         self.id = id
         self.organizationID = organizationID
         self.kind = kind

@@ -12,8 +12,10 @@ public struct APIKeyRecord: Sendable, Hashable {
     public var createdAt: Int64
     public var revokedAt: Int64?
 
-    public init(id: String, organizationID: String, name: String, lookupID: String, hash: [UInt8], preview: String, isAdmin: Bool,
-                createdAt: Int64, revokedAt: Int64?) {
+    public init(
+        id: String, organizationID: String, name: String, lookupID: String, hash: [UInt8], preview: String, isAdmin: Bool,
+        createdAt: Int64, revokedAt: Int64?
+    ) {
         self.id = id
         self.organizationID = organizationID
         self.name = name

@@ -17,9 +17,11 @@ public struct BYOKKeyRecord: Sendable, Hashable {
     /// `ok`, `skipped`, or why the provider refused the key.
     public var lastValidationResult: String?
 
-    public init(id: String, organizationID: String, provider: String, ciphertext: [UInt8], masterKeyID: String, preview: String,
-                status: BYOKKeyStatus, createdAt: Int64, lastUsedAt: Int64? = nil, lastValidatedAt: Int64? = nil,
-                lastValidationResult: String? = nil) {
+    public init(
+        id: String, organizationID: String, provider: String, ciphertext: [UInt8], masterKeyID: String, preview: String,
+        status: BYOKKeyStatus, createdAt: Int64, lastUsedAt: Int64? = nil, lastValidatedAt: Int64? = nil,
+        lastValidationResult: String? = nil
+    ) {
         self.id = id
         self.organizationID = organizationID
         self.provider = provider

@@ -33,11 +33,13 @@ public struct UsageRecord: Sendable, Hashable {
     public var errorCode: String?
     public var createdAt: Int64
 
-    public init(requestID: String, organizationID: String, apiKeyID: String, model: String, provider: String,
-                byok: Bool, billing: BillingPath?, usage: TokenUsage, costUSD: PicoUSD,
-                creditsCharged: MicroCredits = .zero, feeCredits: MicroCredits = .zero,
-                latencyMs: Int64, timeToFirstTokenMs: Int64?, stream: Bool, status: Int, errorCode: String?, createdAt: Int64,
-                byokKeyID: String? = nil) {
+    public init(
+        requestID: String, organizationID: String, apiKeyID: String, model: String, provider: String,
+        byok: Bool, billing: BillingPath?, usage: TokenUsage, costUSD: PicoUSD,
+        creditsCharged: MicroCredits = .zero, feeCredits: MicroCredits = .zero,
+        latencyMs: Int64, timeToFirstTokenMs: Int64?, stream: Bool, status: Int, errorCode: String?, createdAt: Int64,
+        byokKeyID: String? = nil
+    ) {
         self.requestID = requestID
         self.organizationID = organizationID
         self.apiKeyID = apiKeyID

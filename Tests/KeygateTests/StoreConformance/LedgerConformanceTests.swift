@@ -28,7 +28,8 @@ import Testing
     func reserveSettleReleasesTheExcessAndChargesOnce(backend: StoreBackend) async throws {
         try await withLedger(backend) { store, org, _ in
             try await store.addCredits(organizationID: org, amount: Self.credits(10), kind: .grant, reason: "test", trialExpiresAt: nil)
-            #expect(try await store.reserve(organizationID: org, requestID: "r1", amount: Self.credits(4), instanceID: "i1", leaseExpiresAt: Self.far)
+            #expect(
+                try await store.reserve(organizationID: org, requestID: "r1", amount: Self.credits(4), instanceID: "i1", leaseExpiresAt: Self.far)
                     == .reserved(trial: .zero, regular: Self.credits(4)))
             var balance = try await store.balance(organizationID: org)
             #expect(balance.available == Self.credits(6) && balance.reserved == Self.credits(4) && balance.total == Self.credits(10))
@@ -73,7 +74,8 @@ import Testing
     func anInsufficientBalanceReservesNothing(backend: StoreBackend) async throws {
         try await withLedger(backend) { store, org, _ in
             try await store.addCredits(organizationID: org, amount: Self.credits(1), kind: .grant, reason: nil, trialExpiresAt: nil)
-            let outcome = try await store.reserve(organizationID: org, requestID: "r1", amount: Self.credits(2), instanceID: "i1", leaseExpiresAt: Self.far)
+            let outcome = try await store.reserve(
+                organizationID: org, requestID: "r1", amount: Self.credits(2), instanceID: "i1", leaseExpiresAt: Self.far)
             guard case .insufficient(let balance) = outcome else { Issue.record("reserved beyond the balance"); return }
             #expect(balance.available == Self.credits(1))
             #expect(try await store.ledgerEntries(organizationID: org, limit: 10).count == 1)
@@ -100,7 +102,8 @@ import Testing
             let expiry = WallClock.nowMs() + 60_000
             try await store.addCredits(organizationID: org, amount: Self.credits(2), kind: .trialGrant, reason: "trial", trialExpiresAt: expiry)
             try await store.addCredits(organizationID: org, amount: Self.credits(10), kind: .purchase, reason: "pack", trialExpiresAt: nil)
-            #expect(try await store.reserve(organizationID: org, requestID: "r1", amount: Self.credits(3), instanceID: "i1", leaseExpiresAt: Self.far)
+            #expect(
+                try await store.reserve(organizationID: org, requestID: "r1", amount: Self.credits(3), instanceID: "i1", leaseExpiresAt: Self.far)
                     == .reserved(trial: Self.credits(2), regular: Self.credits(1)))
             _ = try await store.settle(requestID: "r1", cost: MicroCredits(1_500_000), fee: .zero)
             var balance = try await store.balance(organizationID: org)
@@ -122,7 +125,8 @@ import Testing
             let now = WallClock.nowMs()
             try await store.heartbeat(instanceID: "dead", at: now - 600_000)
             _ = try await store.reserve(organizationID: org, requestID: "alive", amount: Self.credits(1), instanceID: "i1", leaseExpiresAt: Self.far)
-            _ = try await store.reserve(organizationID: org, requestID: "orphan", amount: Self.credits(2), instanceID: "dead", leaseExpiresAt: Self.far)
+            _ = try await store.reserve(
+                organizationID: org, requestID: "orphan", amount: Self.credits(2), instanceID: "dead", leaseExpiresAt: Self.far)
             _ = try await store.reserve(organizationID: org, requestID: "expired", amount: Self.credits(3), instanceID: "i1", leaseExpiresAt: now - 1)
             #expect(try await store.releaseAbandonedReservations(now: now, deadBefore: now - 90_000) == 2)
             let balance = try await store.balance(organizationID: org)
@@ -140,7 +144,8 @@ import Testing
                 for i in 0..<200 {
                     let target = i % 2 == 0 ? store : other
                     group.addTask {
-                        let outcome = try await target.reserve(organizationID: org, requestID: "r\(i)", amount: Self.credits(1), instanceID: "i1", leaseExpiresAt: Self.far)
+                        let outcome = try await target.reserve(
+                            organizationID: org, requestID: "r\(i)", amount: Self.credits(1), instanceID: "i1", leaseExpiresAt: Self.far)
                         guard case .reserved = outcome else { return false }
                         _ = try await target.settle(requestID: "r\(i)", cost: Self.credits(1), fee: .zero)
                         return true
@@ -168,8 +173,10 @@ import Testing
                 for i in 0..<64 {
                     group.addTask {
                         let id = i % 8 == 0 ? "dup" : "r\(i)"
-                        return (try? await store.reserve(organizationID: org, requestID: id, amount: Self.credits(1), instanceID: "i1",
-                                                         leaseExpiresAt: Self.far)) != nil
+                        return
+                            (try? await store.reserve(
+                                organizationID: org, requestID: id, amount: Self.credits(1), instanceID: "i1",
+                                leaseExpiresAt: Self.far)) != nil
                     }
                 }
                 return await group.reduce(into: [Bool]()) { $0.append($1) }
@@ -187,13 +194,16 @@ import Testing
     @Test(arguments: StoreBackend.all)
     func aSettlementAndItsUsageRecordLandTogetherOrNotAtAll(backend: StoreBackend) async throws {
         try await withLedger(backend) { store, org, _ in
-            let key = try await store.createAPIKey(NewAPIKey(organizationID: org, name: "k", lookupID: "abcdefabcdef", hash: Array(repeating: 1, count: 32),
-                                                             preview: "kg_…", isAdmin: false))
+            let key = try await store.createAPIKey(
+                NewAPIKey(
+                    organizationID: org, name: "k", lookupID: "abcdefabcdef", hash: Array(repeating: 1, count: 32),
+                    preview: "kg_…", isAdmin: false))
             func record(_ id: String, apiKeyID: String) -> UsageRecord {
-                UsageRecord(requestID: id, organizationID: org, apiKeyID: apiKeyID, model: "openai/gpt-5.6-luna", provider: "openai",
-                            byok: false, billing: .credits, usage: TokenUsage(inputTokens: 10, outputTokens: 5), costUSD: .zero,
-                            creditsCharged: Self.credits(1), latencyMs: 1, timeToFirstTokenMs: nil, stream: false, status: 200, errorCode: nil,
-                            createdAt: WallClock.nowMs())
+                UsageRecord(
+                    requestID: id, organizationID: org, apiKeyID: apiKeyID, model: "openai/gpt-5.6-luna", provider: "openai",
+                    byok: false, billing: .credits, usage: TokenUsage(inputTokens: 10, outputTokens: 5), costUSD: .zero,
+                    creditsCharged: Self.credits(1), latencyMs: 1, timeToFirstTokenMs: nil, stream: false, status: 200, errorCode: nil,
+                    createdAt: WallClock.nowMs())
             }
             try await store.addCredits(organizationID: org, amount: Self.credits(10), kind: .grant, reason: nil, trialExpiresAt: nil)
             for id in ["r1", "r2"] {
@@ -218,8 +228,9 @@ import Testing
         try await withLedger(backend) { store, org, database in
             try await store.addCredits(organizationID: org, amount: Self.credits(10), kind: .grant, reason: nil, trialExpiresAt: nil)
             for id in ["r1", "r2", "r3"] {
-                _ = try await store.reserve(organizationID: org, requestID: id, amount: Self.credits(2), instanceID: "i1",
-                                            leaseExpiresAt: id == "r3" ? 0 : Self.far)
+                _ = try await store.reserve(
+                    organizationID: org, requestID: id, amount: Self.credits(2), instanceID: "i1",
+                    leaseExpiresAt: id == "r3" ? 0 : Self.far)
             }
             _ = try await store.settle(requestID: "r1", cost: Self.credits(1), fee: .zero)
             _ = try await store.release(requestID: "r2", reason: "failed")

@@ -24,7 +24,9 @@ struct StoreBackend: Sendable, CustomTestStringConvertible {
             openAnother: { try SQLiteStore(path: path) },
             reservationStates: {
                 let db = try DatabaseQueue(path: path)
-                let states = try await db.read { db in try String.fetchAll(db, sql: "SELECT request_id || ':' || state FROM reservations ORDER BY request_id") }
+                let states = try await db.read { db in
+                    try String.fetchAll(db, sql: "SELECT request_id || ':' || state FROM reservations ORDER BY request_id")
+                }
                 try db.close()
                 return states
             },

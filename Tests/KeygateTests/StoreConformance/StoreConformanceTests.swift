@@ -22,7 +22,9 @@ import Testing
         try await withStore(backend) { store in
             let org = try await store.createOrganization(slug: "acme-labs", name: "Acme Labs")
             #expect(try await store.organization(slug: "acme-labs") == org)
-            await #expect(throws: StoreError.duplicate("organisation 'acme-labs'")) { try await store.createOrganization(slug: "acme-labs", name: "x") }
+            await #expect(throws: StoreError.duplicate("organisation 'acme-labs'")) {
+                try await store.createOrganization(slug: "acme-labs", name: "x")
+            }
             for bad in ["A", "Acme", "-acme", "acme-", "ac me", "acme_labs", String(repeating: "a", count: 64)] {
                 await #expect(throws: StoreError.self) { try await store.createOrganization(slug: bad, name: "x") }
             }
@@ -55,11 +57,12 @@ import Testing
             let admin = AdminService(store: store)
             let org = try await admin.createOrganization(slug: "acme", name: nil)
             let (key, _) = try await admin.createAPIKey(organizationSlug: "acme", name: nil, isAdmin: false)
-            let record = UsageRecord(requestID: "req_1", organizationID: org.id, apiKeyID: key.id, model: "openai/gpt-5.6-luna", provider: "openai",
-                                     byok: false, billing: .credits,
-                                     usage: TokenUsage(inputTokens: 10, outputTokens: 5, cachedInputTokens: 2, reasoningTokens: 1, estimated: true),
-                                     costUSD: PicoUSD(123_456), latencyMs: 42, timeToFirstTokenMs: 7, stream: true, status: 200,
-                                     errorCode: nil, createdAt: 1_800_000_000_000)
+            let record = UsageRecord(
+                requestID: "req_1", organizationID: org.id, apiKeyID: key.id, model: "openai/gpt-5.6-luna", provider: "openai",
+                byok: false, billing: .credits,
+                usage: TokenUsage(inputTokens: 10, outputTokens: 5, cachedInputTokens: 2, reasoningTokens: 1, estimated: true),
+                costUSD: PicoUSD(123_456), latencyMs: 42, timeToFirstTokenMs: 7, stream: true, status: 200,
+                errorCode: nil, createdAt: 1_800_000_000_000)
             try await store.recordUsage(record)
             #expect(try await store.usageRecords(organizationID: org.id, limit: 10) == [record])
         }

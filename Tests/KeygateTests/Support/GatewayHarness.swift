@@ -35,9 +35,11 @@ final class GatewayHarness: @unchecked Sendable {
 
     var baseURL: String { "http://127.0.0.1:\(port)" }
 
-    private init(fake: FakeProvider, fakePort: Int, gateway: Gateway, port: Int, dataDirectory: String, apiKey: String, apiKeyID: String,
-                 organization: Organization, logs: LogCapture, client: HTTPClient, services: ServiceGroup,
-                 gatewayTask: Task<Void, Error>, fakeTask: Task<Void, Error>) {
+    private init(
+        fake: FakeProvider, fakePort: Int, gateway: Gateway, port: Int, dataDirectory: String, apiKey: String, apiKeyID: String,
+        organization: Organization, logs: LogCapture, client: HTTPClient, services: ServiceGroup,
+        gatewayTask: Task<Void, Error>, fakeTask: Task<Void, Error>
+    ) {
         self.fake = fake
         self.fakePort = fakePort
         self.gateway = gateway
@@ -55,8 +57,10 @@ final class GatewayHarness: @unchecked Sendable {
 
     /// Starts everything. `environment` adds to / overrides the defaults (platform key and base URLs of
     /// openai, groq, moonshot and nvidia pointing at the fake).
-    static func start(environment extra: [String: String] = [:], fakeKey: String? = platformKey,
-                      startingCredits: MicroCredits = .credits(1000)) async throws -> GatewayHarness {
+    static func start(
+        environment extra: [String: String] = [:], fakeKey: String? = platformKey,
+        startingCredits: MicroCredits = .credits(1000)
+    ) async throws -> GatewayHarness {
         let fake = FakeProvider(expectedKey: fakeKey)
         let (fakePort, fakeTask) = try await startServer { onRunning in try await fake.run(port: 0, onRunning: onRunning) }
 
@@ -91,18 +95,23 @@ final class GatewayHarness: @unchecked Sendable {
         let services = ServiceGroup(configuration: .init(services: [app], logger: logs.logger()))
         let (port, gatewayTask) = try await startServer({ try await services.run() }, ports: ports)
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
-        return GatewayHarness(fake: fake, fakePort: fakePort, gateway: gateway, port: port, dataDirectory: dataDirectory,
-                              apiKey: plaintext, apiKeyID: record.id, organization: org, logs: logs, client: client,
-                              services: services, gatewayTask: gatewayTask, fakeTask: fakeTask)
+        return GatewayHarness(
+            fake: fake, fakePort: fakePort, gateway: gateway, port: port, dataDirectory: dataDirectory,
+            apiKey: plaintext, apiKeyID: record.id, organization: org, logs: logs, client: client,
+            services: services, gatewayTask: gatewayTask, fakeTask: fakeTask)
     }
 
-    private static func startServer(_ run: @escaping @Sendable (@escaping @Sendable (Int) async -> Void) async throws -> Void) async throws -> (Int, Task<Void, Error>) {
+    private static func startServer(
+        _ run: @escaping @Sendable (@escaping @Sendable (Int) async -> Void) async throws -> Void
+    ) async throws -> (Int, Task<Void, Error>) {
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         return try await startServer({ try await run { port in continuation.yield(port) } }, ports: ports)
     }
 
     /// Starts `run` and waits for the port it reports on `ports`.
-    private static func startServer(_ run: @escaping @Sendable () async throws -> Void, ports: AsyncStream<Int>) async throws -> (Int, Task<Void, Error>) {
+    private static func startServer(
+        _ run: @escaping @Sendable () async throws -> Void, ports: AsyncStream<Int>
+    ) async throws -> (Int, Task<Void, Error>) {
         let task = Task { try await run() }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next() else { throw CancellationError() }
@@ -137,8 +146,10 @@ final class GatewayHarness: @unchecked Sendable {
         var error: [String: Any]? { json?["error"] as? [String: Any] }
     }
 
-    func request(_ method: HTTPMethod = .POST, _ path: String, body: String? = nil, key: String?? = .none,
-                 headers: [(String, String)] = [], timeout: TimeAmount = .seconds(30)) async throws -> Reply {
+    func request(
+        _ method: HTTPMethod = .POST, _ path: String, body: String? = nil, key: String?? = .none,
+        headers: [(String, String)] = [], timeout: TimeAmount = .seconds(30)
+    ) async throws -> Reply {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
         switch key {
@@ -156,11 +167,16 @@ final class GatewayHarness: @unchecked Sendable {
         return Reply(status: Int(response.status.code), headers: response.headers, body: Array(bytes.readableBytesView))
     }
 
-    func chat(_ content: String, model: String = "openai/gpt-5.6-luna", stream: Bool = false, includeUsage: Bool? = nil, extra: String = "") async throws -> Reply {
-        try await request(.POST, "/v1/chat/completions", body: Self.chatBody(content, model: model, stream: stream, includeUsage: includeUsage, extra: extra))
+    func chat(
+        _ content: String, model: String = "openai/gpt-5.6-luna", stream: Bool = false, includeUsage: Bool? = nil, extra: String = ""
+    ) async throws -> Reply {
+        try await request(
+            .POST, "/v1/chat/completions", body: Self.chatBody(content, model: model, stream: stream, includeUsage: includeUsage, extra: extra))
     }
 
-    static func chatBody(_ content: String, model: String = "openai/gpt-5.6-luna", stream: Bool = false, includeUsage: Bool? = nil, extra: String = "") -> String {
+    static func chatBody(
+        _ content: String, model: String = "openai/gpt-5.6-luna", stream: Bool = false, includeUsage: Bool? = nil, extra: String = ""
+    ) -> String {
         var body = #"{"model":"\#(model)","messages":[{"role":"user","content":"\#(content)"}]"#
         if stream { body += #","stream":true"# }
         if let includeUsage { body += #","stream_options":{"include_usage":\#(includeUsage)}"# }
@@ -169,7 +185,9 @@ final class GatewayHarness: @unchecked Sendable {
 
     /// Stores an organisation's own key through the same service the CLI and API use.
     @discardableResult
-    func addBYOKKey(_ secret: String, provider: String = "openai", organization: String = "acme", validate: Bool = false) async throws -> BYOKKeyRecord {
+    func addBYOKKey(
+        _ secret: String, provider: String = "openai", organization: String = "acme", validate: Bool = false
+    ) async throws -> BYOKKeyRecord {
         try await BYOKService(gateway: gateway).add(organizationSlug: organization, provider: provider, secret: .string(secret), validate: validate)
     }
 
@@ -191,8 +209,10 @@ final class GatewayHarness: @unchecked Sendable {
 }
 
 /// Runs `body` against a fresh harness and always stops it.
-func withHarness(environment: [String: String] = [:], fakeKey: String? = GatewayHarness.platformKey,
-                 startingCredits: MicroCredits = .credits(1000), _ body: (GatewayHarness) async throws -> Void) async throws {
+func withHarness(
+    environment: [String: String] = [:], fakeKey: String? = GatewayHarness.platformKey,
+    startingCredits: MicroCredits = .credits(1000), _ body: (GatewayHarness) async throws -> Void
+) async throws {
     let harness = try await GatewayHarness.start(environment: environment, fakeKey: fakeKey, startingCredits: startingCredits)
     do {
         try await body(harness)
