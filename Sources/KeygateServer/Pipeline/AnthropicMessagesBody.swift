@@ -5,10 +5,14 @@ import NIOCore
 
 /// A validated `/v1/messages` body for an Anthropic model, with the Anthropic headers the client sent.
 struct AnthropicMessagesBody: Sendable {
+    /// The body as parsed (key order and number text kept): forwarded with only `model` replaced.
     let json: JSONValue
+    /// The model as the caller named it (catalog id or alias).
     let model: String
+    /// Required by the Messages API; the output bound of the credit estimate.
     let maxTokens: Int64
     let stream: Bool
+    /// The body's size as received: the prompt's share of the estimate.
     let byteCount: Int
     /// `anthropic-version` and `anthropic-beta` as the client sent them (the version defaults to ours).
     let version: String?
