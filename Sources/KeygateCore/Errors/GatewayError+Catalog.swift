@@ -8,13 +8,13 @@ extension GatewayError {
 
     // MARK: The caller's key
 
-    public static let missingAPIKey = GatewayError(
-        status: 401, type: "invalid_request_error", code: "missing_api_key",
-        message: "No Keygate API key was sent. Send it as 'Authorization: Bearer <key>'; an org admin can create one with 'keygate apikey create'.")
+    public static let missingAPIKey = invalidRequest(
+        status: 401, code: "missing_api_key",
+        "No Keygate API key was sent. Send it as 'Authorization: Bearer <key>'; an org admin can create one with 'keygate apikey create'.")
 
-    public static let invalidAPIKey = GatewayError(
-        status: 401, type: "invalid_request_error", code: "invalid_api_key",
-        message: "The Keygate API key is not valid or has been revoked. Check the key you sent, or ask an org admin for a new one.")
+    public static let invalidAPIKey = invalidRequest(
+        status: 401, code: "invalid_api_key",
+        "The Keygate API key is not valid or has been revoked. Check the key you sent, or ask an org admin for a new one.")
 
     // MARK: The request
 
@@ -60,32 +60,28 @@ extension GatewayError {
     }
 
     public static func modelNotFound(_ model: String) -> GatewayError {
-        GatewayError(
-            status: 404, type: "invalid_request_error", code: "model_not_found",
-            message:
-                "The model '\(model)' is not in this gateway's catalog. List the available models with GET /v1/models, and use an id from it (for example 'openai/gpt-5.6-luna').",
+        invalidRequest(
+            status: 404, code: "model_not_found",
+            "The model '\(model)' is not in this gateway's catalog. List the available models with GET /v1/models, and use an id from it (for example 'openai/gpt-5.6-luna').",
             param: "model")
     }
 
     public static func bodyTooLarge(limit: Int) -> GatewayError {
-        GatewayError(
-            status: 413, type: "invalid_request_error", code: "request_too_large",
-            message:
-                "The request body is larger than this gateway accepts (\(limit) bytes). Send a smaller request, for example fewer or smaller images.")
+        invalidRequest(
+            status: 413, code: "request_too_large",
+            "The request body is larger than this gateway accepts (\(limit) bytes). Send a smaller request, for example fewer or smaller images.")
     }
 
     // MARK: Routes and the server
 
     public static func routeNotFound(_ path: String) -> GatewayError {
-        GatewayError(
-            status: 404, type: "invalid_request_error", code: "unknown_url",
-            message: "Unknown route '\(path)'. The API is served under /v1 (POST /v1/chat/completions, GET /v1/models).")
+        invalidRequest(
+            status: 404, code: "unknown_url", "Unknown route '\(path)'. The API is served under /v1 (POST /v1/chat/completions, GET /v1/models).")
     }
 
     public static func methodNotAllowed(_ path: String) -> GatewayError {
-        GatewayError(
-            status: 405, type: "invalid_request_error", code: "method_not_allowed",
-            message: "Method not allowed on '\(path)'. See the API reference for the methods each route takes.")
+        invalidRequest(
+            status: 405, code: "method_not_allowed", "Method not allowed on '\(path)'. See the API reference for the methods each route takes.")
     }
 
     /// Any other HTTP error of the server framework, with its own status and text and no code.
@@ -95,9 +91,9 @@ extension GatewayError {
 
     /// Names the request id only: the cause could hold internal detail.
     public static func internalError(requestID: String) -> GatewayError {
-        GatewayError(
-            status: 500, type: "api_error", code: "internal_error",
-            message: "Keygate hit an internal error. Retry; if it persists, give the operator the request id \(requestID).")
+        apiError(
+            status: 500, code: "internal_error",
+            "Keygate hit an internal error. Retry; if it persists, give the operator the request id \(requestID).")
     }
 
     /// The client hung up before the answer was complete (recorded as 499, never seen by that client).
@@ -168,34 +164,30 @@ extension GatewayError {
     }
 
     public static func byokKeyRequired(provider: String, organization: String) -> GatewayError {
-        GatewayError(
-            status: 400, type: "invalid_request_error", code: "byok_key_missing",
-            message:
-                "x-byok-provider asks for the organisation's own '\(provider)' key, but it has no active one. Add it with 'keygate byok add --org \(organization) --provider \(provider)' or POST /api/orgs/\(organization)/byok-keys, or drop the header to use credits.",
+        invalidRequest(
+            status: 400, code: "byok_key_missing",
+            "x-byok-provider asks for the organisation's own '\(provider)' key, but it has no active one. Add it with 'keygate byok add --org \(organization) --provider \(provider)' or POST /api/orgs/\(organization)/byok-keys, or drop the header to use credits.",
             param: "x-byok-provider")
     }
 
     public static func byokKeyNotFound(_ id: String) -> GatewayError {
-        GatewayError(
-            status: 404, type: "invalid_request_error", code: "byok_key_not_found",
-            message: "No BYOK key '\(id)' in this organisation. List the keys with GET /api/orgs/{slug}/byok-keys.")
+        invalidRequest(
+            status: 404, code: "byok_key_not_found", "No BYOK key '\(id)' in this organisation. List the keys with GET /api/orgs/{slug}/byok-keys.")
     }
 
     /// The provider refused a key being added (`providerName` is the display name, e.g. "Anthropic").
     public static func byokKeyInvalid(providerName: String, status: Int) -> GatewayError {
-        GatewayError(
-            status: 400, type: "invalid_request_error", code: "byok_key_invalid",
-            message:
-                "\(providerName) refused this key (HTTP \(status)). Check that it was copied whole, that it has not been revoked in the provider's console, and that the account is in good standing.",
+        invalidRequest(
+            status: 400, code: "byok_key_invalid",
+            "\(providerName) refused this key (HTTP \(status)). Check that it was copied whole, that it has not been revoked in the provider's console, and that the account is in good standing.",
             param: "secret")
     }
 
     /// The provider could not be asked about a key being added (`why` says what went wrong, without secrets).
     public static func byokValidationUnavailable(providerName: String, why: String) -> GatewayError {
-        GatewayError(
-            status: 502, type: "api_error", code: "byok_validation_unavailable",
-            message:
-                "Could not check the key with \(providerName) (\(why)). Retry later, or store it unchecked with --no-validate (\"validate\": false).")
+        apiError(
+            status: 502, code: "byok_validation_unavailable",
+            "Could not check the key with \(providerName) (\(why)). Retry later, or store it unchecked with --no-validate (\"validate\": false).")
     }
 
     /// The provider refused a stored key during a request; the key is then marked invalid.
@@ -229,19 +221,18 @@ extension GatewayError {
 
     /// An AWS credential that is not the expected JSON. The same parser reads the operator's platform key and
     /// an organisation's BYOK key and cannot tell which it was given, so the message names both.
-    public static let awsCredentialUnreadable = GatewayError(
-        status: 500, type: "api_error", code: "provider_credential_unreadable",
-        message:
-            "The AWS credential for this request is not the expected JSON (accessKeyId, secretAccessKey, region). If it is the organisation's own key, an org admin should add it again; if it is the platform's (KEYGATE_PROVIDER_AWS_API_KEY), the operator should correct it."
+    public static let awsCredentialUnreadable = apiError(
+        status: 500, code: "provider_credential_unreadable",
+        "The AWS credential for this request is not the expected JSON (accessKeyId, secretAccessKey, region). If it is the organisation's own key, an org admin should add it again; if it is the platform's (KEYGATE_PROVIDER_AWS_API_KEY), the operator should correct it."
     )
 
     // MARK: The provider's side
 
     /// A stream the provider ended before it was complete: the client has a partial answer.
     public static func upstreamStreamCut(provider: String) -> GatewayError {
-        GatewayError(
-            status: 502, type: "api_error", code: "upstream_stream_cut",
-            message: "Provider '\(provider)' ended the stream before it was complete. The answer above is partial; retry the request.")
+        apiError(
+            status: 502, code: "upstream_stream_cut",
+            "Provider '\(provider)' ended the stream before it was complete. The answer above is partial; retry the request.")
     }
 
     public static func upstreamRateLimited(provider: String, retryAfter: String?) -> GatewayError {
@@ -253,46 +244,41 @@ extension GatewayError {
 
     /// Anthropic's 529: the provider as a whole is busy (default `retry-after`: 5 s).
     public static func upstreamOverloaded(provider: String, retryAfter: String?) -> GatewayError {
-        GatewayError(
-            status: 503, type: "api_error", code: "upstream_overloaded",
-            message: "Provider '\(provider)' is overloaded. Retry after the time in the retry-after header.",
+        apiError(
+            status: 503, code: "upstream_overloaded", "Provider '\(provider)' is overloaded. Retry after the time in the retry-after header.",
             retryAfter: retryAfter ?? "5")
     }
 
     public static func upstreamFailed(provider: String, status: Int?) -> GatewayError {
         let what = status.map { "answered with HTTP \($0)" } ?? "could not be reached"
-        return GatewayError(
-            status: 502, type: "api_error", code: "upstream_error",
-            message: "Provider '\(provider)' \(what). This is not a problem with your request; retry shortly.")
+        return apiError(
+            status: 502, code: "upstream_error", "Provider '\(provider)' \(what). This is not a problem with your request; retry shortly.")
     }
 
     public static func upstreamTimeout(provider: String, phase: String) -> GatewayError {
-        GatewayError(
-            status: 504, type: "api_error", code: "upstream_timeout",
-            message: "Provider '\(provider)' did not answer in time (\(phase)). Retry, or ask for a shorter answer.")
+        apiError(
+            status: 504, code: "upstream_timeout", "Provider '\(provider)' did not answer in time (\(phase)). Retry, or ask for a shorter answer.")
     }
 
     /// The platform's own key was refused: the caller did nothing wrong, so this is a 502, not a 401.
     public static func platformKeyRejected(provider: String) -> GatewayError {
-        GatewayError(
-            status: 502, type: "api_error", code: "upstream_auth_failed",
-            message:
-                "Provider '\(provider)' refused the platform's credentials. This is not a problem with your request or your Keygate key; the operator must fix the provider key. Retry later."
+        apiError(
+            status: 502, code: "upstream_auth_failed",
+            "Provider '\(provider)' refused the platform's credentials. This is not a problem with your request or your Keygate key; the operator must fix the provider key. Retry later."
         )
     }
 
     public static func providerNotConfigured(provider: String) -> GatewayError {
-        GatewayError(
-            status: 503, type: "api_error", code: "provider_not_configured",
-            message: "Provider '\(provider)' has no platform key configured on this gateway. Ask the operator to set one, or use another model.")
+        apiError(
+            status: 503, code: "provider_not_configured",
+            "Provider '\(provider)' has no platform key configured on this gateway. Ask the operator to set one, or use another model.")
     }
 
     /// The platform's provider account is out of quota: the operator's problem, not the caller's.
     public static func platformQuotaExhausted(provider: String) -> GatewayError {
-        GatewayError(
-            status: 503, type: "api_error", code: "upstream_quota_exhausted",
-            message:
-                "Provider '\(provider)' reports the platform account is out of quota. This is not a problem with your request; the operator must top up the provider account. Retry later."
+        apiError(
+            status: 503, code: "upstream_quota_exhausted",
+            "Provider '\(provider)' reports the platform account is out of quota. This is not a problem with your request; the operator must top up the provider account. Retry later."
         )
     }
 
@@ -307,7 +293,12 @@ extension GatewayError {
 
     // MARK: -
 
-    private static func invalidRequest(code: String, _ message: String, param: String? = nil) -> GatewayError {
-        GatewayError(status: 400, type: "invalid_request_error", code: code, message: message, param: param)
+    private static func invalidRequest(status: Int = 400, code: String, _ message: String, param: String? = nil) -> GatewayError {
+        GatewayError(status: status, type: "invalid_request_error", code: code, message: message, param: param)
+    }
+
+    /// Keygate's or the provider's side failed (`api_error`): never the caller's fault.
+    private static func apiError(status: Int, code: String, _ message: String, retryAfter: String? = nil) -> GatewayError {
+        GatewayError(status: status, type: "api_error", code: code, message: message, retryAfter: retryAfter)
     }
 }

@@ -124,12 +124,7 @@ public struct AnthropicAdapter: WireAdapter {
             switch block["type"]?.stringValue {
             case "text": text += block["text"]?.stringValue ?? ""
             case "tool_use":
-                let arguments = String(decoding: (block["input"] ?? .object([:])).encoded(), as: UTF8.self)
-                toolCalls.append(
-                    .object([
-                        "id": block["id"] ?? .null, "type": .string("function"),
-                        "function": .object(["name": block["name"] ?? .null, "arguments": .string(arguments)]),
-                    ]))
+                toolCalls.append(openAIToolCall(id: block["id"] ?? .null, name: block["name"] ?? .null, arguments: argumentsText(block["input"])))
             default: break
             }
         }

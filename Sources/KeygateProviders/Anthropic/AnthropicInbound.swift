@@ -36,13 +36,7 @@ public enum AnthropicInbound {
                     parts.append(.object(["type": .string("image_url"), "image_url": .object(["url": .string(url)])]))
                 case "tool_use":
                     toolCalls.append(
-                        .object([
-                            "id": block["id"] ?? .null, "type": .string("function"),
-                            "function": .object([
-                                "name": block["name"] ?? .null,
-                                "arguments": .string(String(decoding: (block["input"] ?? .object([:])).encoded(), as: UTF8.self)),
-                            ]),
-                        ]))
+                        openAIToolCall(id: block["id"] ?? .null, name: block["name"] ?? .null, arguments: argumentsText(block["input"])))
                 case "tool_result":
                     let content: String
                     switch block["content"] {

@@ -172,14 +172,7 @@ public struct BedrockConverseAdapter: WireAdapter {
             if let piece = block["text"]?.stringValue { text += piece }
             if let piece = block["reasoningContent"]?["reasoningText"]?["text"]?.stringValue { reasoning += piece }
             if let use = block["toolUse"] {
-                calls.append(
-                    .object([
-                        "id": use["toolUseId"] ?? .null, "type": .string("function"),
-                        "function": .object([
-                            "name": use["name"] ?? .null,
-                            "arguments": .string(String(decoding: (use["input"] ?? .object([:])).encoded(), as: UTF8.self)),
-                        ]),
-                    ]))
+                calls.append(openAIToolCall(id: use["toolUseId"] ?? .null, name: use["name"] ?? .null, arguments: argumentsText(use["input"])))
             }
         }
         let usage = Self.usage(json["usage"])

@@ -39,6 +39,16 @@ func argumentsObject(_ arguments: String?) -> JSONValue {
 }
 
 /// `stop` (one string or a list of them) as the list providers take; nil when absent.
+/// An OpenAI `tool_calls` entry of a whole answer, for a provider's tool call.
+func openAIToolCall(id: JSONValue, name: JSONValue, arguments: JSONValue) -> JSONValue {
+    .object(["id": id, "type": .string("function"), "function": .object(["name": name, "arguments": arguments])])
+}
+
+/// A tool's input object as the JSON text OpenAI's `arguments` carries (`{}` when there is none).
+func argumentsText(_ input: JSONValue?) -> JSONValue {
+    .string(String(decoding: (input ?? .object([:])).encoded(), as: UTF8.self))
+}
+
 func stopSequences(_ stop: JSONValue?) -> JSONValue? {
     if let one = stop?.stringValue { return .array([.string(one)]) }
     if let many = stop?.arrayValue { return .array(many) }

@@ -146,10 +146,7 @@ public struct GeminiAdapter: WireAdapter {
         let candidate = json["candidates"]?.arrayValue?.first
         let (text, reasoning, calls) = Self.contents(of: candidate)
         let toolCalls: [JSONValue] = calls.enumerated().map { index, call in
-            .object([
-                "id": call.id ?? .string("call_\(index)"), "type": .string("function"),
-                "function": .object(["name": call.name, "arguments": .string(call.args)]),
-            ])
+            openAIToolCall(id: call.id ?? .string("call_\(index)"), name: call.name, arguments: .string(call.args))
         }
         let blocked = candidate == nil && json["promptFeedback"]?["blockReason"] != nil
         let finish = blocked ? "content_filter" : Self.finishReason(candidate?["finishReason"]?.stringValue, hasToolCalls: !calls.isEmpty) ?? "stop"

@@ -125,11 +125,7 @@ public struct OpenAIResponsesAdapter: WireAdapter {
                     text += part["text"]?.stringValue ?? ""
                 }
             case "function_call":
-                calls.append(
-                    .object([
-                        "id": item["call_id"] ?? .null, "type": .string("function"),
-                        "function": .object(["name": item["name"] ?? .null, "arguments": item["arguments"] ?? .string("{}")]),
-                    ]))
+                calls.append(openAIToolCall(id: item["call_id"] ?? .null, name: item["name"] ?? .null, arguments: item["arguments"] ?? .string("{}")))
             default: break
             }
         }
