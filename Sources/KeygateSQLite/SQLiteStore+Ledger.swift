@@ -208,10 +208,7 @@ extension SQLiteStore {
 
     public func ledgerEntries(organizationID: String, limit: Int) async throws -> [LedgerEntry] {
         try await pool.read { db in
-            try Row.fetchAll(
-                db, sql: "SELECT * FROM ledger_entries WHERE organization_id = ? ORDER BY id DESC LIMIT ?",
-                arguments: [organizationID, limit]
-            ).map { row in
+            try Self.newestRows(db, of: "ledger_entries", orderedBy: "id DESC", organizationID: organizationID, limit: limit).map { row in
                 LedgerEntry(
                     id: row["id"], organizationID: row["organization_id"], kind: LedgerEntryKind(rawValue: row["kind"]) ?? .adjustment,
                     regularDelta: MicroCredits(row["regular_delta_micros"]), trialDelta: MicroCredits(row["trial_delta_micros"]),

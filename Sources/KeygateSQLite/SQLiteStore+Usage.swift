@@ -45,23 +45,21 @@ extension SQLiteStore {
 
     public func usageRecords(organizationID: String, limit: Int) async throws -> [UsageRecord] {
         try await pool.read { db in
-            try Row.fetchAll(
-                db, sql: "SELECT * FROM usage_records WHERE organization_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?",
-                arguments: [organizationID, limit]
-            ).map { row in
-                UsageRecord(
-                    requestID: row["request_id"], organizationID: row["organization_id"], apiKeyID: row["api_key_id"],
-                    model: row["model"], provider: row["provider"], byok: row["byok"],
-                    billing: (row["billing"] as String?).flatMap(BillingPath.init(rawValue:)),
-                    usage: TokenUsage(
-                        inputTokens: row["input_tokens"], outputTokens: row["output_tokens"],
-                        cachedInputTokens: row["cached_input_tokens"], reasoningTokens: row["reasoning_tokens"],
-                        estimated: row["tokens_estimated"]),
-                    costUSD: PicoUSD(row["cost_usd_picos"]), creditsCharged: MicroCredits(row["credits_charged_micros"]),
-                    feeCredits: MicroCredits(row["fee_credits_micros"]), latencyMs: row["latency_ms"],
-                    timeToFirstTokenMs: row["ttft_ms"], stream: row["stream"], status: row["status"],
-                    errorCode: row["error_code"], createdAt: row["created_at"], byokKeyID: row["byok_key_id"])
-            }
+            try Self.newestRows(db, of: "usage_records", orderedBy: "created_at DESC, rowid DESC", organizationID: organizationID, limit: limit)
+                .map { row in
+                    UsageRecord(
+                        requestID: row["request_id"], organizationID: row["organization_id"], apiKeyID: row["api_key_id"],
+                        model: row["model"], provider: row["provider"], byok: row["byok"],
+                        billing: (row["billing"] as String?).flatMap(BillingPath.init(rawValue:)),
+                        usage: TokenUsage(
+                            inputTokens: row["input_tokens"], outputTokens: row["output_tokens"],
+                            cachedInputTokens: row["cached_input_tokens"], reasoningTokens: row["reasoning_tokens"],
+                            estimated: row["tokens_estimated"]),
+                        costUSD: PicoUSD(row["cost_usd_picos"]), creditsCharged: MicroCredits(row["credits_charged_micros"]),
+                        feeCredits: MicroCredits(row["fee_credits_micros"]), latencyMs: row["latency_ms"],
+                        timeToFirstTokenMs: row["ttft_ms"], stream: row["stream"], status: row["status"],
+                        errorCode: row["error_code"], createdAt: row["created_at"], byokKeyID: row["byok_key_id"])
+                }
         }
     }
 }

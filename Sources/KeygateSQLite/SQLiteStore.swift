@@ -74,4 +74,10 @@ public final class SQLiteStore: Store {
         await checkpointer.stop()
         try pool.close()
     }
+
+    /// An organisation's newest rows of a table (the API's lists: ledger, usage), newest first.
+    static func newestRows(_ db: Database, of table: String, orderedBy order: String, organizationID: String, limit: Int) throws -> [Row] {
+        try Row.fetchAll(
+            db, sql: "SELECT * FROM \(table) WHERE organization_id = ? ORDER BY \(order) LIMIT ?", arguments: [organizationID, limit])
+    }
 }

@@ -15,7 +15,9 @@ struct MessagesRoute: Sendable {
 
     func handle(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         try await pipeline.withUsageRecord(context: context) { usage in
-            let body = try await parse(request)
+            let body = try AnthropicMessagesBody(
+                parsing: try await request.collectAPIBody(limit: maxBodyBytes), version: request.headers[.anthropicVersion],
+                beta: request.headers[.anthropicBeta])
             let forced = request.headers[.byokProvider]
             let resolved = try pipeline.resolve(.anthropicMessages(body), forcedProvider: forced, usage: &usage)
             guard resolved.provider.wireFormat == .anthropicMessages else {
@@ -25,27 +27,6 @@ struct MessagesRoute: Sendable {
             }
             return try await pipeline.run(.anthropicMessages(body), resolved: resolved, forced: forced != nil, context: context, usage: &usage)
         }
-    }
-
-    /// The body, checked for what the Messages API requires.
-    private func parse(_ request: Request) async throws -> AnthropicMessagesBody {
-        let bytes = try await request.collectAPIBody(limit: maxBodyBytes)
-        let json: JSONValue
-        do { json = try JSONValue.decode(bytes) } catch { throw GatewayError.invalidJSON("it could not be parsed") }
-        guard case .object(let fields) = json else { throw GatewayError.invalidJSON("expected an object") }
-        if let repeated = fields.firstRepeatedKey { throw GatewayError.duplicateField(repeated) }  // as in ChatCompletionRequest
-        guard let model = json["model"]?.stringValue, !model.isEmpty else {
-            throw GatewayError.missingField("model", expected: "a model id such as claude-haiku-4-5")
-        }
-        guard let messages = json["messages"]?.arrayValue, !messages.isEmpty else {
-            throw GatewayError.missingField("messages", expected: "a non-empty array of messages")
-        }
-        guard let maxTokens = json["max_tokens"]?.int64Value, maxTokens >= 1 else {
-            throw GatewayError.missingField("max_tokens", expected: "a positive integer (required by the Messages API)")
-        }
-        return AnthropicMessagesBody(
-            json: json, model: model, maxTokens: maxTokens, stream: json["stream"]?.boolValue ?? false,
-            byteCount: bytes.count, version: request.headers[.anthropicVersion], beta: request.headers[.anthropicBeta])
     }
 
     /// A chat completion's answer (or stream) in Anthropic's format.
