@@ -5,8 +5,8 @@ import KeygateCore
 /// `{endpoint}/openai/deployments/{deployment}/chat/completions?api-version={version}` with an `api-key`
 /// header (or, for `apiVersion` `v1`, to `{endpoint}/openai/v1/chat/completions` with the deployment as model).
 /// A `KEYGATE_PROVIDER_AZURE_BASE_URL` override replaces the credential's endpoint (tests, private links).
-public struct AzureOpenAIAdapter: WireAdapter {
-    let openAI = OpenAIChatAdapter()
+public struct AzureOpenAIAdapter: AzureHostedAdapter {
+    public let base = OpenAIChatAdapter()
 
     public init() {}
 
@@ -15,7 +15,7 @@ public struct AzureOpenAIAdapter: WireAdapter {
         let azure = try AzureCredential(credential, provider: resolved.provider, needsDeployment: true)
         let deployment = azure.deploymentName ?? ""
         // The OpenAI body as is; the deployment names the model.
-        var upstream = try openAI.makeRequest(
+        var upstream = try base.makeRequest(
             request,
             for: ResolvedModel(
                 provider: resolved.provider,
@@ -28,17 +28,5 @@ public struct AzureOpenAIAdapter: WireAdapter {
                 + URLText.percentEncoded(azure.apiVersion)
         azure.authorize(&upstream)
         return upstream
-    }
-
-    public func response(fromBody body: [UInt8], model: String) -> (translated: [UInt8]?, usage: TokenUsage?) {
-        openAI.response(fromBody: body, model: model)
-    }
-
-    public func makeStreamRelay(clientWantsUsage: Bool) -> any StreamRelay {
-        openAI.makeStreamRelay(clientWantsUsage: clientWantsUsage)
-    }
-
-    public func error(for failure: UpstreamFailure, provider: ProviderSpec, credential: String) -> GatewayError {
-        openAI.error(for: failure, provider: provider, credential: AzureCredential.apiKey(in: credential))
     }
 }
