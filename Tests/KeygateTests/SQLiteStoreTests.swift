@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 import GRDB
 import KeygateCore
@@ -101,29 +102,56 @@ import Testing
         return size() > before
     }
 
-    @Test func theWALIsCheckpointedWithoutAServiceGroup() async throws {
+    /// A migrated store on a new file in a directory of its own, removed afterwards.
+    static func withFreshStore(_ body: (SQLiteStore) async throws -> Void) async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("keygate-wal-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let store = try SQLiteStore(path: dir + "/k.db")
         try await store.migrate()
-        #expect(try await Self.aCheckpointMovesNewWrites(store))
+        try await body(store)
         try await store.close()
+    }
+
+    @Test func theWALIsCheckpointedWithoutAServiceGroup() async throws {
+        try await Self.withFreshStore { store in
+            let moved = try await Self.aCheckpointMovesNewWrites(store)
+            #expect(moved)
+        }
     }
 
     /// `serve` runs the store's background services in its service group; they end at its graceful shutdown.
     @Test func theCheckpointerRunsAsAServiceUntilGracefulShutdown() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("keygate-wal-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let store = try SQLiteStore(path: dir + "/k.db")
-        try await store.migrate()
-        #expect(store.backgroundServices.count == 1)
-        let group = ServiceGroup(services: store.backgroundServices, logger: Logger(label: "test"))
-        let running = Task { try await group.run() }
-        #expect(try await Self.aCheckpointMovesNewWrites(store))
-        await group.triggerGracefulShutdown()
-        try await running.value
-        try await store.close()
+        try await Self.withFreshStore { store in
+            #expect(store.backgroundServices.count == 1)
+            let group = ServiceGroup(services: store.backgroundServices, logger: Logger(label: "test"))
+            let running = Task { try await group.run() }
+            #expect(try await Self.aCheckpointMovesNewWrites(store))
+            await group.triggerGracefulShutdown()
+            try await running.value
+        }
+    }
+
+    /// A store closed while its checkpointer runs in a service group (a test does it under a running server):
+    /// the checkpointer never uses the closed connection (that crashed the process once) and does not end the
+    /// group early; it returns at the graceful shutdown.
+    @Test func closingTheStoreUnderARunningCheckpointerKeepsTheGroupUntilShutdown() async throws {
+        try await Self.withFreshStore { store in
+            let group = ServiceGroup(services: store.backgroundServices, logger: Logger(label: "test"))
+            let finished = Mutex(false)
+            let running = Task {
+                try await group.run()
+                finished.withLock { $0 = true }
+            }
+            #expect(try await Self.aCheckpointMovesNewWrites(store))
+            try await store.close()
+            try await Task.sleep(for: .milliseconds(700))  // a few of the checkpointer's ticks
+            let endedEarly = finished.withLock { $0 }
+            #expect(!endedEarly, "the checkpointer ended the group when the store closed")
+            await group.triggerGracefulShutdown()
+            try await running.value
+            let ended = finished.withLock { $0 }
+            #expect(ended)
+        }
     }
 }

@@ -9,7 +9,7 @@ struct CallPlanner: Sendable {
     let catalog: Catalog
     let byokKeys: BYOKKeyCache
     let platformKeys: [String: String]
-    let settings: any Store
+    let settings: any OrganizationStore
     let credits: CreditMeter
 
     init(gateway: Gateway) {
