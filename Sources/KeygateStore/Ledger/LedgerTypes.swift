@@ -16,7 +16,10 @@ public enum LedgerEntryKind: String, Sendable, Hashable, CaseIterable {
     case fee
     /// Unspent trial credits at their expiry.
     case expiry
+    /// Credits taken back for a refunded payment (negative).
     case refund
+    /// Credits taken back when a payment is disputed (negative), or restored when the dispute is won.
+    case dispute
 }
 
 /// One row of the append-only ledger. Deltas are signed µcredits; `…After` are the balances right after.
