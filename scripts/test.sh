@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test: the Swift suite (`swift test`), then the checks against real `keygate serve` processes:
-# the official OpenAI Python SDK (installed into .venv from checks/requirements.txt) and the multi-process
-# credit ledger checks (two servers on one database, kill -9 mid-stream).
+# the official OpenAI and Anthropic Python SDKs (installed into .venv from checks/requirements.txt), the
+# multi-process credit ledger checks (two servers on one database, kill -9 mid-stream), the payment checks
+# (webhooks exactly once on two servers, auto top-up, kill -9 before a grant) and, against the third-party
+# fake `localstripe`, the PaymentIntent path Keygate's top-ups use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,4 +18,6 @@ BIN=$(swift build --show-bin-path)
 status=0
 .venv/bin/python checks/sdk_check.py "$BIN" || status=1
 .venv/bin/python checks/credits_check.py "$BIN" || status=1
+.venv/bin/python checks/payments_check.py "$BIN" || status=1
+.venv/bin/python checks/stripe_localstripe_check.py "$BIN" || status=1
 exit $status

@@ -22,8 +22,15 @@ public struct Gateway: Sendable {
     /// This process, for reservations and the sweeper's heartbeat.
     let instanceID: String
     let sweeper: CreditSweeper
+    /// The credit packs in force (`KEYGATE_PACKS` or the built-in set).
+    public let packs: CreditPacks
+    /// Nil without `KEYGATE_STRIPE_SECRET_KEY`.
+    let stripe: StripeClient?
+    let autoTopUp: AutoTopUp
 
-    public init(configuration: GatewayConfiguration, catalog: Catalog, store: any Store, keyring: MasterKeyring, logger: Logger) {
+    public init(
+        configuration: GatewayConfiguration, catalog: Catalog, packs: CreditPacks, store: any Store, keyring: MasterKeyring, logger: Logger
+    ) {
         self.configuration = configuration
         self.catalog = catalog
         self.store = store
@@ -40,6 +47,25 @@ public struct Gateway: Sendable {
         self.sweeper = CreditSweeper(
             store: store, instanceID: instanceID, intervalMs: configuration.sweepIntervalSeconds * 1000,
             deadAfterMs: configuration.instanceDeadAfterSeconds * 1000, logger: logger)
+        self.packs = packs
+        let stripe = configuration.payments.secretKey.map { StripeClient(settings: configuration.payments, secretKey: $0, logger: logger) }
+        self.stripe = stripe
+        self.autoTopUp = AutoTopUp(
+            store: store, packs: packs, charger: stripe.map { TopUpCharger(stripe: $0, store: store, logger: logger) },
+            retryAfterSeconds: configuration.payments.topUpRetrySeconds, logger: logger)
+    }
+
+    /// Buying credits, as the routes use it: changes reach this process's auto top-up at once.
+    var payments: PaymentService {
+        PaymentService(
+            store: store, packs: packs, settings: configuration.payments, stripe: stripe, logger: logger,
+            onAccountChange: { [autoTopUp] in autoTopUp.accountChanged(organizationID: $0) })
+    }
+
+    var stripeWebhook: StripeWebhookHandler {
+        StripeWebhookHandler(
+            store: store, webhookSecret: configuration.payments.webhookSecret, stripe: stripe,
+            onAccountChange: { [autoTopUp] in autoTopUp.accountChanged(organizationID: $0) }, logger: logger)
     }
 
     /// The last step of a stop, after the application's services have returned (see
@@ -48,6 +74,7 @@ public struct Gateway: Sendable {
     public func shutdown() async {
         await usage.writeQueued()
         await upstream.shutdown()
+        await stripe?.shutdown()
         try? await store.close()
     }
 }

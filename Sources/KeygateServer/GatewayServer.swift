@@ -38,6 +38,13 @@ public enum GatewayServer {
         org.get("balance", use: credits.balance)
         org.get("ledger", use: credits.ledger)
         org.post("estimate", use: credits.estimate)
+        let payments = PaymentRoutes(service: gateway.payments)
+        org.get("packs", use: payments.packs)
+        org.post("checkout", use: payments.checkout)
+        org.get("auto-topup", use: payments.autoTopUp)
+        org.put("auto-topup", use: payments.updateAutoTopUp)
+        org.get("purchases", use: payments.purchases)
+        router.post("webhooks/stripe", use: StripeWebhookRoute(handler: gateway.stripeWebhook).handle)
         return router
     }
 
@@ -48,8 +55,10 @@ public enum GatewayServer {
     /// `runService()`). So a stop goes:
     /// 1. the HTTP server stops accepting and finishes the requests in flight, which hand over their last
     ///    usage records;
-    /// 2. the usage recorder writes everything queued, then returns;
-    /// 3. the credit sweeper stops (after the recorder: a sweep never competes with the last writes, and the
+    /// 2. auto top-up stops taking new work (a charge cut short stays pending and is asked about again, with
+    ///    the same idempotency key, by the next process that runs);
+    /// 3. the usage recorder writes everything queued, then returns;
+    /// 4. the credit sweeper stops (after the recorder: a sweep never competes with the last writes, and the
     ///    heartbeat holds until the last request has settled);
     /// then, after `run` returns, `Gateway.shutdown()` closes the upstream clients and the store. A service
     /// that must outlive every writer (a database checkpointer) goes first in the list.
@@ -57,7 +66,7 @@ public enum GatewayServer {
         gateway: Gateway, host: String, port: Int,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
-        let services: [any Service] = gateway.store.backgroundServices + [gateway.sweeper, gateway.usage]
+        let services: [any Service] = gateway.store.backgroundServices + [gateway.sweeper, gateway.usage, gateway.autoTopUp]
         return Application(
             router: router(for: gateway),
             server: .http1(configuration: .init(additionalChannelHandlers: [ClientHangupHandler()])),

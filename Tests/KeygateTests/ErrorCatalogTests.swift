@@ -52,6 +52,11 @@ import KeygateStore
         .providerNotConfigured(provider: "openai"),
         .platformQuotaExhausted(provider: "openai"),
         .upstreamRejectedRequest(provider: "openai", status: 400, message: "bad", param: nil, code: nil),
+        .paymentsNotConfigured,
+        .unknownPack("huge", known: ["starter", "pro"], param: "pack"),
+        .paymentProviderFailed("Stripe did not answer in time"),
+        .invalidWebhookSignature("the timestamp is more than 300 seconds from now"),
+        .invalidWebhookEvent("it is not JSON"),
     ]
 
     /// The codes the catalog's source names, in order (`code: "…"`, or a default after `code: x ??`).

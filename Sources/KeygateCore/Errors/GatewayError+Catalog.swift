@@ -291,6 +291,33 @@ extension GatewayError {
             message: "Provider '\(provider)' rejected the request\(detail)", param: param)
     }
 
+    // MARK: Buying credits
+
+    public static let paymentsNotConfigured = apiError(
+        status: 503, code: "payments_not_configured",
+        "Buying credits is not set up on this gateway. The operator must set KEYGATE_STRIPE_SECRET_KEY and KEYGATE_STRIPE_WEBHOOK_SECRET; until then credits are granted by the operator.")
+
+    public static func unknownPack(_ id: String, known: [String], param: String) -> GatewayError {
+        invalidRequest(
+            status: 400, code: "unknown_pack",
+            "There is no credit pack '\(id)'. Use one of: \(known.joined(separator: ", ")) (GET /api/orgs/{slug}/packs lists them).", param: param)
+    }
+
+    /// Stripe refused or did not answer a call Keygate made for the caller; nothing was charged by it.
+    /// `detail` is Keygate's own wording of Stripe's answer, never Stripe's text about the platform's key.
+    public static func paymentProviderFailed(_ detail: String) -> GatewayError {
+        apiError(status: 502, code: "payment_provider_error", "Stripe could not start the payment (\(detail)). Nothing was charged; try again in a moment.")
+    }
+
+    /// A webhook whose `Stripe-Signature` does not prove it came from Stripe: nothing was applied.
+    public static func invalidWebhookSignature(_ why: String) -> GatewayError {
+        invalidRequest(status: 400, code: "invalid_signature", "The Stripe-Signature header does not verify: \(why). Nothing was applied.")
+    }
+
+    public static func invalidWebhookEvent(_ why: String) -> GatewayError {
+        invalidRequest(status: 400, code: "invalid_event", "The webhook body is not a Stripe event Keygate can read: \(why). Nothing was applied.")
+    }
+
     // MARK: -
 
     private static func invalidRequest(status: Int = 400, code: String, _ message: String, param: String? = nil) -> GatewayError {

@@ -78,11 +78,26 @@ public enum Bootstrap {
         }
     }
 
+    public static func loadPacks(_ config: GatewayConfiguration) throws -> CreditPacks {
+        do {
+            return try config.payments.packsPath.map { try PackLoader.load(path: $0) } ?? PackLoader.builtIn()
+        } catch let error as PackError {
+            throw StartupError(error.description)
+        }
+    }
+
     /// Everything `keygate serve` needs, opened in the order that gives the most useful first error. Starts
     /// no background work: that runs as the services of `GatewayServer.application`.
     public static func gateway(_ baseConfig: GatewayConfiguration, logger: Logger) async throws -> Gateway {
         let (config, catalog, keyring, store) = try await openStoreAndKeys(baseConfig, logger: logger)
-        let gateway = Gateway(configuration: config, catalog: catalog, store: store, keyring: keyring, logger: logger)
+        let packs: CreditPacks
+        do {
+            packs = try loadPacks(config)
+        } catch {
+            try? await store.close()
+            throw error
+        }
+        let gateway = Gateway(configuration: config, catalog: catalog, packs: packs, store: store, keyring: keyring, logger: logger)
         // Alive before the first reservation, so no sweeper anywhere can take this process for dead.
         try await store.heartbeat(instanceID: gateway.instanceID, at: WallClock.nowMs())
         return gateway
@@ -107,6 +122,23 @@ public enum Bootstrap {
             result = .failure(error)
         }
         await upstream.shutdown()
+        try? await store.close()
+        return try result.get()
+    }
+
+    /// Runs `body` with the payment service on the server's database and packs (for `keygate topup`): no
+    /// Stripe client (the CLI starts no payment), no server. Closes the store afterwards.
+    public static func withPaymentService<T>(
+        _ config: GatewayConfiguration, logger: Logger, _ body: (PaymentService) async throws -> T
+    ) async throws -> T {
+        let packs = try loadPacks(config)
+        let store = try await openStore(config)
+        let result: Result<T, any Error>
+        do {
+            result = .success(try await body(PaymentService(store: store, packs: packs, settings: config.payments, stripe: nil, logger: logger)))
+        } catch {
+            result = .failure(error)
+        }
         try? await store.close()
         return try result.get()
     }

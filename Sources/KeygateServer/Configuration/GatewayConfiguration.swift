@@ -36,6 +36,8 @@ public struct GatewayConfiguration: Sendable, CustomStringConvertible {
     /// A process whose heartbeat is older than this is dead (`KEYGATE_INSTANCE_DEAD_AFTER_SECONDS`); must
     /// exceed the sweep interval comfortably.
     public var instanceDeadAfterSeconds: Int64 = 60
+    /// Stripe, the packs file and Checkout's return address.
+    public var payments = PaymentSettings()
     /// `KEYGATE_LOG_LEVEL`: trace, debug, info, notice, warning, error, critical.
     public var logLevel: String = "info"
     /// The raw environment, for the master key loader.
@@ -71,6 +73,7 @@ public struct GatewayConfiguration: Sendable, CustomStringConvertible {
         }
         config.defaultTimeouts = try UpstreamTimeouts.read(env, prefix: "KEYGATE_UPSTREAM_", base: UpstreamTimeouts())
         config.creditPolicy = try readCreditPolicy(env)
+        config.payments = try PaymentSettings.read(env)
         for (name, setter) in [
             ("KEYGATE_RESERVATION_LEASE_SECONDS", { (c: inout GatewayConfiguration, v: Int64) in c.reservationLeaseSeconds = v }),
             ("KEYGATE_SWEEP_INTERVAL_SECONDS", { $0.sweepIntervalSeconds = $1 }),
@@ -158,7 +161,7 @@ public struct GatewayConfiguration: Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        "GatewayConfiguration(host: \(host), port: \(port), dataDirectory: \(dataDirectory), platformKeys: \(platformKeys.keys.sorted()))"
+        "GatewayConfiguration(host: \(host), port: \(port), dataDirectory: \(dataDirectory), platformKeys: \(platformKeys.keys.sorted()), payments: \(payments))"
     }
 }
 

@@ -12,4 +12,6 @@ extension HTTPField.Name {
     static let retryAfterMs = HTTPField.Name("retry-after-ms")!
     /// Where the Anthropic SDK sends the Keygate key.
     static let xAPIKey = HTTPField.Name("x-api-key")!
+    /// Stripe's webhook signature (`t=…,v1=…`).
+    static let stripeSignature = HTTPField.Name("stripe-signature")!
 }

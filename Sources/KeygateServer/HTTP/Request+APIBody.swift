@@ -18,3 +18,14 @@ extension Request {
         }
     }
 }
+
+extension Request {
+    /// The body of a management API request as a JSON object; `expected` names its fields for the error.
+    func collectJSONObject(limit: Int, expected: String) async throws -> JSONValue {
+        let bytes = try await collectAPIBody(limit: limit)
+        let body: JSONValue
+        do { body = try JSONValue.decode(bytes) } catch { throw GatewayError.invalidJSON("it could not be parsed") }
+        guard case .object = body else { throw GatewayError.invalidJSON("expected an object with \(expected)") }
+        return body
+    }
+}

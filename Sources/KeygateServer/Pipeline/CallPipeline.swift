@@ -11,7 +11,7 @@ struct CallPipeline: Sendable {
     let recorder: UsageRecorder
 
     init(gateway: Gateway) {
-        let settlement = CallSettlement(credits: gateway.credits)
+        let settlement = CallSettlement(credits: gateway.credits, topUps: gateway.autoTopUp)
         self.planner = CallPlanner(gateway: gateway)
         self.exchange = UpstreamExchange(
             configuration: gateway.configuration, upstream: gateway.upstream, settlement: settlement,

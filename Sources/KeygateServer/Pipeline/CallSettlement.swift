@@ -5,6 +5,8 @@ import KeygateStore
 /// returned) and its usage record written, in one transaction where money moves.
 struct CallSettlement: Sendable {
     let credits: CreditMeter
+    /// Told of every charge, to start an auto top-up when the balance fell below its threshold.
+    let topUps: AutoTopUp?
 
     /// Settles for `tokens` and records the call; returns what was charged (cost + fee). A credit-billed call
     /// that failed before producing anything gets its whole reservation back instead.
@@ -38,6 +40,7 @@ struct CallSettlement: Sendable {
             return .zero
         }
         usage.finish(record, alreadyStored: outcome == .stored)
+        if outcome == .stored { topUps?.settled(organizationID: usage.caller.organization.id) }
         return MicroCredits(cost.value + fee.value)
     }
 }

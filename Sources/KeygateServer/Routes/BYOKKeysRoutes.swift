@@ -15,10 +15,7 @@ struct BYOKKeysRoutes: Sendable {
     }
 
     func add(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let bytes = try await request.collectAPIBody(limit: bodyLimit)
-        let body: JSONValue
-        do { body = try JSONValue.decode(bytes) } catch { throw GatewayError.invalidJSON("it could not be parsed") }
-        guard case .object = body else { throw GatewayError.invalidJSON("expected an object with provider and secret") }
+        let body = try await request.collectJSONObject(limit: bodyLimit, expected: "provider and secret")
         guard let providerValue = body["provider"], !providerValue.isNull else {
             throw GatewayError.missingField("provider", expected: "a provider id such as anthropic")
         }

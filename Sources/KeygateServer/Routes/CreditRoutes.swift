@@ -12,7 +12,7 @@ struct CreditRoutes: Sendable {
     func balance(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let caller = try context.requireCaller()
         let balance = try await gateway.store.balance(organizationID: caller.organization.id)
-        let byokCount = try await gateway.store.byokRequestCount(organizationID: caller.organization.id, since: Self.startOfMonth())
+        let byokCount = try await gateway.store.byokRequestCount(organizationID: caller.organization.id, since: MonthStart.utc(ofMs: WallClock.nowMs()))
         return Response.json(
             .ok,
             .object([
@@ -83,11 +83,4 @@ struct CreditRoutes: Sendable {
     }
 
     static func credits(_ amount: MicroCredits) -> JSONValue { .number(amount.description) }
-
-    static func startOfMonth() -> Int64 {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let start = calendar.date(from: calendar.dateComponents([.year, .month], from: Date()))!
-        return Int64(start.timeIntervalSince1970 * 1000)
-    }
 }

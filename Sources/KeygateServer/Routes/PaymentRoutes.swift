@@ -1,0 +1,127 @@
+import Hummingbird
+import KeygateCore
+import KeygateStore
+import KeygateStripe
+
+/// `/api/orgs/{slug}/packs`, `/checkout`, `/auto-topup` and `/purchases` (SPEC §11). Money is exact: credits
+/// as JSON numbers with two or more decimals, amounts in the currency's major units (`47.50`).
+struct PaymentRoutes: Sendable {
+    let service: PaymentService
+    let bodyLimit = 16 * 1024
+
+    func packs(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        _ = try context.requireCaller()
+        return Response.json(.ok, .array(service.packs.packs.map(Self.listed)))
+    }
+
+    func checkout(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let caller = try context.requireCaller()
+        let body = try await request.collectJSONObject(limit: bodyLimit, expected: "pack")
+        guard let value = body["pack"], !value.isNull else {
+            throw GatewayError.missingField("pack", expected: "a pack id from GET /api/orgs/{slug}/packs")
+        }
+        guard let packID = value.stringValue else { throw GatewayError.wrongType("pack", expected: "a string", found: value.typeName) }
+        let started = try await service.checkout(organization: caller.organization, packID: packID)
+        return Response.json(
+            .created,
+            .object([
+                "purchase_id": .string(started.purchase.id),
+                "session_id": .string(started.sessionID),
+                "url": .string(started.url),
+            ]))
+    }
+
+    func autoTopUp(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let caller = try context.requireCaller()
+        return Response.json(.ok, Self.autoTopUp(try await service.autoTopUp(organization: caller.organization), packs: service.packs))
+    }
+
+    /// Fields left out keep their value, so `{"enabled": true}` alone re-arms a failed or paused top-up.
+    func updateAutoTopUp(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let caller = try context.requireCaller()
+        let body = try await request.collectJSONObject(limit: bodyLimit, expected: "enabled, threshold_credits, pack and monthly_limit")
+        var change = PaymentService.AutoTopUpChange()
+        if let value = body["enabled"], !value.isNull {
+            guard let enabled = value.boolValue else { throw GatewayError.wrongType("enabled", expected: "a boolean", found: value.typeName) }
+            change.enabled = enabled
+        }
+        if let value = body["threshold_credits"], !value.isNull {
+            guard case .number(let text) = value, let credits = MicroCredits(creditsText: text) else {
+                throw GatewayError.wrongType("threshold_credits", expected: "a number of credits", found: value.typeName)
+            }
+            change.threshold = credits
+        }
+        if let value = body["pack"], !value.isNull {
+            guard let pack = value.stringValue else { throw GatewayError.wrongType("pack", expected: "a string", found: value.typeName) }
+            change.packID = pack
+        }
+        if let value = body["monthly_limit"], !value.isNull {
+            let currency = service.packs.currency
+            guard case .number(let text) = value, let minor = CurrencyUnits.minorUnits(fromMajorText: text, currency: currency) else {
+                throw GatewayError.invalidValue(
+                    "'monthly_limit' must be an amount in \(currency) with at most \(CurrencyUnits.exponent(of: currency)) decimals (e.g. 100.00).",
+                    param: "monthly_limit")
+            }
+            change.monthlyLimit = minor
+        }
+        let view = try await service.updateAutoTopUp(organization: caller.organization, change)
+        return Response.json(.ok, Self.autoTopUp(view, packs: service.packs))
+    }
+
+    func purchases(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let caller = try context.requireCaller()
+        let limit = try ListLimit.parse(request)
+        return Response.json(.ok, .array(try await service.purchases(organization: caller.organization, limit: limit).map(Self.listed)))
+    }
+
+    // MARK: Rendering
+
+    static func money(_ minor: Int64, _ currency: String) -> JSONValue {
+        .number(CurrencyUnits.majorUnitText(minor, currency: currency))
+    }
+
+    static func listed(_ pack: CreditPack) -> JSONValue {
+        .object([
+            "id": .string(pack.id),
+            "label": .string(pack.label),
+            "credits": CreditRoutes.credits(pack.grantedCredits),
+            "price": money(pack.price, pack.currency),
+            "currency": .string(pack.currency),
+            "discount_percent": .number(pack.discountText),
+        ])
+    }
+
+    static func listed(_ purchase: PurchaseRecord) -> JSONValue {
+        .object([
+            "id": .string(purchase.id),
+            "kind": .string(purchase.kind.rawValue),
+            "status": .string(purchase.status.rawValue),
+            "pack": .string(purchase.packID),
+            "credits": CreditRoutes.credits(purchase.credits),
+            "amount": money(purchase.amount, purchase.currency),
+            "currency": .string(purchase.currency),
+            "created_at": .string(Timestamps.iso8601(ms: purchase.createdAt)),
+            "completed_at": purchase.completedAt.map { .string(Timestamps.iso8601(ms: $0)) } ?? .null,
+            "failure_reason": purchase.failureReason.map(JSONValue.string) ?? .null,
+            "refunded_amount": money(purchase.refundedAmount, purchase.currency),
+            "credits_taken_back": CreditRoutes.credits(purchase.creditsTakenBack),
+        ])
+    }
+
+    static func autoTopUp(_ view: PaymentService.AutoTopUpView, packs: CreditPacks) -> JSONValue {
+        let account = view.account
+        let currency = view.pack?.currency ?? packs.currency
+        return .object([
+            "enabled": .bool(account.autoTopUp.enabled),
+            "threshold_credits": CreditRoutes.credits(account.autoTopUp.threshold),
+            "pack": account.autoTopUp.packID.map(JSONValue.string) ?? .null,
+            "monthly_limit": money(account.autoTopUp.monthlyLimit, currency),
+            "currency": .string(currency),
+            "state": .string(account.state.rawValue),
+            "last_error": account.lastError.map(JSONValue.string) ?? .null,
+            "last_error_at": account.lastErrorAt.map { .string(Timestamps.iso8601(ms: $0)) } ?? .null,
+            "card_saved": .bool(account.paymentMethodID != nil),
+            "spent_this_month": money(view.spentThisMonth, currency),
+        ])
+    }
+}
