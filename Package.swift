@@ -19,7 +19,13 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
-        .target(name: "KeygateCore", resources: [.copy("Resources/catalog.json")]),
+        .target(name: "KeygateCore", resources: [.copy("Resources/catalog.json"), .copy("Resources/packs.json")]),
+        .target(
+            name: "KeygateStripe",
+            dependencies: [
+                "KeygateCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
         .target(
             name: "KeygateProviders",
             dependencies: [
@@ -96,7 +102,7 @@ let package = Package(
         .testTarget(
             name: "KeygateTests",
             dependencies: [
-                "KeygateServer", "KeygateStore", "KeygateSQLite", "KeygateVault", "KeygateCore", "KeygateProviders", "KeygateFakeUpstream",
+                "KeygateServer", "KeygateStore", "KeygateSQLite", "KeygateVault", "KeygateCore", "KeygateProviders", "KeygateFakeUpstream", "KeygateStripe",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
