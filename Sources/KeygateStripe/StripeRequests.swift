@@ -6,6 +6,8 @@ import KeygateCore
 public enum StripeRequests {
     public static let organizationMetadataKey = "keygate_org"
     public static let purchaseMetadataKey = "keygate_purchase"
+    /// On the customer only, so a person reading Stripe's dashboard can tell which organisation it is.
+    public static let slugMetadataKey = "keygate_slug"
 
     /// The org's Stripe customer. The key depends only on the org, so two concurrent first checkouts create one
     /// customer (Stripe replays the first answer to the second).
@@ -14,8 +16,7 @@ public enum StripeRequests {
             method: "POST", path: "/v1/customers",
             form: StripeForm([
                 ("name", .string(name)),
-                ("description", .string("Keygate organisation \(slug)")),
-                ("metadata", .object([(organizationMetadataKey, .string(organizationID)), ("keygate_slug", .string(slug))])),
+                ("metadata", .object([(organizationMetadataKey, .string(organizationID)), (slugMetadataKey, .string(slug))])),
             ]),
             idempotencyKey: "keygate-customer-\(organizationID)")
     }

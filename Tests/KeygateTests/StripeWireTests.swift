@@ -100,6 +100,7 @@ import Testing
         #expect(first.idempotencyKey == second.idempotencyKey)
         #expect(first.form["metadata[keygate_org]"] == "org_9")
         #expect(first.form["name"] == "Acme")
+        #expect(first.form.names == ["name", "metadata[keygate_org]", "metadata[keygate_slug]"])
         #expect(first.path == "/v1/customers")
     }
 
