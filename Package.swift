@@ -19,7 +19,13 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
-        .target(name: "KeygateCore", resources: [.copy("Resources/catalog.json")]),
+        .target(name: "KeygateCore", resources: [.copy("Resources/catalog.json"), .copy("Resources/packs.json")]),
+        .target(
+            name: "KeygateStripe",
+            dependencies: [
+                "KeygateCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
         .target(
             name: "KeygateProviders",
             dependencies: [
@@ -48,7 +54,7 @@ let package = Package(
         .target(
             name: "KeygateServer",
             dependencies: [
-                "KeygateCore", "KeygateProviders", "KeygateVault", "KeygateStore", "KeygateSQLite", "CKeygateMalloc",
+                "KeygateCore", "KeygateProviders", "KeygateStripe", "KeygateVault", "KeygateStore", "KeygateSQLite", "CKeygateMalloc",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -61,7 +67,7 @@ let package = Package(
         .executableTarget(
             name: "keygate",
             dependencies: [
-                "KeygateServer", "KeygateStore", "KeygateCore",
+                "KeygateServer", "KeygateStore", "KeygateCore", "KeygateStripe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -96,7 +102,7 @@ let package = Package(
         .testTarget(
             name: "KeygateTests",
             dependencies: [
-                "KeygateServer", "KeygateStore", "KeygateSQLite", "KeygateVault", "KeygateCore", "KeygateProviders", "KeygateFakeUpstream",
+                "KeygateServer", "KeygateStore", "KeygateSQLite", "KeygateVault", "KeygateCore", "KeygateProviders", "KeygateFakeUpstream", "KeygateStripe",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
