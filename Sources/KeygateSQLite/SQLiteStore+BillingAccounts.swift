@@ -95,7 +95,10 @@ extension SQLiteStore {
             if account.state == .monthlyLimitReached {
                 // Last month's limit, now lifted: the account reads idle again once this top-up is answered.
                 try db.execute(
-                    sql: "UPDATE billing_accounts SET state = 'idle', last_error = NULL, last_error_at = NULL, updated_at = ? WHERE organization_id = ?",
+                    sql: """
+                        UPDATE billing_accounts SET state = 'idle', last_error = NULL, last_error_at = NULL, updated_at = ?
+                        WHERE organization_id = ?
+                        """,
                     arguments: [now, org])
             }
             return .claimed(record, customerID: customerID, paymentMethodID: paymentMethodID)

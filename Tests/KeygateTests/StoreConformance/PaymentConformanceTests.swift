@@ -34,8 +34,9 @@ import Testing
     }
 
     static func paid(_ purchaseID: String, amount: Int64 = 1000, currency: String = "usd", card: String? = nil) -> PaymentChange {
-        .paid(purchaseID: purchaseID, amount: amount, currency: currency, paymentIntentID: "pi_\(purchaseID)", chargeID: "ch_\(purchaseID)",
-              paymentMethodID: card)
+        .paid(
+            purchaseID: purchaseID, amount: amount, currency: currency, paymentIntentID: "pi_\(purchaseID)", chargeID: "ch_\(purchaseID)",
+            paymentMethodID: card)
     }
 
     static func refunded(_ purchaseID: String, _ amount: Int64) -> PaymentChange {
