@@ -182,6 +182,8 @@ enum SQLiteMigrations {
             //   so a late webhook of an older checkout does not replace a newer card. The stored state is never
             //   `in_flight`: that is read from the pending top-up itself.
             // - stripe_events: a webhook's effect and its id commit together, so each event applies once.
+            // - disputes: `credits_micros` is the dispute's share of the purchase's credits (credits × disputed / amount),
+            //   owed while the dispute is `open` or `lost`, not once `won`.
             try db.execute(
                 sql: """
                     CREATE TABLE purchases (

@@ -272,6 +272,8 @@ extension SQLiteStore {
             throw StoreError.duplicate("purchase \(purchase.id) (or a pending top-up of \(purchase.organizationID))")
         } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY {
             throw StoreError.duplicate("purchase \(purchase.id)")
+        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_FOREIGNKEY {
+            throw StoreError.notFound("organisation \(purchase.organizationID)")
         }
     }
 

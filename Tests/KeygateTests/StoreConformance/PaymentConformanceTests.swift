@@ -442,6 +442,27 @@ import Testing
         }
     }
 
+    /// A dispute's pause is the stronger state: a top-up that was in flight and then fails does not turn it into
+    /// `failing`, which a new card would clear without the admin.
+    @Test(arguments: StoreBackend.all)
+    func aTopUpFailingWhilePausedLeavesItPaused(backend: StoreBackend) async throws {
+        try await withPayments(backend) { store, org, _ in
+            #expect(try await store.billingAccount(organizationID: org) == BillingAccount(organizationID: org))
+            try await Self.readyForTopUps(store, org)
+            guard case .claimed(let topUp, _, _) = try await store.claimTopUp(Self.topUp("pur_t1", org), monthStart: Self.monthStart()) else {
+                Issue.record("not claimed")
+                return
+            }
+            _ = try await store.applyPayment(
+                .disputeOpened(purchaseID: "pur_card", disputeID: "du_1", amount: 1000, currency: "usd"), eventID: "evt_d")
+            _ = try await store.applyPayment(.failed(purchaseID: topUp.id, reason: "card_declined", paymentIntentID: nil), eventID: "evt_f")
+            try await Self.buy(store, org, id: "pur_newcard", card: "pm_2")
+            let account = try await store.billingAccount(organizationID: org)
+            #expect(account.state == .paused && account.lastError == "payment disputed (du_1)")
+            #expect(try await store.purchase(id: topUp.id)?.status == .failed)
+        }
+    }
+
     @Test(arguments: StoreBackend.all)
     func anOlderCheckoutArrivingLateDoesNotReplaceANewerCard(backend: StoreBackend) async throws {
         try await withPayments(backend) { store, org, _ in
