@@ -172,6 +172,76 @@ enum SQLiteMigrations {
             // reservation deletes it, as a settlement does): a few rows, which the sweeper reads whole.
             try db.execute(sql: "DROP INDEX reservations_open")
         }
+        migrator.registerMigration("006_payments") { db in
+            // Buying credits (SPEC §7). Money is integers: `amount` columns in the currency's minor units, credits in µcredits.
+            // - purchases: `refund_share_micros` is what the cumulative refunds are owed (credits × refunded / amount);
+            //   `credits_taken_back_micros` is what refund and dispute entries actually took, net (never above `credits`).
+            //   `payment_method_id` is the card a checkout saved.
+            // - At most one pending top-up per organisation, whatever the code above does: a unique partial index.
+            // - billing_accounts: `payment_method_created_at` is the created_at of the purchase that saved the card,
+            //   so a late webhook of an older checkout does not replace a newer card. The stored state is never
+            //   `in_flight`: that is read from the pending top-up itself.
+            // - stripe_events: a webhook's effect and its id commit together, so each event applies once.
+            // - disputes: `credits_micros` is the dispute's share of the purchase's credits (credits × disputed / amount),
+            //   owed while the dispute is `open` or `lost`, not once `won`.
+            try db.execute(
+                sql: """
+                    CREATE TABLE purchases (
+                      id TEXT PRIMARY KEY,
+                      organization_id TEXT NOT NULL REFERENCES organizations(id),
+                      kind TEXT NOT NULL,
+                      status TEXT NOT NULL,
+                      pack_id TEXT NOT NULL,
+                      credits_micros INTEGER NOT NULL,
+                      amount INTEGER NOT NULL,
+                      currency TEXT NOT NULL,
+                      checkout_session_id TEXT,
+                      payment_intent_id TEXT,
+                      charge_id TEXT,
+                      payment_method_id TEXT,
+                      failure_reason TEXT,
+                      refunded_amount INTEGER NOT NULL DEFAULT 0,
+                      refund_share_micros INTEGER NOT NULL DEFAULT 0,
+                      credits_taken_back_micros INTEGER NOT NULL DEFAULT 0,
+                      created_at INTEGER NOT NULL,
+                      completed_at INTEGER
+                    );
+                    CREATE INDEX purchases_by_org ON purchases(organization_id, created_at);
+                    CREATE INDEX purchases_by_checkout_session ON purchases(checkout_session_id) WHERE checkout_session_id IS NOT NULL;
+                    CREATE INDEX purchases_by_payment_intent ON purchases(payment_intent_id) WHERE payment_intent_id IS NOT NULL;
+                    CREATE INDEX purchases_by_charge ON purchases(charge_id) WHERE charge_id IS NOT NULL;
+                    CREATE UNIQUE INDEX purchases_one_pending_topup ON purchases(organization_id) WHERE kind = 'topup' AND status = 'pending';
+                    CREATE TABLE billing_accounts (
+                      organization_id TEXT PRIMARY KEY REFERENCES organizations(id),
+                      stripe_customer_id TEXT,
+                      payment_method_id TEXT,
+                      payment_method_created_at INTEGER,
+                      auto_topup_enabled INTEGER NOT NULL DEFAULT 0,
+                      threshold_micros INTEGER NOT NULL DEFAULT 0,
+                      pack_id TEXT,
+                      monthly_limit INTEGER NOT NULL DEFAULT 0,
+                      state TEXT NOT NULL DEFAULT 'idle',
+                      last_error TEXT,
+                      last_error_at INTEGER,
+                      updated_at INTEGER NOT NULL
+                    );
+                    CREATE INDEX billing_accounts_by_customer ON billing_accounts(stripe_customer_id) WHERE stripe_customer_id IS NOT NULL;
+                    CREATE TABLE stripe_events (
+                      id TEXT PRIMARY KEY,
+                      type TEXT NOT NULL,
+                      applied_at INTEGER NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE TABLE disputes (
+                      id TEXT PRIMARY KEY,
+                      purchase_id TEXT NOT NULL REFERENCES purchases(id),
+                      credits_micros INTEGER NOT NULL,
+                      status TEXT NOT NULL,
+                      created_at INTEGER NOT NULL,
+                      closed_at INTEGER
+                    );
+                    CREATE INDEX disputes_by_purchase ON disputes(purchase_id);
+                    """)
+        }
         return migrator
     }
 }
