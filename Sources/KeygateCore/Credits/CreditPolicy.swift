@@ -65,19 +65,7 @@ public struct CreditEstimate: Sendable, Equatable {
 extension MicroCredits {
     /// Parses a credit amount written with up to 6 decimals (`12`, `12.5`, `0.000001`), exactly.
     public init?(creditsText text: String) {
-        let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
-        guard let wholePart = parts.first, !wholePart.isEmpty || parts.count == 2,
-            let whole = wholePart.isEmpty ? 0 : Int64(wholePart), whole >= 0
-        else { return nil }
-        var fraction: Int64 = 0
-        if parts.count == 2 {
-            let digits = parts[1]
-            guard !digits.isEmpty, digits.count <= 6, digits.allSatisfy(\.isNumber), let value = Int64(digits) else { return nil }
-            fraction = value
-            for _ in 0..<(6 - digits.count) { fraction *= 10 }
-        }
-        let (scaled, overflow) = whole.multipliedReportingOverflow(by: 1_000_000)
-        guard !overflow else { return nil }
-        self.init(scaled + fraction)
+        guard let value = DecimalFormat.parse(text, scale: 6) else { return nil }
+        self.init(value)
     }
 }

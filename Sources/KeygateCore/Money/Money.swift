@@ -60,6 +60,30 @@ public struct MicroCredits: Hashable, Comparable, Sendable, CustomStringConverti
 
 /// Renders scaled integers as exact decimal strings.
 public enum DecimalFormat {
+    /// Parses a non-negative decimal with at most `scale` decimals into an integer of that scale, exactly:
+    /// `"12.5"` at scale 2 is 1250. Nil for anything else (a sign, an exponent, too many decimals, overflow).
+    public static func parse(_ text: String, scale: Int) -> Int64? {
+        let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let wholePart = parts.first, !wholePart.isEmpty || parts.count == 2,
+            wholePart.allSatisfy({ $0.isASCII && $0.isNumber }),
+            let whole = wholePart.isEmpty ? 0 : Int64(wholePart)
+        else { return nil }
+        var fraction: Int64 = 0
+        if parts.count == 2 {
+            let digits = parts[1]
+            guard !digits.isEmpty, digits.count <= scale, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int64(digits) else {
+                return nil
+            }
+            fraction = value
+            for _ in 0..<(scale - digits.count) { fraction *= 10 }
+        }
+        var factor: Int64 = 1
+        for _ in 0..<scale { factor *= 10 }
+        let (scaled, overflow) = whole.multipliedReportingOverflow(by: factor)
+        guard !overflow, scaled <= Int64.max - fraction else { return nil }
+        return scaled + fraction
+    }
+
     public static func string(_ value: Int64, scale: Int, minimumFractionDigits: Int? = nil) -> String {
         let negative = value < 0
         let magnitude = value.magnitude

@@ -18,4 +18,10 @@ public enum CurrencyUnits {
         guard exponent > 0 else { return String(minorUnits) }
         return DecimalFormat.string(minorUnits, scale: exponent, minimumFractionDigits: exponent)
     }
+
+    /// Parses an amount written in major units into minor units, exactly: "200" or "200.00" usd → 20000,
+    /// "1000" jpy → 1000. Nil for more decimals than the currency has, a sign, or anything not a number.
+    public static func minorUnits(fromMajorText text: String, currency: String) -> Int64? {
+        DecimalFormat.parse(text, scale: exponent(of: currency))
+    }
 }
