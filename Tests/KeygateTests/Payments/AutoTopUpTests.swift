@@ -10,7 +10,7 @@ import Testing
 /// Auto top-up: one PaymentIntent per crossing on the saved card, within the monthly limit, failures reported
 /// and never retried in a loop, and a top-up whose process died granted later by the webhook, once.
 @Suite struct AutoTopUpTests {
-    static func paymentIntents(_ p: PaymentHarness) -> [FakeStripe.RecordedRequest] {
+    static func paymentIntents(_ p: PaymentHarness) -> [FakeStripeRequest] {
         p.stripe.requests.filter { $0.method == "POST" && $0.path == "/v1/payment_intents" }
     }
 
@@ -47,8 +47,8 @@ import Testing
             try await Task.sleep(for: .milliseconds(300))
             #expect(Self.paymentIntents(p).count == 1)
             let intent = try #require(Self.paymentIntents(p).first)
-            #expect(intent.form["off_session"] == "true" && intent.form["confirm"] == "true")
-            #expect(intent.form["amount"] == "1000" && intent.form["currency"] == "usd")
+            #expect(intent[parameter: "off_session"] == "true" && intent[parameter: "confirm"] == "true")
+            #expect(intent[parameter: "amount"] == "1000" && intent[parameter: "currency"] == "usd")
             #expect(intent.headers["idempotency-key"]?.contains("pur_") == true)
             let state = try await p.api(.GET, "/auto-topup")
             #expect(state.json?["state"] as? String == "idle", "\(state.text)")

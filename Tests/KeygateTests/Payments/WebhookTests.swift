@@ -32,24 +32,24 @@ import Testing
             let (_, sessionID) = try await p.checkout("starter")
             let event = try p.stripe.completeCheckout(sessionID: sessionID, paymentMethod: "pm_card_visa")
             let now = Int64(Date().timeIntervalSince1970)
-            func post(_ header: String?, body: [UInt8] = event.body) async throws -> GatewayHarness.Reply {
+            func post(_ header: String?, body: [UInt8] = event.json) async throws -> GatewayHarness.Reply {
                 var headers: [(String, String)] = [("content-type", "application/json")]
                 if let header { headers.append(("stripe-signature", header)) }
                 return try await p.h.request(.POST, "/webhooks/stripe", body: String(decoding: body, as: UTF8.self), key: .some(nil), headers: headers)
             }
-            let sign = { (secret: String, t: Int64, body: [UInt8]) in FakeStripe.signedHeader(for: body, secret: secret, timestamp: t) }
-            let good = sign(PaymentHarness.webhookSecret, now, event.body)
-            var tampered = event.body
+            let sign = { (secret: String, t: Int64, body: [UInt8]) in p.stripe.signedHeader(for: body, secret: secret, timestamp: t) }
+            let good = sign(PaymentHarness.webhookSecret, now, event.json)
+            var tampered = event.json
             if let index = tampered.firstIndex(of: UInt8(ascii: "1")) { tampered[index] = UInt8(ascii: "2") }
             let v1 = { (header: String) in header.split(separator: ",").first { $0.hasPrefix("v1=") }.map(String.init) ?? "" }
             let cases: [(String, String?, [UInt8])] = [
-                ("wrong secret", sign("whsec_someoneElse", now, event.body), event.body),
-                ("stale", sign(PaymentHarness.webhookSecret, now - 301, event.body), event.body),
-                ("too far in the future", sign(PaymentHarness.webhookSecret, now + 301, event.body), event.body),
+                ("wrong secret", sign("whsec_someoneElse", now, event.json), event.json),
+                ("stale", sign(PaymentHarness.webhookSecret, now - 301, event.json), event.json),
+                ("too far in the future", sign(PaymentHarness.webhookSecret, now + 301, event.json), event.json),
                 ("tampered body", good, tampered),
-                ("missing header", nil, event.body),
-                ("malformed header", "v1=abc;t=oops", event.body),
-                ("no timestamp", v1(good), event.body),
+                ("missing header", nil, event.json),
+                ("malformed header", "v1=abc;t=oops", event.json),
+                ("no timestamp", v1(good), event.json),
             ]
             for (name, header, body) in cases {
                 let reply = try await post(header, body: body)
@@ -122,7 +122,7 @@ import Testing
     @Test func unknownEventTypesAreAcknowledgedAndIgnored() async throws {
         try await withPayments { p in
             let body = Array(#"{"id":"evt_other","object":"event","type":"customer.subscription.created","created":1,"data":{"object":{"id":"sub_1"}}}"#.utf8)
-            let header = FakeStripe.signedHeader(for: body, secret: PaymentHarness.webhookSecret, timestamp: Int64(Date().timeIntervalSince1970))
+            let header = p.stripe.signedHeader(for: body, secret: PaymentHarness.webhookSecret, timestamp: Int64(Date().timeIntervalSince1970))
             let reply = try await p.h.request(
                 .POST, "/webhooks/stripe", body: String(decoding: body, as: UTF8.self), key: .some(nil), headers: [("stripe-signature", header)])
             #expect(reply.status == 200)
@@ -131,7 +131,7 @@ import Testing
     }
 
     static func objectID(of event: FakeStripeEvent) -> String? {
-        let json = try? JSONSerialization.jsonObject(with: Data(event.body)) as? [String: Any]
+        let json = try? JSONSerialization.jsonObject(with: Data(event.json)) as? [String: Any]
         return ((json?["data"] as? [String: Any])?["object"] as? [String: Any])?["id"] as? String
     }
 }
