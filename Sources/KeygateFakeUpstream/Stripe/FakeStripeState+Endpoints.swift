@@ -188,8 +188,9 @@ extension FakeStripeState {
         guard confirming else { return .ok(objects[id]!) }
         return .ok(
             try confirm(
-                intentID: id, offSession: root["off_session"]?.text == "true", errorOnRequiresAction: root["error_on_requires_action"]?.text == "true",
-                requestID: call.requestID, idempotencyKey: call.idempotencyKey))
+                intentID: id, offSession: root["off_session"]?.text == "true",
+                errorOnRequiresAction: root["error_on_requires_action"]?.text == "true", requestID: call.requestID,
+                idempotencyKey: call.idempotencyKey))
     }
 
     func retrieve(_ id: String, kind: String, name: String, _ form: StripeForm) throws(StripeAnswer) -> StripeAnswer {
