@@ -276,6 +276,8 @@ import Testing
             let savedCard = try #require(intent.json["payment_method"] as? String)
             let card = try await fake.call(.GET, "/v1/payment_methods/\(savedCard)")
             #expect(card.json["customer"] as? String == customer)
+            let listed = try await fake.call(.GET, "/v1/payment_methods", [("customer", customer), ("type", "card")])
+            #expect((listed.json["data"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == [savedCard])
             #expect(try await fake.topUp(customer: customer, paymentMethod: savedCard, key: "t1").status == 200)
 
             let chargeID = try #require(intent.json["latest_charge"] as? String)

@@ -26,6 +26,9 @@ extension FakeStripe {
         router.post("/v1/payment_intents") { request, _ in
             try await self.serve(request) { state, form, call in try state.createPaymentIntent(form, call: call) }
         }
+        router.get("/v1/payment_methods") { request, _ in
+            try await self.serve(request) { state, form, _ in try state.listPaymentMethods(form) }
+        }
         let retrievable: [(path: String, kind: String, name: String)] = [
             ("/v1/customers", "customer", "customer"), ("/v1/checkout/sessions", "checkout.session", "checkout.session"),
             ("/v1/payment_intents", "payment_intent", "payment_intent"), ("/v1/charges", "charge", "charge"),

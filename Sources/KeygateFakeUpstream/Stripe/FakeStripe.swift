@@ -7,7 +7,7 @@ import Synchronization
 /// Keygate's own Stripe client, so that it checks the client against what Stripe checks: the secret key,
 /// form-encoded parameters (names at every depth, types, required ones), `Idempotency-Key` replay, the test
 /// cards' declines, Stripe-shaped answers. The API routes are `/v1/customers`, `/v1/checkout/sessions`,
-/// `/v1/payment_intents`, `/v1/charges/{id}`, `/v1/payment_methods/{id}`.
+/// `/v1/payment_intents`, `/v1/charges/{id}`, `/v1/payment_methods?customer=` and `/v1/payment_methods/{id}`.
 ///
 /// What Stripe does on its own side (a customer paying on the Checkout page, a refund in the Dashboard, a
 /// dispute) is done by the test helpers (`completeCheckout`, `refund`, `openDispute`, …), which change the

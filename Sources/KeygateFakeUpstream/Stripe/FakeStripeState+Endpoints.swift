@@ -199,6 +199,22 @@ extension FakeStripeState {
         return .ok(found)
     }
 
+    /// `GET /v1/payment_methods?customer=…&type=card`: the customer's saved cards, newest first.
+    func listPaymentMethods(_ form: StripeForm) throws(StripeAnswer) -> StripeAnswer {
+        try StripeParam.check(
+            form.root, accepted: [("customer", .string), ("type", .oneOf(["card"])), ("limit", .integer), ("expand", .array(.string))])
+        guard let customer = form.root["customer"]?.text else { throw .missing("customer") }
+        guard object(customer, kind: "customer") != nil else { throw .noSuch("customer", customer, param: "customer") }
+        let limit = form.root["limit"]?.text.flatMap { Int($0) } ?? 10
+        guard (1...100).contains(limit) else { throw .invalidRequest("This value must be between 1 and 100.", param: "limit") }
+        let saved = objects.values.filter { $0["object"]?.string == "payment_method" && $0["customer"]?.string == customer }
+            .sorted { ($0["created"]?.int ?? 0, $0["id"]?.string ?? "") > ($1["created"]?.int ?? 0, $1["id"]?.string ?? "") }
+        return .ok([
+            "object": "list", "data": .array(Array(saved.prefix(limit))), "has_more": .bool(saved.count > limit),
+            "url": "/v1/payment_methods",
+        ])
+    }
+
     static func currency(_ text: String, param: String) throws(StripeAnswer) -> String {
         let lowered = text.lowercased()
         guard lowered.count == 3, lowered.allSatisfy({ $0.isASCII && $0.isLetter }) else {
