@@ -93,12 +93,17 @@ public final class FakeProvider: Sendable {
         return router
     }
 
-    /// Runs the fake on 127.0.0.1 until the task is cancelled; `onRunning` gets the bound port.
-    public func run(port: Int = 0, logLevel: Logger.Level = .critical, onRunning: @escaping @Sendable (Int) async -> Void) async throws {
+    /// Runs the fake on 127.0.0.1 until the task is cancelled; `onRunning` gets the bound port. With `stripe`,
+    /// the fake Stripe's routes are served on the same port (their paths do not collide).
+    public func run(
+        port: Int = 0, logLevel: Logger.Level = .critical, stripe: FakeStripe? = nil, onRunning: @escaping @Sendable (Int) async -> Void
+    ) async throws {
         var logger = Logger(label: "fake-upstream")
         logger.logLevel = logLevel
+        let router = router()
+        stripe?.addRoutes(to: router)
         let app = Application(
-            router: router(), server: .http1(configuration: .init(additionalChannelHandlers: [HangupCloser()])),
+            router: router, server: .http1(configuration: .init(additionalChannelHandlers: [HangupCloser()])),
             configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "fake-upstream"),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) }, logger: logger)
         try await app.run()

@@ -15,6 +15,14 @@ struct FakeUpstreamMain: AsyncParsableCommand {
     @Option(help: "Accept Bedrock requests signed with ACCESS_KEY_ID:SECRET (the signature is verified).")
     var awsKey: [String] = []
 
+    @Option(
+        help: """
+            Also serve a fake Stripe API accepting this secret key (/v1/customers, /v1/checkout/sessions, /v1/payment_intents, …), \
+            with control routes for scripts under /_fake/stripe/ (checkout/{cs}/complete, charges/{ch}/refund, charges/{ch}/dispute, \
+            disputes/{du}/close, GET events).
+            """)
+    var stripeSecret: String?
+
     func run() async throws {
         let fake = FakeProvider(expectedKey: apiKey.first)
         for key in apiKey.dropFirst() { fake.accept(key) }
@@ -23,7 +31,7 @@ struct FakeUpstreamMain: AsyncParsableCommand {
             guard parts.count == 2 else { throw ValidationError("--aws-key takes ACCESS_KEY_ID:SECRET") }
             fake.acceptAWS(accessKeyID: parts[0], secret: parts[1])
         }
-        try await fake.run(port: port) { bound in
+        try await fake.run(port: port, stripe: stripeSecret.map { FakeStripe(secretKey: $0) }) { bound in
             FileHandle.standardOutput.write(Data("fake upstream listening on port \(bound)\n".utf8))
         }
     }

@@ -1,0 +1,272 @@
+#!/usr/bin/env python3
+"""Checks the Stripe PaymentIntent path Keygate's auto top-up uses against localstripe, a third-party fake
+Stripe (https://github.com/adrienverge/localstripe, pinned in checks/requirements.txt): a customer with a
+saved card, an off-session `confirm=true` PaymentIntent sent with exactly Keygate's parameters and headers
+→ `succeeded`, its signed `payment_intent.succeeded` reaching a webhook listener with a signature that
+verifies, and a card whose charges fail → 402 `card_declined`.
+
+localstripe runs on 127.0.0.1 only (its CLI binds every interface, so it is started through aiohttp with
+an explicit host) on a free port, from an empty store (it pickles its state to the shared
+/tmp/localstripe.pickle and reloads it at start).
+
+The helpers (free_port, start_localstripe, sign, verify, WebhookListener, stripe_call) are meant to be
+reused: the same checks can later run through `keygate serve` pointed at localstripe
+(KEYGATE_STRIPE_BASE_URL), with the listener replaced by Keygate's /webhooks/stripe.
+
+Usage: .venv/bin/python checks/stripe_localstripe_check.py   (standard library + localstripe only)
+"""
+import hashlib
+import hmac
+import http.server
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+# What Keygate pins and sends (SPEC §11; reference/stripe.md §3).
+STRIPE_VERSION = "2026-09-30.endive"
+SECRET_KEY = "sk_test_keygate_localstripe_check"
+WEBHOOK_SECRET = "whsec_keygate_localstripe_check"
+SIGNATURE_TOLERANCE = 300
+results = []
+
+
+def check(name, fn):
+    try:
+        fn()
+        results.append(True)
+        print(f"ok   {name}", flush=True)
+    except Exception as error:  # noqa: BLE001
+        results.append(False)
+        print(f"FAIL {name}: {error!r}", flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def sign(payload, secret, timestamp=None):
+    """The Stripe-Signature header for `payload` (bytes): t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "t.payload")>."""
+    timestamp = int(time.time()) if timestamp is None else int(timestamp)
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + payload, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={mac}"
+
+
+def verify(payload, header, secret, tolerance=SIGNATURE_TOLERANCE, now=None):
+    """True when one v1 of `header` is the HMAC of `payload` and t is within `tolerance` seconds of now."""
+    fields = [part.split("=", 1) for part in (header or "").split(",") if "=" in part]
+    timestamps = [value for key, value in fields if key == "t"]
+    signatures = [value for key, value in fields if key == "v1"]
+    if len(timestamps) != 1 or not timestamps[0].isdigit() or not signatures:
+        return False
+    expected = sign(payload, secret, int(timestamps[0])).split(",v1=", 1)[1]
+    if not any(hmac.compare_digest(expected, signature) for signature in signatures):
+        return False
+    now = time.time() if now is None else now
+    return abs(now - int(timestamps[0])) <= tolerance
+
+
+def start_localstripe(port=None, python=sys.executable, timeout=30):
+    """Starts localstripe on 127.0.0.1 from an empty store; returns (process, base_url). Stop it with process.terminate()."""
+    port = port or free_port()
+    # store.clear() empties what an earlier run (or another instance) pickled to /tmp/localstripe.pickle.
+    code = (
+        "from aiohttp import web; from localstripe.server import app, store; store.clear(); "
+        f"web.run_app(app, host='127.0.0.1', port={port}, print=None)"
+    )
+    process = subprocess.Popen([python, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"localstripe exited: {process.stderr.read().decode(errors='replace')[-2000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return process, base_url
+        except OSError:
+            time.sleep(0.1)
+    process.terminate()
+    raise RuntimeError("localstripe did not start")
+
+
+def stripe_call(base_url, method, path, params=(), secret_key=SECRET_KEY, idempotency_key=None, version=STRIPE_VERSION):
+    """One form-encoded Stripe API call; returns (status, parsed JSON body, raw body)."""
+    data = urllib.parse.urlencode(list(params)).encode() if method == "POST" else None
+    headers = {"Authorization": f"Bearer {secret_key}", "Stripe-Version": version}
+    if data is not None:
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    if idempotency_key is not None:
+        headers["Idempotency-Key"] = idempotency_key
+    request = urllib.request.Request(base_url + path, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            raw = response.read()
+            return response.status, json.loads(raw or b"null"), raw
+    except urllib.error.HTTPError as error:
+        raw = error.read()
+        try:
+            return error.code, json.loads(raw), raw
+        except ValueError:
+            return error.code, None, raw
+
+
+class WebhookListener:
+    """A webhook endpoint on 127.0.0.1 that keeps every delivery (raw body and headers) and answers 200."""
+
+    def __init__(self):
+        self.deliveries = []
+        self.condition = threading.Condition()
+        listener = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with listener.condition:
+                    listener.deliveries.append({"body": body, "headers": {k.lower(): v for k, v in self.headers.items()}})
+                    listener.condition.notify_all()
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/stripe/webhook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def wait_for(self, predicate, timeout=10):
+        """The first delivery whose parsed event satisfies `predicate`, waiting up to `timeout` seconds."""
+        deadline = time.time() + timeout
+        with self.condition:
+            while True:
+                for delivery in self.deliveries:
+                    try:
+                        event = json.loads(delivery["body"])
+                    except ValueError:
+                        continue
+                    if predicate(event):
+                        return delivery, event
+                remaining = deadline - time.time()
+                if remaining <= 0:
+                    raise AssertionError(f"no matching delivery in {timeout} s; got {[json.loads(d['body']).get('type') for d in self.deliveries]}")
+                self.condition.wait(remaining)
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def keygate_top_up_params(customer, payment_method, amount, org, purchase):
+    """The parameters of Keygate's off-session top-up PaymentIntent, exactly as its Stripe client sends them."""
+    return [
+        ("amount", str(amount)),
+        ("currency", "usd"),
+        ("customer", customer),
+        ("payment_method", payment_method),
+        ("off_session", "true"),
+        ("confirm", "true"),
+        ("payment_method_types[0]", "card"),
+        ("metadata[keygate_org]", org),
+        ("metadata[keygate_purchase]", purchase),
+    ]
+
+
+def saved_card(base_url, magic_id, org):
+    """A customer with `magic_id`'s card attached (as a completed checkout leaves it); returns (customer, pm)."""
+    status, customer, raw = stripe_call(
+        base_url, "POST", "/v1/customers", [("email", f"{org}@example.com"), ("metadata[keygate_org]", org)],
+        idempotency_key=f"customer-{org}")
+    assert status == 200, (status, raw)
+    status, method, raw = stripe_call(
+        base_url, "POST", f"/v1/payment_methods/{magic_id}/attach", [("customer", customer["id"])], idempotency_key=f"attach-{org}")
+    assert status == 200, (status, raw)
+    assert method["id"].startswith("pm_") and method["customer"] == customer["id"], method
+    return customer["id"], method["id"]
+
+
+def check_payment_intent_path(base_url, listener, webhook_secret=WEBHOOK_SECRET):
+    """The top-up path: off-session PI succeeds, its signed event arrives and verifies; a failing card → 402."""
+
+    def top_up_succeeds():
+        customer, method = saved_card(base_url, "pm_card_visa", "org_check_ok")
+        params = keygate_top_up_params(customer, method, 2000, "org_check_ok", "pur_check_ok")
+        status, intent, raw = stripe_call(base_url, "POST", "/v1/payment_intents", params, idempotency_key="keygate-topup-pur_check_ok")
+        assert status == 200, (status, raw)
+        assert intent["status"] == "succeeded", intent["status"]
+        assert intent["amount"] == 2000 and intent["currency"] == "usd" and intent["customer"] == customer, intent
+        assert intent["metadata"] == {"keygate_org": "org_check_ok", "keygate_purchase": "pur_check_ok"}, intent["metadata"]
+        # localstripe accepts payment_method_types[0]=card but does not echo it on the PaymentIntent (a gap).
+        delivery, event = listener.wait_for(
+            lambda e: e.get("type") == "payment_intent.succeeded" and e["data"]["object"]["id"] == intent["id"])
+        header = delivery["headers"].get("stripe-signature")
+        assert verify(delivery["body"], header, webhook_secret), f"signature does not verify: {header}"
+        assert not verify(delivery["body"], header, webhook_secret + "x"), "a wrong secret verifies"
+        assert not verify(delivery["body"] + b" ", header, webhook_secret), "a tampered body verifies"
+        assert event["data"]["object"]["metadata"]["keygate_purchase"] == "pur_check_ok", event["data"]["object"]["metadata"]
+        assert delivery["headers"].get("content-type", "").startswith("application/json"), delivery["headers"]
+
+    def declined_card_is_402():
+        customer, method = saved_card(base_url, "pm_card_chargeCustomerFail", "org_check_declined")
+        params = keygate_top_up_params(customer, method, 2000, "org_check_declined", "pur_check_declined")
+        status, body, raw = stripe_call(
+            base_url, "POST", "/v1/payment_intents", params, idempotency_key="keygate-topup-pur_check_declined")
+        assert status == 402, (status, raw)
+        assert body["error"]["code"] == "card_declined", body
+        delivery, _ = listener.wait_for(
+            lambda e: e.get("type") == "payment_intent.payment_failed"
+            and e["data"]["object"].get("metadata", {}).get("keygate_purchase") == "pur_check_declined")
+        assert verify(delivery["body"], delivery["headers"].get("stripe-signature"), webhook_secret)
+
+    check("localstripe: off-session top-up PaymentIntent succeeds; its signed payment_intent.succeeded verifies", top_up_succeeds)
+    check("localstripe: a card whose charges fail → 402 card_declined (+ signed payment_intent.payment_failed)", declined_card_is_402)
+
+
+def check_signing_helpers():
+    def helpers_agree():
+        body = b'{"id": "evt_1"}'
+        header = sign(body, "whsec_x", 1_700_000_000)
+        assert verify(body, header, "whsec_x", now=1_700_000_100)
+        assert not verify(body, header, "whsec_x", now=1_700_000_301), "a stale signature verifies"
+        assert not verify(body, header, "whsec_y", now=1_700_000_000)
+        wrong_first = header.replace("v1=", "v1=" + "0" * 64 + ",v1=")
+        assert verify(body, wrong_first, "whsec_x", now=1_700_000_000), "one right v1 among several must verify"
+        assert not verify(body, "garbage", "whsec_x")
+
+    check("sign()/verify() agree, refuse a wrong secret, a stale time, a bad header; accept one right v1 of several", helpers_agree)
+
+
+def main():
+    check_signing_helpers()
+    process, base_url = start_localstripe()
+    listener = WebhookListener()
+    try:
+        status, _, raw = stripe_call(base_url, "DELETE", "/_config/data")
+        assert status == 200, (status, raw)
+        request = urllib.request.Request(
+            f"{base_url}/_config/webhooks/keygate", method="POST",
+            data=urllib.parse.urlencode({"url": listener.url, "secret": WEBHOOK_SECRET}).encode())
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200
+        check_payment_intent_path(base_url, listener)
+    finally:
+        listener.stop()
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    failed = results.count(False)
+    print(f"{len(results) - failed}/{len(results)} stripe localstripe checks passed", flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
