@@ -17,7 +17,7 @@ import Testing
             let config = try GatewayConfiguration.fromEnvironment(environment)
             let store = try await Bootstrap.openStore(config)
             let gateway = Gateway(
-                configuration: config, catalog: try Bootstrap.loadCatalog(config), store: store,
+                configuration: config, catalog: try Bootstrap.loadCatalog(config), packs: try Bootstrap.loadPacks(config), store: store,
                 keyring: try Bootstrap.loadKeyring(config), logger: Logger(label: "test"))
             try await Task.sleep(for: .milliseconds(200))
             #expect(try Self.snapshot(databasePath).instances == [], "no heartbeat: the sweeper has not run")
