@@ -19,7 +19,7 @@ struct FakeUpstreamMain: AsyncParsableCommand {
         help: """
             Also serve a fake Stripe API accepting this secret key (/v1/customers, /v1/checkout/sessions, /v1/payment_intents, …), \
             with control routes for scripts under /_fake/stripe/ (checkout/{cs}/complete, charges/{ch}/refund, charges/{ch}/dispute, \
-            disputes/{du}/close, GET events).
+            disputes/{du}/close, delay-next, GET events).
             """)
     var stripeSecret: String?
 

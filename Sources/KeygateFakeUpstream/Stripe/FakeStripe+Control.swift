@@ -40,6 +40,12 @@ extension FakeStripe {
             let form = try await Self.controlForm(request)
             return self.control { try self.closeDispute(disputeID: context.parameters.get("id") ?? "", won: form["won"]?.text == "true") }
         }
+        // The next API request is carried out at once and answered after `seconds` (the caller dies waiting).
+        router.post("/_fake/stripe/delay-next") { request, _ in
+            let form = try await Self.controlForm(request)
+            self.delayNext(form["seconds"]?.text.flatMap { Double($0) } ?? 30)
+            return Self.controlResponse(200, Array(#"{"delayed":true}"#.utf8))
+        }
         router.get("/_fake/stripe/events") { _, _ in
             let events = self.events
             var body = Array("[".utf8)
