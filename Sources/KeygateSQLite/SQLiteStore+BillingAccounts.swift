@@ -24,6 +24,24 @@ extension SQLiteStore {
         }
     }
 
+    public func attachTopUpCard(customerID: String, paymentMethodID: String, organizationID: String) async throws -> BillingAccount {
+        try await writes.write { db in
+            let now = WallClock.nowMs()
+            try Self.ensureBillingAccount(db, organizationID: organizationID, now: now)
+            try db.execute(
+                sql: """
+                    UPDATE billing_accounts SET stripe_customer_id = ?, payment_method_id = ?, payment_method_created_at = ?, updated_at = ?
+                    WHERE organization_id = ?
+                    """,
+                arguments: [customerID, paymentMethodID, now, now, organizationID])
+            // A new card: a declined one's failure no longer holds (a dispute's pause does).
+            try db.execute(
+                sql: "UPDATE billing_accounts SET state = 'idle', last_error = NULL, last_error_at = NULL WHERE organization_id = ? AND state = 'failing'",
+                arguments: [organizationID])
+            return try Self.billingAccount(db, organizationID: organizationID)
+        }
+    }
+
     public func setAutoTopUp(_ settings: AutoTopUpSettings, organizationID: String) async throws -> BillingAccount {
         guard settings.threshold.value >= 0, settings.monthlyLimit >= 0 else {
             throw StoreError.invalid("the threshold and the monthly limit cannot be negative")

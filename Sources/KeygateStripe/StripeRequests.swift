@@ -79,6 +79,10 @@ public enum StripeRequests {
         StripeRequest(method: "GET", path: "/v1/payment_intents/\(pathSegment(id))")
     }
 
+    public static func retrievePaymentMethod(id: String) -> StripeRequest {
+        StripeRequest(method: "GET", path: "/v1/payment_methods/\(pathSegment(id))")
+    }
+
     public static func retrieveCheckoutSession(id: String) -> StripeRequest {
         StripeRequest(method: "GET", path: "/v1/checkout/sessions/\(pathSegment(id))")
     }

@@ -8,7 +8,7 @@ import KeygateStripe
 /// `/api/orgs/{slug}/auto-topup`.
 struct TopUpCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "topup", abstract: "Show or change an organisation's auto top-up.", subcommands: [Show.self, Change.self])
+        commandName: "topup", abstract: "Show or change an organisation's auto top-up.", subcommands: [Show.self, Change.self, AttachCard.self])
 
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show auto top-up: settings, state, last failure, this month's spend.")
@@ -45,6 +45,23 @@ struct TopUpCommand: AsyncParsableCommand {
                     change.monthlyLimit = minor
                 }
                 let view = try await service.updateAutoTopUp(organization: try await service.organization(organization.org), change)
+                print(TopUpCommand.render(view, packs: service.packs))
+            }
+        }
+    }
+
+    struct AttachCard: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "attach-card",
+            abstract: "Make an existing Stripe customer and its saved card the organisation's top-up card (customers brought over from other billing).")
+        @OptionGroup var organization: OrganizationOption
+        @Option(help: "The Stripe customer id (cus_…).") var customer: String
+        @Option(help: "A payment method attached to that customer (pm_…).") var paymentMethod: String
+
+        func run() async throws {
+            try await withPaymentService { service in
+                let view = try await service.attachCard(
+                    organization: try await service.organization(organization.org), customerID: customer, paymentMethodID: paymentMethod)
                 print(TopUpCommand.render(view, packs: service.packs))
             }
         }

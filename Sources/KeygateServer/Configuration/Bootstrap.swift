@@ -126,19 +126,21 @@ public enum Bootstrap {
         return try result.get()
     }
 
-    /// Runs `body` with the payment service on the server's database and packs (for `keygate topup`): no
-    /// Stripe client (the CLI starts no payment), no server. Closes the store afterwards.
+    /// Runs `body` with the payment service on the server's database and packs (for `keygate topup`), with a
+    /// Stripe client when one is configured (to check an attached card); no server. Closes both afterwards.
     public static func withPaymentService<T>(
         _ config: GatewayConfiguration, logger: Logger, _ body: (PaymentService) async throws -> T
     ) async throws -> T {
         let packs = try loadPacks(config)
         let store = try await openStore(config)
+        let stripe = config.payments.secretKey.map { StripeClient(settings: config.payments, secretKey: $0, logger: logger) }
         let result: Result<T, any Error>
         do {
-            result = .success(try await body(PaymentService(store: store, packs: packs, settings: config.payments, stripe: nil, logger: logger)))
+            result = .success(try await body(PaymentService(store: store, packs: packs, settings: config.payments, stripe: stripe, logger: logger)))
         } catch {
             result = .failure(error)
         }
+        await stripe?.shutdown()
         try? await store.close()
         return try result.get()
     }

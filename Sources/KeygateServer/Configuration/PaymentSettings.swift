@@ -19,6 +19,9 @@ public struct PaymentSettings: Sendable, CustomStringConvertible, CustomReflecta
     /// How long a claimed top-up may wait for Stripe's answer before this or another process asks again, with
     /// the same idempotency key (`KEYGATE_TOPUP_RETRY_SECONDS`).
     public var topUpRetrySeconds: Int64 = 120
+    /// How long one call to Stripe may take before it is retried with the same idempotency key
+    /// (`KEYGATE_STRIPE_TIMEOUT_SECONDS`).
+    public var stripeTimeoutSeconds: Int64 = 30
 
     public init() {}
 
@@ -52,11 +55,13 @@ public struct PaymentSettings: Sendable, CustomStringConvertible, CustomReflecta
             settings.publicURL = URLText.trimmingTrailingSlashes(url)
         }
         if let path = env["KEYGATE_PACKS"], !path.isEmpty { settings.packsPath = path }
-        if let text = env["KEYGATE_TOPUP_RETRY_SECONDS"] {
-            guard let value = Int64(text), value > 0 else {
-                throw StartupError("KEYGATE_TOPUP_RETRY_SECONDS must be a positive number of seconds, got '\(text)'")
-            }
-            settings.topUpRetrySeconds = value
+        for (name, setter) in [
+            ("KEYGATE_TOPUP_RETRY_SECONDS", { (s: inout PaymentSettings, v: Int64) in s.topUpRetrySeconds = v }),
+            ("KEYGATE_STRIPE_TIMEOUT_SECONDS", { $0.stripeTimeoutSeconds = $1 }),
+        ] {
+            guard let text = env[name] else { continue }
+            guard let value = Int64(text), value > 0 else { throw StartupError("\(name) must be a positive number of seconds, got '\(text)'") }
+            setter(&settings, value)
         }
         return settings
     }

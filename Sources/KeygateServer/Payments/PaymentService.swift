@@ -134,6 +134,35 @@ public struct PaymentService: Sendable {
         return AutoTopUpView(account: account, pack: account.autoTopUp.packID.flatMap { packs.pack(id: $0) }, spentThisMonth: spent)
     }
 
+    /// Makes a Stripe customer the platform already has, and a card saved to it, the organisation's top-up
+    /// card (the operator's way to bring customers over from its own billing; a checkout does it for new ones).
+    /// With Stripe configured, the card must be attached to that customer.
+    public func attachCard(organization: Organization, customerID: String, paymentMethodID: String) async throws -> AutoTopUpView {
+        guard customerID.hasPrefix("cus_"), customerID.count > 4 else {
+            throw GatewayError.invalidValue("The customer must be a Stripe customer id (cus_…).", param: "customer")
+        }
+        guard paymentMethodID.hasPrefix("pm_") || paymentMethodID.hasPrefix("card_"), paymentMethodID.count > 4 else {
+            throw GatewayError.invalidValue("The payment method must be a Stripe payment method id (pm_…).", param: "payment_method")
+        }
+        if let stripe {
+            let method: StripePaymentMethod
+            do {
+                method = try StripePaymentMethod(json: try await stripe.send(StripeRequests.retrievePaymentMethod(id: paymentMethodID)))
+            } catch {
+                throw Self.gatewayError(error)
+            }
+            guard method.customerID == customerID else {
+                throw GatewayError.invalidValue(
+                    "Payment method \(paymentMethodID) is not attached to customer \(customerID) in Stripe: attach it there first.",
+                    param: "payment_method")
+            }
+        }
+        _ = try await store.attachTopUpCard(customerID: customerID, paymentMethodID: paymentMethodID, organizationID: organization.id)
+        onAccountChange(organization.id)
+        logger.info("Top-up card attached", metadata: ["organization": "\(organization.slug)", "customer": "\(customerID)"])
+        return try await autoTopUp(organization: organization)
+    }
+
     /// A change of the settings: nil leaves a field as it is.
     public struct AutoTopUpChange: Sendable {
         public var enabled: Bool?

@@ -22,7 +22,8 @@ public final class StripeClient: Sendable {
     private let timeout: TimeAmount
     private let logger: Logger
 
-    public init(settings: PaymentSettings, secretKey: String, logger: Logger, attempts: Int = 3, timeout: TimeAmount = .seconds(30)) {
+    public init(settings: PaymentSettings, secretKey: String, logger: Logger, attempts: Int = 3) {
+        let timeout = TimeAmount.seconds(settings.stripeTimeoutSeconds)
         var config = HTTPClient.Configuration(
             redirectConfiguration: .disallow, timeout: .init(connect: .seconds(10), read: timeout),
             connectionPool: .init(idleTimeout: .seconds(60)))

@@ -52,7 +52,9 @@ struct StripeWebhookHandler: Sendable {
             logger.info("Stripe event applied", metadata: ["event": "\(event.id)", "type": "\(event.type)", "purchase": "\(purchaseID)"])
             return .applied
         case .recorded: return .recorded
-        case .alreadyApplied: return .duplicate
+        case .alreadyApplied:
+            logger.info("Stripe event already applied", metadata: ["event": "\(event.id)", "type": "\(event.type)", "purchase": "\(purchaseID)"])
+            return .duplicate
         case .unknownPurchase:
             logger.warning("Stripe event names a purchase Keygate does not have", metadata: ["event": "\(event.id)", "purchase": "\(purchaseID)"])
             return .ignored

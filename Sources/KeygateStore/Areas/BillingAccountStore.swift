@@ -7,6 +7,10 @@ public protocol BillingAccountStore: Sendable {
     /// Stores the organisation's Stripe customer unless one is stored already; returns the one stored (the
     /// first writer wins, so two concurrent checkouts end with one customer).
     func setStripeCustomerID(_ customerID: String, organizationID: String) async throws -> String
+    /// Makes an existing Stripe customer and card the organisation's top-up card (an operator attaching a
+    /// customer the platform already had, e.g. when moving from its own billing): replaces both, counts as the
+    /// newest card, and takes a `failing` auto top-up back to `idle` (a new card), like a completed checkout.
+    func attachTopUpCard(customerID: String, paymentMethodID: String, organizationID: String) async throws -> BillingAccount
     /// Saves an org admin's settings. Enabling (or saving while enabled) is the explicit act that takes a
     /// `failing`, `paused` or `monthly_limit_reached` auto top-up back to `idle` and clears its last error.
     func setAutoTopUp(_ settings: AutoTopUpSettings, organizationID: String) async throws -> BillingAccount

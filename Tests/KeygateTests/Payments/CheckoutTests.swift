@@ -85,6 +85,24 @@ import Testing
         }
     }
 
+    @Test func rateLimitsAndTimeoutsAreRetriedWithTheSameKeyAndCreateOneSession() async throws {
+        try await withPayments(environment: ["KEYGATE_STRIPE_TIMEOUT_SECONDS": "1"]) { p in
+            _ = try await p.checkout("starter")  // the customer exists: the next checkout is one POST
+            let before = p.stripe.requests.count
+            p.stripe.failNext(1, status: 429)
+            p.stripe.delayNext(0)  // the 429, at once
+            p.stripe.delayNext(2.5)  // the retry is carried out but answered too late: a timeout
+            let (purchaseID, sessionID) = try await p.checkout("pro")
+            let attempts = p.stripe.requests.dropFirst(before).filter { $0.path == "/v1/checkout/sessions" }
+            #expect(attempts.count == 3, "429, a timeout, then the answer")
+            #expect(Set(attempts.compactMap(\.idempotencyKey)).count == 1, "every attempt re-sent the same key")
+            #expect(attempts.first?.idempotencyKey?.contains(purchaseID) == true)
+            // The third attempt was answered with the session the timed-out one created (Stripe's replay).
+            #expect(p.stripe.objectJSON(sessionID) != nil)
+            #expect(try await p.purchase(purchaseID)?.status == .pending)
+        }
+    }
+
     @Test func aWrongStripeKeyIsTheOperatorsProblemAndNeverEchoed() async throws {
         try await withPayments(environment: ["KEYGATE_STRIPE_SECRET_KEY": "sk_test_WRONGwrongWRONG9876"]) { p in
             let reply = try await p.api(.POST, "/checkout", body: #"{"pack":"starter"}"#)

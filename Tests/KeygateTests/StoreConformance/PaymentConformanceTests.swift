@@ -488,4 +488,29 @@ import Testing
             #expect(try await store.billingAccount(organizationID: org).stripeCustomerID == "cus_first")
         }
     }
+
+    @Test(arguments: StoreBackend.all)
+    func anAttachedCardReplacesTheCustomerAndCardAndClearsAFailure(backend: StoreBackend) async throws {
+        try await withPayments(backend) { store, org, _ in
+            try await Self.readyForTopUps(store, org)
+            guard case .claimed(let first, _, _) = try await store.claimTopUp(Self.topUp("pur_t1", org), monthStart: Self.monthStart()) else {
+                Issue.record("not claimed")
+                return
+            }
+            _ = try await store.applyPayment(.failed(purchaseID: first.id, reason: "card_declined", paymentIntentID: nil), eventID: nil)
+            #expect(try await store.billingAccount(organizationID: org).state == .failing)
+            let account = try await store.attachTopUpCard(customerID: "cus_migrated", paymentMethodID: "pm_migrated", organizationID: org)
+            #expect(account.stripeCustomerID == "cus_migrated" && account.paymentMethodID == "pm_migrated")
+            #expect(account.state == .idle && account.lastError == nil)
+            // It is the newest card: a late webhook of an older checkout does not replace it.
+            try await store.createPurchase(Self.checkout("pur_older", org, createdAt: WallClock.nowMs() - 60_000))
+            _ = try await store.applyPayment(Self.paid("pur_older", card: "pm_older"), eventID: "evt_older")
+            #expect(try await store.billingAccount(organizationID: org).paymentMethodID == "pm_migrated")
+            guard case .claimed(_, let customer, _) = try await store.claimTopUp(Self.topUp("pur_t2", org), monthStart: Self.monthStart()) else {
+                Issue.record("the attached card did not re-arm the top-up")
+                return
+            }
+            #expect(customer == "cus_migrated")
+        }
+    }
 }
