@@ -9,19 +9,24 @@ localstripe runs on 127.0.0.1 only (its CLI binds every interface, so it is star
 an explicit host) on a free port, from an empty store (it pickles its state to the shared
 /tmp/localstripe.pickle and reloads it at start).
 
-The helpers (free_port, start_localstripe, sign, verify, WebhookListener, stripe_call) are meant to be
-reused: the same checks can later run through `keygate serve` pointed at localstripe
-(KEYGATE_STRIPE_BASE_URL), with the listener replaced by Keygate's /webhooks/stripe.
+Then the same path through `keygate serve` pointed at localstripe (KEYGATE_STRIPE_BASE_URL), with its
+webhook registered at Keygate's /webhooks/stripe: an organisation whose existing Stripe customer and card
+are attached (`keygate topup attach-card`) crosses its auto top-up threshold, Keygate's own client charges the
+card off-session, the credits are granted once (Stripe's answer and localstripe's signed
+`payment_intent.succeeded` both arrive), and a card whose charges fail leaves auto top-up `failing` with
+the decline in words, without a retry loop.
 
-Usage: .venv/bin/python checks/stripe_localstripe_check.py   (standard library + localstripe only)
+Usage: .venv/bin/python checks/stripe_localstripe_check.py [BIN_DIR]   (default .build/debug)
 """
 import hashlib
 import hmac
 import http.server
 import json
+import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -243,7 +248,119 @@ def check_signing_helpers():
     check("sign()/verify() agree, refuse a wrong secret, a stale time, a bad header; accept one right v1 of several", helpers_agree)
 
 
+def check_keygate_top_up(base_url, bin_dir):
+    """Keygate's own top-up path (claim, off-session PaymentIntent, grant, webhook) against localstripe."""
+    keygate, fake = os.path.join(bin_dir, "keygate"), os.path.join(bin_dir, "keygate-fake-upstream")
+    data_dir = tempfile.mkdtemp(prefix="keygate-localstripe-check-")
+    log_path = os.path.join(data_dir, "serve.log")
+    provider = subprocess.Popen([fake, "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        provider_port = int(provider.stdout.readline().strip().rsplit(" ", 1)[1])
+        run_with_provider(base_url, keygate, data_dir, log_path, provider_port)
+    finally:
+        provider.terminate()
+        provider.wait(timeout=30)
+
+
+def run_with_provider(base_url, keygate, data_dir, log_path, provider_port):
+    port = free_port()
+    env = dict(os.environ, KEYGATE_DATA_DIR=data_dir, KEYGATE_PROVIDER_OPENAI_BASE_URL=f"http://127.0.0.1:{provider_port}/v1",
+               KEYGATE_PROVIDER_OPENAI_API_KEY="sk-platform-localstripe-check", KEYGATE_MIN_RESERVATION_CREDITS="1",
+               KEYGATE_TRIAL_CREDITS="0", KEYGATE_STRIPE_BASE_URL=base_url, KEYGATE_STRIPE_SECRET_KEY=SECRET_KEY,
+               KEYGATE_STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET, KEYGATE_LOG_LEVEL="info")
+    run = lambda *args: subprocess.run([keygate, *args], env=env, check=True, capture_output=True, text=True)
+    request = urllib.request.Request(
+        f"{base_url}/_config/webhooks/keygate-serve", method="POST",
+        data=urllib.parse.urlencode({"url": f"http://127.0.0.1:{port}/webhooks/stripe", "secret": WEBHOOK_SECRET}).encode())
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200
+    keys = {}
+    # Both organisations buy the starter pack when available falls below 50 credits (it starts at 50).
+    for org, card in (("acme", "pm_card_visa"), ("beta", "pm_card_chargeCustomerFail")):
+        run("org", "create", org)
+        run("credits", "grant", "--org", org, "--credits", "50")
+        keys[org] = (run("apikey", "create", "--org", org).stdout.strip().splitlines()[-1],
+                     run("apikey", "create", "--org", org, "--admin").stdout.strip().splitlines()[-1])
+        customer, method = saved_card(base_url, card, org)
+        run("topup", "attach-card", "--org", org, "--customer", customer, "--payment-method", method)
+        run("topup", "set", "--org", org, "--enable", "--threshold", "50", "--pack", "starter", "--monthly-limit", "100")
+    log = open(log_path, "wb")
+    server = subprocess.Popen([keygate, "serve", "--port", str(port)], env=env, stdout=log, stderr=log)
+
+    def call(method, path, key, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method,
+                                         headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"null")
+
+    def chat(org):
+        body = {"model": "openai/gpt-5.6-luna", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}
+        status, answer = call("POST", "/v1/chat/completions", keys[org][0], body)
+        assert status == 200, answer
+
+    def topups(org):
+        status, purchases = call("GET", "/api/orgs/" + org + "/purchases", keys[org][1])
+        assert status == 200, purchases
+        return [p for p in purchases if p["kind"] == "topup"]
+
+    def wait(condition, timeout=20):
+        deadline = time.time() + timeout
+        while not condition() and time.time() < deadline:
+            time.sleep(0.2)
+        return condition()
+
+    try:
+        for _ in range(300):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.1)
+
+        def granted_once():
+            chat("acme")
+            assert wait(lambda: [p["status"] for p in topups("acme")] == ["succeeded"]), topups("acme")
+            # localstripe's signed payment_intent.succeeded arrives about a second later: verified, applied once.
+            assert wait(lambda: b"Stripe event already applied" in open(log_path, "rb").read()), "the webhook never reached Keygate"
+            status, ledger = call("GET", "/api/orgs/acme/ledger?limit=100", keys["acme"][1])
+            purchases = [e for e in ledger if e["kind"] == "purchase"]
+            assert len(purchases) == 1 and purchases[0]["credits"] == 1000, purchases
+            status, state = call("GET", "/api/orgs/acme/auto-topup", keys["acme"][1])
+            assert state["state"] == "idle" and state["spent_this_month"] == 10, state
+            assert b"bad signature" not in open(log_path, "rb").read()
+
+        def declined_without_a_loop():
+            chat("beta")
+            assert wait(lambda: [p["status"] for p in topups("beta")] == ["failed"]), topups("beta")
+            status, state = call("GET", "/api/orgs/beta/auto-topup", keys["beta"][1])
+            assert state["state"] == "failing" and "declined" in (state["last_error"] or ""), state
+            for _ in range(3):
+                chat("beta")
+            time.sleep(1.5)
+            assert len(topups("beta")) == 1, topups("beta")
+
+        def ledger_verifies():
+            result = subprocess.run([keygate, "ledger", "verify"], env=env, capture_output=True, text=True)
+            assert result.returncode == 0, result.stdout + result.stderr
+            log.flush()
+            texts = [open(log_path, "rb").read()] + [open(os.path.join(data_dir, n), "rb").read() for n in os.listdir(data_dir) if n.startswith("keygate.db")]
+            assert not any(SECRET_KEY.encode() in t or WEBHOOK_SECRET.encode() in t for t in texts), "a Stripe secret leaked"
+
+        check("keygate serve on localstripe: a crossing tops up once on the attached card (answer and webhook)", granted_once)
+        check("keygate serve on localstripe: a declined top-up leaves auto top-up failing, in words, no loop", declined_without_a_loop)
+        check("keygate serve on localstripe: ledger verify passes, no Stripe secret in logs or database", ledger_verifies)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+
+
 def main():
+    bin_dir = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".build/debug")
     check_signing_helpers()
     process, base_url = start_localstripe()
     listener = WebhookListener()
@@ -256,6 +373,7 @@ def main():
         with urllib.request.urlopen(request, timeout=10) as response:
             assert response.status == 200
         check_payment_intent_path(base_url, listener)
+        check_keygate_top_up(base_url, bin_dir)
     finally:
         listener.stop()
         process.terminate()

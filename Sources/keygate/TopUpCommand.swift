@@ -25,15 +25,17 @@ struct TopUpCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "set", abstract: "Change auto top-up. Options left out keep their value; --enable re-arms a failed or paused top-up.")
         @OptionGroup var organization: OrganizationOption
-        @Flag(inversion: .prefixedEnableDisable, help: "Turn auto top-up on or off.") var enable: Bool?
+        @Flag(help: "Turn auto top-up on (also re-arms one that failed or was paused).") var enable = false
+        @Flag(help: "Turn auto top-up off.") var disable = false
         @Option(help: "Top up when available credits fall below this many credits.") var threshold: String?
         @Option(help: "The pack to buy (see keygate packs list).") var pack: String?
         @Option(help: "The most auto top-ups may spend in a calendar month (UTC), in the packs' currency (e.g. 200.00).")
         var monthlyLimit: String?
 
         func run() async throws {
+            guard !(enable && disable) else { fail("--enable and --disable contradict each other: give one") }
             try await withPaymentService { service in
-                var change = PaymentService.AutoTopUpChange(enabled: enable, packID: pack)
+                var change = PaymentService.AutoTopUpChange(enabled: enable ? true : disable ? false : nil, packID: pack)
                 if let threshold {
                     guard let credits = MicroCredits(creditsText: threshold) else { fail("--threshold must be a number of credits, got '\(threshold)'") }
                     change.threshold = credits
