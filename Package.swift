@@ -104,7 +104,8 @@ let package = Package(
         .testTarget(
             name: "KeygateTests",
             dependencies: [
-                "KeygateServer", "KeygateStore", "KeygateSQLite", "KeygateVault", "KeygateCore", "KeygateProviders", "KeygateFakeUpstream", "KeygateStripe",
+                "KeygateServer", "KeygateStore", "KeygateSQLite", "KeygateVault", "KeygateCore", "KeygateProviders", "KeygateFakeUpstream",
+                "KeygateStripe",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -36,7 +36,8 @@ extension SQLiteStore {
                 arguments: [customerID, paymentMethodID, now, now, organizationID])
             // A new card: a declined one's failure no longer holds (a dispute's pause does).
             try db.execute(
-                sql: "UPDATE billing_accounts SET state = 'idle', last_error = NULL, last_error_at = NULL WHERE organization_id = ? AND state = 'failing'",
+                sql:
+                    "UPDATE billing_accounts SET state = 'idle', last_error = NULL, last_error_at = NULL WHERE organization_id = ? AND state = 'failing'",
                 arguments: [organizationID])
             return try Self.billingAccount(db, organizationID: organizationID)
         }

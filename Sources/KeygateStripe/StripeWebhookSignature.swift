@@ -95,4 +95,3 @@ public enum StripeWebhookSignature {
         return bytes
     }
 }
-

@@ -37,7 +37,9 @@ struct TopUpCommand: AsyncParsableCommand {
             try await withPaymentService { service in
                 var change = PaymentService.AutoTopUpChange(enabled: enable ? true : disable ? false : nil, packID: pack)
                 if let threshold {
-                    guard let credits = MicroCredits(creditsText: threshold) else { fail("--threshold must be a number of credits, got '\(threshold)'") }
+                    guard let credits = MicroCredits(creditsText: threshold) else {
+                        fail("--threshold must be a number of credits, got '\(threshold)'")
+                    }
                     change.threshold = credits
                 }
                 if let monthlyLimit {
@@ -55,7 +57,8 @@ struct TopUpCommand: AsyncParsableCommand {
     struct AttachCard: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "attach-card",
-            abstract: "Make an existing Stripe customer and its saved card the organisation's top-up card (customers brought over from other billing).")
+            abstract:
+                "Make an existing Stripe customer and its saved card the organisation's top-up card (customers brought over from other billing).")
         @OptionGroup var organization: OrganizationOption
         @Option(help: "The Stripe customer id (cus_…).") var customer: String
         @Option(help: "A payment method attached to that customer (pm_…).") var paymentMethod: String

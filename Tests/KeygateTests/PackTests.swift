@@ -8,12 +8,13 @@ import Testing
         #expect(packs.packs.map(\.id) == ["starter", "standard", "pro", "scale"])
         #expect(packs.currency == "usd")
         let rows = packs.packs.map { [$0.id, String($0.credits), $0.priceText, $0.discountText, String($0.discountBasisPoints)] }
-        #expect(rows == [
-            ["starter", "1000", "10.00", "0.00", "0"],
-            ["standard", "5000", "47.50", "5.00", "500"],
-            ["pro", "20000", "180.00", "10.00", "1000"],
-            ["scale", "100000", "850.00", "15.00", "1500"],
-        ])
+        #expect(
+            rows == [
+                ["starter", "1000", "10.00", "0.00", "0"],
+                ["standard", "5000", "47.50", "5.00", "500"],
+                ["pro", "20000", "180.00", "10.00", "1000"],
+                ["scale", "100000", "850.00", "15.00", "1500"],
+            ])
         #expect(packs.pack(id: "pro")?.grantedCredits == MicroCredits.credits(20_000))
         #expect(packs.pack(id: "pro")?.grantedCredits == MicroCredits(20_000_000_000))
         #expect(packs.pack(id: "missing") == nil)
@@ -38,13 +39,15 @@ import Testing
     }
 
     @Test func aValidFileKeepsItsOrder() throws {
-        let file = #"{"packs":[{"id":"b-2","credits":10,"price":9,"currency":"eur","label":"Ten"},"#
+        let file =
+            #"{"packs":[{"id":"b-2","credits":10,"price":9,"currency":"eur","label":"Ten"},"#
             + #"{"id":"a1","credits":5,"price":7,"currency":"eur","label":"Five"}]}"#
         let packs = try PackLoader.parse(Data(file.utf8), path: "packs.json")
-        #expect(packs.packs == [
-            CreditPack(id: "b-2", credits: 10, price: 9, currency: "eur", label: "Ten"),
-            CreditPack(id: "a1", credits: 5, price: 7, currency: "eur", label: "Five"),
-        ])
+        #expect(
+            packs.packs == [
+                CreditPack(id: "b-2", credits: 10, price: 9, currency: "eur", label: "Ten"),
+                CreditPack(id: "a1", credits: 5, price: 7, currency: "eur", label: "Five"),
+            ])
         #expect(packs.currency == "eur")
     }
 

@@ -8,19 +8,28 @@ import Testing
     @Test func nestedObjectsAndArraysFlattenWithBracketsInOrder() {
         let form = StripeForm([
             ("mode", .string("payment")),
-            ("line_items", .array([.object([("price_data", .object([("currency", .string("usd")), ("unit_amount", .integer(4750))])),
-                                            ("quantity", .integer(1))])])),
+            (
+                "line_items",
+                .array([
+                    .object([
+                        ("price_data", .object([("currency", .string("usd")), ("unit_amount", .integer(4750))])),
+                        ("quantity", .integer(1)),
+                    ])
+                ])
+            ),
             ("payment_method_types", .array([.string("card"), .string("link")])),
             ("empty", .object([])),
             ("flag", .boolean(true)),
         ])
-        #expect(form.names == [
-            "mode", "line_items[0][price_data][currency]", "line_items[0][price_data][unit_amount]", "line_items[0][quantity]",
-            "payment_method_types[0]", "payment_method_types[1]", "flag",
-        ])
-        #expect(form.encoded == "mode=payment&line_items%5B0%5D%5Bprice_data%5D%5Bcurrency%5D=usd"
-            + "&line_items%5B0%5D%5Bprice_data%5D%5Bunit_amount%5D=4750&line_items%5B0%5D%5Bquantity%5D=1"
-            + "&payment_method_types%5B0%5D=card&payment_method_types%5B1%5D=link&flag=true")
+        #expect(
+            form.names == [
+                "mode", "line_items[0][price_data][currency]", "line_items[0][price_data][unit_amount]", "line_items[0][quantity]",
+                "payment_method_types[0]", "payment_method_types[1]", "flag",
+            ])
+        #expect(
+            form.encoded == "mode=payment&line_items%5B0%5D%5Bprice_data%5D%5Bcurrency%5D=usd"
+                + "&line_items%5B0%5D%5Bprice_data%5D%5Bunit_amount%5D=4750&line_items%5B0%5D%5Bquantity%5D=1"
+                + "&payment_method_types%5B0%5D=card&payment_method_types%5B1%5D=link&flag=true")
     }
 
     @Test func everythingOutsideUnreservedIsPercentEncoded() {
@@ -28,8 +37,9 @@ import Testing
             ("name", .string("Pro: 20,000 credits & more = 100% é")), ("url", .string("https://x.test/ok?s={CHECKOUT_SESSION_ID}")),
             ("safe", .string("aZ09-._~")),
         ])
-        #expect(form.encoded == "name=Pro%3A%2020%2C000%20credits%20%26%20more%20%3D%20100%25%20%C3%A9"
-            + "&url=https%3A%2F%2Fx.test%2Fok%3Fs%3D%7BCHECKOUT_SESSION_ID%7D&safe=aZ09-._~")
+        #expect(
+            form.encoded == "name=Pro%3A%2020%2C000%20credits%20%26%20more%20%3D%20100%25%20%C3%A9"
+                + "&url=https%3A%2F%2Fx.test%2Fok%3Fs%3D%7BCHECKOUT_SESSION_ID%7D&safe=aZ09-._~")
         #expect(StripeForm().encoded == "")
     }
 
@@ -86,10 +96,11 @@ import Testing
         #expect(request.path == "/v1/payment_intents")
         #expect(request.idempotencyKey == "keygate-topup-pur_7")
         let fields = decoded(request.body)
-        #expect(fields.map(\.0) == [
-            "amount", "currency", "customer", "payment_method", "off_session", "confirm", "payment_method_types[0]",
-            "metadata[keygate_org]", "metadata[keygate_purchase]",
-        ])
+        #expect(
+            fields.map(\.0) == [
+                "amount", "currency", "customer", "payment_method", "off_session", "confirm", "payment_method_types[0]",
+                "metadata[keygate_org]", "metadata[keygate_purchase]",
+            ])
         #expect(fields.map(\.1) == ["18000", "usd", "cus_A", "pm_1", "true", "true", "card", "org_9", "pur_7"])
     }
 
@@ -191,7 +202,9 @@ import Testing
     func error(_ status: Int, _ body: String) -> StripeAPIError { StripeAPIError(httpStatus: status, body: Array(body.utf8)) }
 
     @Test func realCardDeclineWithDeclineCode() {
-        let e = error(402, #"""
+        let e = error(
+            402,
+            #"""
             {"error":{"charge":"ch_3Q","code":"card_declined","decline_code":"insufficient_funds",
             "doc_url":"https://stripe.com/docs/error-codes/card-declined","message":"Your card has insufficient funds.",
             "payment_intent":{"id":"pi_3Q","object":"payment_intent","status":"requires_payment_method","amount":18000,"currency":"usd"},
@@ -211,8 +224,10 @@ import Testing
     }
 
     @Test func authenticationRequiredAsksForCheckout() {
-        let e = error(402, #"{"error":{"code":"authentication_required","decline_code":"authentication_required","type":"card_error","#
-            + #""payment_intent":{"id":"pi_9","status":"requires_payment_method"},"message":"This payment requires authentication."}}"#)
+        let e = error(
+            402,
+            #"{"error":{"code":"authentication_required","decline_code":"authentication_required","type":"card_error","#
+                + #""payment_intent":{"id":"pi_9","status":"requires_payment_method"},"message":"This payment requires authentication."}}"#)
         #expect(e.kind == .authenticationRequired)
         #expect(e.customerFacingReason.contains("authenticate") && e.customerFacingReason.contains("checkout"))
         #expect(e.paymentIntentID == "pi_9")
@@ -292,14 +307,17 @@ import Testing
             Issue.record("not a completed checkout")
             return
         }
-        #expect(session == StripeCheckoutSession(
-            id: "cs_test_a1B2", url: nil, status: "complete", paymentStatus: "paid", paymentIntentID: "pi_3Qdef", customerID: "cus_A",
-            clientReferenceID: "pur_1", metadata: ["keygate_org": "org_9", "keygate_purchase": "pur_1"], amountTotal: 4750, currency: "usd"))
+        #expect(
+            session
+                == StripeCheckoutSession(
+                    id: "cs_test_a1B2", url: nil, status: "complete", paymentStatus: "paid", paymentIntentID: "pi_3Qdef", customerID: "cus_A",
+                    clientReferenceID: "pur_1", metadata: ["keygate_org": "org_9", "keygate_purchase": "pur_1"], amountTotal: 4750, currency: "usd"))
         #expect(session.isPaid)
     }
 
     @Test func checkoutVariantsAndExpandedPaymentIntent() throws {
-        let object = #"{"id":"cs_2","object":"checkout.session","payment_status":"unpaid","status":"complete","#
+        let object =
+            #"{"id":"cs_2","object":"checkout.session","payment_status":"unpaid","status":"complete","#
             + #""payment_intent":{"id":"pi_exp","object":"payment_intent"}}"#
         func wrap(_ type: String) -> String { #"{"id":"evt_2","type":"\#(type)","created":1,"data":{"object":\#(object)}}"# }
         guard case .checkoutCompleted(let unpaid) = try event(wrap("checkout.session.completed")) else { Issue.record("kind"); return }
@@ -341,13 +359,16 @@ import Testing
             }
             """#
         guard case .paymentIntentSucceeded(let intent) = try event(body) else { Issue.record("kind"); return }
-        #expect(intent == StripePaymentIntent(
-            id: "pi_LPur", status: "succeeded", amount: 2000, currency: "usd", customerID: "cus_y8ol", paymentMethodID: "pm_SAX8",
-            latestChargeID: "ch_Lx", metadata: ["keygate_org": "org_1", "keygate_purchase": "pur_5"], lastPaymentError: nil))
+        #expect(
+            intent
+                == StripePaymentIntent(
+                    id: "pi_LPur", status: "succeeded", amount: 2000, currency: "usd", customerID: "cus_y8ol", paymentMethodID: "pm_SAX8",
+                    latestChargeID: "ch_Lx", metadata: ["keygate_org": "org_1", "keygate_purchase": "pur_5"], lastPaymentError: nil))
     }
 
     @Test func paymentFailedCarriesTheReason() throws {
-        let body = #"{"id":"evt_f","type":"payment_intent.payment_failed","created":5,"data":{"object":{"id":"pi_f","object":"payment_intent","#
+        let body =
+            #"{"id":"evt_f","type":"payment_intent.payment_failed","created":5,"data":{"object":{"id":"pi_f","object":"payment_intent","#
             + #""amount":18000,"currency":"usd","status":"requires_payment_method","latest_charge":"ch_f","payment_method":null,"#
             + #""last_payment_error":{"code":"card_declined","decline_code":"insufficient_funds","type":"card_error","#
             + #""message":"Your card has insufficient funds."},"metadata":{}}}}"#
@@ -359,38 +380,48 @@ import Testing
     }
 
     @Test func refundAndDisputes() throws {
-        let refund = #"{"id":"evt_r","type":"charge.refunded","created":7,"data":{"object":{"id":"ch_1","object":"charge","amount":4750,"#
+        let refund =
+            #"{"id":"evt_r","type":"charge.refunded","created":7,"data":{"object":{"id":"ch_1","object":"charge","amount":4750,"#
             + #""amount_refunded":1000,"currency":"usd","payment_intent":"pi_1","refunded":false,"metadata":{"keygate_org":"org_9"}},"#
             + #""previous_attributes":{"amount_refunded":0}}}"#
         guard case .chargeRefunded(let charge) = try event(refund) else { Issue.record("kind"); return }
-        #expect(charge == StripeCharge(id: "ch_1", paymentIntentID: "pi_1", amount: 4750, amountRefunded: 1000, currency: "usd",
-                                       metadata: ["keygate_org": "org_9"]))
+        #expect(
+            charge
+                == StripeCharge(
+                    id: "ch_1", paymentIntentID: "pi_1", amount: 4750, amountRefunded: 1000, currency: "usd",
+                    metadata: ["keygate_org": "org_9"]))
 
-        let dispute = #"{"id":"du_1","object":"dispute","amount":4750,"charge":"ch_1","currency":"usd","payment_intent":"pi_1","#
+        let dispute =
+            #"{"id":"du_1","object":"dispute","amount":4750,"charge":"ch_1","currency":"usd","payment_intent":"pi_1","#
             + #""reason":"fraudulent","status":"STATUS","balance_transactions":[],"is_charge_refundable":false,"evidence_details":{"due_by":1}}"#
         func wrap(_ type: String, _ status: String) -> String {
             #"{"id":"evt_d","type":"\#(type)","created":8,"data":{"object":\#(dispute.replacingOccurrences(of: "STATUS", with: status))}}"#
         }
         guard case .disputeCreated(let opened) = try event(wrap("charge.dispute.created", "needs_response")) else { Issue.record("kind"); return }
-        #expect(opened == StripeDispute(
-            id: "du_1", chargeID: "ch_1", paymentIntentID: "pi_1", amount: 4750, currency: "usd", status: "needs_response"))
+        #expect(
+            opened
+                == StripeDispute(
+                    id: "du_1", chargeID: "ch_1", paymentIntentID: "pi_1", amount: 4750, currency: "usd", status: "needs_response"))
         guard case .disputeClosed(let closed) = try event(wrap("charge.dispute.closed", "won")) else { Issue.record("kind"); return }
         #expect(closed.isWon)
     }
 
     @Test func unknownTypesAreIgnoredAndBrokenKnownOnesThrow() throws {
-        #expect(try event(#"{"id":"evt_c","type":"customer.created","created":1,"data":{"object":{"id":"cus_1","object":"customer"}}}"#)
-            == .ignored(type: "customer.created"))
+        #expect(
+            try event(#"{"id":"evt_c","type":"customer.created","created":1,"data":{"object":{"id":"cus_1","object":"customer"}}}"#)
+                == .ignored(type: "customer.created"))
         #expect(throws: StripeDecodingError.self) {
             try event(#"{"id":"evt_x","type":"payment_intent.succeeded","created":1,"data":{"object":{"id":"pi_1","object":"payment_intent"}}}"#)
         }
         #expect(throws: StripeDecodingError.self) {
-            try event(#"{"id":"evt_x","type":"charge.dispute.created","created":1,"#
-                + #""data":{"object":{"id":"du_1","amount":1,"currency":"usd","status":"x"}}}"#)
+            try event(
+                #"{"id":"evt_x","type":"charge.dispute.created","created":1,"#
+                    + #""data":{"object":{"id":"du_1","amount":1,"currency":"usd","status":"x"}}}"#)
         }
         #expect(throws: StripeDecodingError.self) {
-            try event(#"{"id":"evt_x","type":"charge.refunded","created":1,"data":{"object":{"id":"pi_1","object":"payment_intent","amount":1,"#
-                + #""amount_refunded":0,"currency":"usd"}}}"#)
+            try event(
+                #"{"id":"evt_x","type":"charge.refunded","created":1,"data":{"object":{"id":"pi_1","object":"payment_intent","amount":1,"#
+                    + #""amount_refunded":0,"currency":"usd"}}}"#)
         }
         #expect(throws: StripeDecodingError.self) { try StripeEvent.parse(Array(#"{"id":"evt_x","type":"a","created":1}"#.utf8)) }
         #expect(throws: StripeDecodingError.self) { try StripeEvent.parse(Array("not json".utf8)) }
@@ -398,9 +429,10 @@ import Testing
 
     @Test func responsesDecodeFromBytes() throws {
         #expect(try StripeCustomer(bytes: Array(#"{"id":"cus_1","object":"customer","email":null}"#.utf8)).id == "cus_1")
-        let session = try StripeCheckoutSession(bytes: Array(
-            #"{"id":"cs_1","object":"checkout.session","url":"https://checkout.stripe.com/c/pay/cs_1","status":"open","payment_status":"unpaid","#
-                .utf8) + Array(#""payment_intent":null,"amount_total":4750,"currency":"usd"}"#.utf8))
+        let session = try StripeCheckoutSession(
+            bytes: Array(
+                #"{"id":"cs_1","object":"checkout.session","url":"https://checkout.stripe.com/c/pay/cs_1","status":"open","payment_status":"unpaid","#
+                    .utf8) + Array(#""payment_intent":null,"amount_total":4750,"currency":"usd"}"#.utf8))
         #expect(session.url == "https://checkout.stripe.com/c/pay/cs_1" && session.paymentIntentID == nil && session.amountTotal == 4750)
         #expect(throws: StripeDecodingError.self) { try StripeCustomer(bytes: Array(#"{"object":"customer"}"#.utf8)) }
     }

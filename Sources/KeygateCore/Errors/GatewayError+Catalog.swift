@@ -295,7 +295,8 @@ extension GatewayError {
 
     public static let paymentsNotConfigured = apiError(
         status: 503, code: "payments_not_configured",
-        "Buying credits is not set up on this gateway. The operator must set KEYGATE_STRIPE_SECRET_KEY and KEYGATE_STRIPE_WEBHOOK_SECRET; until then credits are granted by the operator.")
+        "Buying credits is not set up on this gateway. The operator must set KEYGATE_STRIPE_SECRET_KEY and KEYGATE_STRIPE_WEBHOOK_SECRET; until then credits are granted by the operator."
+    )
 
     public static func unknownPack(_ id: String, known: [String], param: String) -> GatewayError {
         invalidRequest(
@@ -306,7 +307,9 @@ extension GatewayError {
     /// Stripe refused or did not answer a call Keygate made for the caller; nothing was charged by it.
     /// `detail` is Keygate's own wording of Stripe's answer, never Stripe's text about the platform's key.
     public static func paymentProviderFailed(_ detail: String) -> GatewayError {
-        apiError(status: 502, code: "payment_provider_error", "Stripe could not start the payment (\(detail)). Nothing was charged; try again in a moment.")
+        apiError(
+            status: 502, code: "payment_provider_error", "Stripe could not start the payment (\(detail)). Nothing was charged; try again in a moment."
+        )
     }
 
     /// A webhook whose `Stripe-Signature` does not prove it came from Stripe: nothing was applied.

@@ -77,7 +77,9 @@ final class AutoTopUp: Service {
     func topUpIfNeeded(organizationID: String) async -> TopUpCharger.Result? {
         guard let charger else { return nil }
         do {
-            guard let account = try await accounts.value(for: organizationID, fetch: { try await store.billingAccount(organizationID: organizationID) }),
+            guard
+                let account = try await accounts.value(
+                    for: organizationID, fetch: { try await store.billingAccount(organizationID: organizationID) }),
                 account.autoTopUp.enabled, account.paymentMethodID != nil, let packID = account.autoTopUp.packID
             else { return nil }
             let now = WallClock.nowMs()
@@ -86,7 +88,8 @@ final class AutoTopUp: Service {
             let limitStillHolds = account.state == .monthlyLimitReached && (account.lastErrorAt ?? 0) >= monthStart
             guard account.state == .idle || (account.state == .monthlyLimitReached && !limitStillHolds) else { return nil }
             guard let pack = packs.pack(id: packID) else {
-                logger.warning("Auto top-up names a pack that is no longer offered", metadata: ["organization": "\(organizationID)", "pack": "\(packID)"])
+                logger.warning(
+                    "Auto top-up names a pack that is no longer offered", metadata: ["organization": "\(organizationID)", "pack": "\(packID)"])
                 return nil
             }
             // Cheap pre-check; `claimTopUp` checks again inside its transaction.
@@ -127,7 +130,8 @@ final class AutoTopUp: Service {
                     _ = try await store.applyPayment(
                         .failed(
                             purchaseID: purchase.id,
-                            reason: "Stripe gave no final answer for a day; look for metadata keygate_purchase=\(purchase.id) in Stripe before re-enabling",
+                            reason:
+                                "Stripe gave no final answer for a day; look for metadata keygate_purchase=\(purchase.id) in Stripe before re-enabling",
                             paymentIntentID: nil),
                         eventID: nil)
                     continue

@@ -12,7 +12,8 @@ struct CreditRoutes: Sendable {
     func balance(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let caller = try context.requireCaller()
         let balance = try await gateway.store.balance(organizationID: caller.organization.id)
-        let byokCount = try await gateway.store.byokRequestCount(organizationID: caller.organization.id, since: MonthStart.utc(ofMs: WallClock.nowMs()))
+        let byokCount = try await gateway.store.byokRequestCount(
+            organizationID: caller.organization.id, since: MonthStart.utc(ofMs: WallClock.nowMs()))
         return Response.json(
             .ok,
             .object([

@@ -22,7 +22,8 @@ import Testing
             #expect(tooLow.status == 400 && tooLow.error?["param"] as? String == "monthly_limit", "\(tooLow.text)")
             let unknown = try await p.api(.PUT, "/auto-topup", body: #"{"pack":"nope"}"#)
             #expect(unknown.status == 400 && unknown.error?["code"] as? String == "unknown_pack")
-            let saved = try await p.api(.PUT, "/auto-topup", body: #"{"enabled":true,"threshold_credits":100.5,"pack":"starter","monthly_limit":30.00}"#)
+            let saved = try await p.api(
+                .PUT, "/auto-topup", body: #"{"enabled":true,"threshold_credits":100.5,"pack":"starter","monthly_limit":30.00}"#)
             #expect(saved.status == 200, "\(saved.text)")
             #expect(saved.text.contains(#""threshold_credits":100.50"#), "\(saved.text)")
             #expect(saved.text.contains(#""monthly_limit":30.00"#), "\(saved.text)")
@@ -124,7 +125,9 @@ import Testing
             let prepared = PurchaseRecord(
                 id: Identifiers.make("pur"), organizationID: org, kind: .topup, packID: pack.id, credits: pack.grantedCredits,
                 amount: pack.price, currency: pack.currency, createdAt: WallClock.nowMs())
-            guard case .claimed(let purchase, let customer, let card) = try await store.claimTopUp(prepared, monthStart: MonthStart.utc(ofMs: WallClock.nowMs()))
+            guard
+                case .claimed(let purchase, let customer, let card) = try await store.claimTopUp(
+                    prepared, monthStart: MonthStart.utc(ofMs: WallClock.nowMs()))
             else {
                 Issue.record("the top-up was not claimed")
                 return
@@ -166,7 +169,9 @@ import Testing
         try await withPayments { p in
             var texts: [String] = []
             try await p.buy("starter")
-            texts.append(try await p.api(.PUT, "/auto-topup", body: #"{"enabled":true,"threshold_credits":1000000,"pack":"starter","monthly_limit":100}"#).text)
+            texts.append(
+                try await p.api(.PUT, "/auto-topup", body: #"{"enabled":true,"threshold_credits":1000000,"pack":"starter","monthly_limit":100}"#).text
+            )
             await p.h.gateway.autoTopUp.topUpIfNeeded(organizationID: p.h.organization.id)
             for path in ["/auto-topup", "/purchases", "/packs", "/ledger", "/balance"] { texts.append(try await p.api(.GET, path).text) }
             texts.append(try await p.api(.POST, "/checkout", body: #"{"pack":"starter"}"#).text)

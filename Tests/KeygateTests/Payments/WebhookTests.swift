@@ -35,7 +35,8 @@ import Testing
             func post(_ header: String?, body: [UInt8] = event.json) async throws -> GatewayHarness.Reply {
                 var headers: [(String, String)] = [("content-type", "application/json")]
                 if let header { headers.append(("stripe-signature", header)) }
-                return try await p.h.request(.POST, "/webhooks/stripe", body: String(decoding: body, as: UTF8.self), key: .some(nil), headers: headers)
+                return try await p.h.request(
+                    .POST, "/webhooks/stripe", body: String(decoding: body, as: UTF8.self), key: .some(nil), headers: headers)
             }
             let sign = { (secret: String, t: Int64, body: [UInt8]) in p.stripe.signedHeader(for: body, secret: secret, timestamp: t) }
             let good = sign(PaymentHarness.webhookSecret, now, event.json)
@@ -121,7 +122,8 @@ import Testing
 
     @Test func unknownEventTypesAreAcknowledgedAndIgnored() async throws {
         try await withPayments { p in
-            let body = Array(#"{"id":"evt_other","object":"event","type":"customer.subscription.created","created":1,"data":{"object":{"id":"sub_1"}}}"#.utf8)
+            let body = Array(
+                #"{"id":"evt_other","object":"event","type":"customer.subscription.created","created":1,"data":{"object":{"id":"sub_1"}}}"#.utf8)
             let header = p.stripe.signedHeader(for: body, secret: PaymentHarness.webhookSecret, timestamp: Int64(Date().timeIntervalSince1970))
             let reply = try await p.h.request(
                 .POST, "/webhooks/stripe", body: String(decoding: body, as: UTF8.self), key: .some(nil), headers: [("stripe-signature", header)])
