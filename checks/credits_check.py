@@ -11,7 +11,6 @@ from http.client import HTTPException
 import json
 import os
 import signal
-import socket
 import sqlite3
 import threading
 import subprocess
@@ -21,28 +20,11 @@ import time
 import urllib.error
 import urllib.request
 
+from checklib import check, free_port, stop, summary, wait_ready
+
 BIN = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".build/debug")
 KEYGATE = os.path.join(BIN, "keygate")
 FAKE = os.path.join(BIN, "keygate-fake-upstream")
-results = []
-
-
-def check(name, fn):
-    try:
-        fn()
-        results.append(True)
-        print(f"ok   {name}", flush=True)
-    except Exception as error:  # noqa: BLE001
-        results.append(False)
-        print(f"FAIL {name}: {error!r}", flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def http(method, url, key, body=None, timeout=60, headers=None):
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, method=method, headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
@@ -73,12 +55,7 @@ def main():
     def start_server():
         port = free_port()
         server = subprocess.Popen([KEYGATE, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(300):
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1):
-                    break
-            except OSError:
-                time.sleep(0.1)
+        wait_ready(f"http://127.0.0.1:{port}/readyz", timeout=30)
         servers.append(server)
         ports.append(port)
         return port
@@ -183,16 +160,9 @@ def main():
 
         check("kill -9 under load: every answer a client received in full was charged, with its usage record", crash_under_load)
     finally:
-        for server in servers:
-            if server.poll() is None:
-                server.terminate()
-                server.wait(timeout=30)
-        fake.terminate()
-        fake.wait(timeout=30)
+        stop(*servers, fake)
 
-    passed = results.count(True)
-    print(f"{passed} passed, {len(results) - passed} failed")
-    return 0 if passed == len(results) else 1
+    return summary()
 
 
 if __name__ == "__main__":

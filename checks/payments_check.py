@@ -9,12 +9,9 @@ logs, the database or the responses.
 Usage: checks/payments_check.py [BIN_DIR]   (default .build/debug)
 """
 import concurrent.futures
-import hashlib
-import hmac
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,30 +20,13 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from checklib import check, free_port, sign, stop, summary, wait_ready
+
 BIN = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".build/debug")
 KEYGATE = os.path.join(BIN, "keygate")
 FAKE = os.path.join(BIN, "keygate-fake-upstream")
 STRIPE_SECRET = "sk_test_paymentsCHECKsecret0123456789"
 WEBHOOK_SECRET = "whsec_paymentsCHECKwebhook0123456789"
-results = []
-
-
-def check(name, fn):
-    try:
-        fn()
-        results.append(True)
-        print(f"ok   {name}", flush=True)
-    except Exception as error:  # noqa: BLE001
-        results.append(False)
-        print(f"FAIL {name}: {error!r}", flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def http(method, url, key=None, body=None, timeout=60, raw=None, headers=None, form=None):
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
     hdrs = {"Content-Type": "application/json"}
@@ -62,12 +42,6 @@ def http(method, url, key=None, body=None, timeout=60, raw=None, headers=None, f
             return response.status, response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.read()
-
-
-def sign(body, secret=WEBHOOK_SECRET, timestamp=None):
-    t = int(time.time()) if timestamp is None else timestamp
-    mac = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={t},v1={mac}"
 
 
 def main():
@@ -93,12 +67,7 @@ def main():
     def start_server():
         port = free_port()
         server = subprocess.Popen([KEYGATE, "serve", "--port", str(port)], env=env, stdout=log, stderr=log)
-        for _ in range(300):
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1):
-                    break
-            except OSError:
-                time.sleep(0.1)
+        wait_ready(f"http://127.0.0.1:{port}/readyz", timeout=30)
         servers.append(server)
         return port
 
@@ -237,17 +206,10 @@ def main():
 
         check("no Stripe secret in the logs, the database or the responses", no_secret_anywhere)
     finally:
-        for server in servers:
-            if server.poll() is None:
-                server.terminate()
-                server.wait(timeout=30)
-        fake.terminate()
-        fake.wait(timeout=30)
+        stop(*servers, fake)
         log.close()
 
-    passed = results.count(True)
-    print(f"{passed} passed, {len(results) - passed} failed")
-    return 0 if passed == len(results) else 1
+    return summary()
 
 
 if __name__ == "__main__":

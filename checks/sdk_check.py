@@ -9,15 +9,14 @@ Usage: checks/sdk_check.py [BIN_DIR]   (default .build/debug)
 """
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 import anthropic
 import openai
+from checklib import check, free_port, summary, wait_ready
 
 BIN = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".build/debug")
 KEYGATE = os.path.join(BIN, "keygate")
@@ -25,37 +24,6 @@ FAKE = os.path.join(BIN, "keygate-fake-upstream")
 PLATFORM_KEY = "sk-platform-sdk-check-0123456789"
 ORG_KEY = "sk-org-own-sdk-check-MARKER-4242"
 AWS_KEY_ID, AWS_SECRET = "AKIASDKCHECK00000001", "sdkCheckAWSsecret/K7MDENG/bPxRfiCYEXAMPLE"
-
-results = []
-
-
-def check(name, fn):
-    try:
-        fn()
-        results.append((name, True, ""))
-        print(f"ok   {name}", flush=True)
-    except Exception as error:  # noqa: BLE001 - report every failure and go on
-        results.append((name, False, repr(error)))
-        print(f"FAIL {name}: {error!r}", flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_ready(url, timeout=60):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} never became ready")
-
 
 def main():
     data_dir = tempfile.mkdtemp(prefix="keygate-sdk-check-")
@@ -290,10 +258,7 @@ def main():
         fake.terminate()
         fake.wait(timeout=30)
 
-    passed = sum(1 for _, ok, _ in results if ok)
-    failed = len(results) - passed
-    print(f"{passed} passed, {failed} failed")
-    return 0 if failed == 0 else 1
+    return summary()
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ the decline in words, without a retry loop.
 
 Usage: .venv/bin/python checks/stripe_localstripe_check.py [BIN_DIR]   (default .build/debug)
 """
-import hashlib
 import hmac
 import http.server
 import json
@@ -33,37 +32,13 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from checklib import check, free_port, sign, summary, wait_ready
+
 # What Keygate pins and sends (SPEC §11; reference/stripe.md §3).
 STRIPE_VERSION = "2026-09-30.endive"
 SECRET_KEY = "sk_test_keygate_localstripe_check"
 WEBHOOK_SECRET = "whsec_keygate_localstripe_check"
 SIGNATURE_TOLERANCE = 300
-results = []
-
-
-def check(name, fn):
-    try:
-        fn()
-        results.append(True)
-        print(f"ok   {name}", flush=True)
-    except Exception as error:  # noqa: BLE001
-        results.append(False)
-        print(f"FAIL {name}: {error!r}", flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def sign(payload, secret, timestamp=None):
-    """The Stripe-Signature header for `payload` (bytes): t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "t.payload")>."""
-    timestamp = int(time.time()) if timestamp is None else int(timestamp)
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + payload, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={mac}"
-
-
 def verify(payload, header, secret, tolerance=SIGNATURE_TOLERANCE, now=None):
     """True when one v1 of `header` is the HMAC of `payload` and t is within `tolerance` seconds of now."""
     fields = [part.split("=", 1) for part in (header or "").split(",") if "=" in part]
@@ -314,12 +289,7 @@ def run_with_provider(base_url, keygate, data_dir, log_path, provider_port):
         return condition()
 
     try:
-        for _ in range(300):
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1):
-                    break
-            except OSError:
-                time.sleep(0.1)
+        wait_ready(f"http://127.0.0.1:{port}/readyz")
 
         def granted_once():
             chat("acme")
@@ -381,9 +351,7 @@ def main():
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
-    failed = results.count(False)
-    print(f"{len(results) - failed}/{len(results)} stripe localstripe checks passed", flush=True)
-    return 1 if failed else 0
+    return summary("(stripe localstripe checks)")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,61 @@
+"""What every check script shares: named checks that report and go on, free ports, waiting for a server,
+Stripe's webhook signature, and the summary that sets the exit status."""
+import hashlib
+import hmac
+import socket
+import time
+import urllib.request
+
+results = []
+
+
+def check(name, fn):
+    """Runs one named check; a failure is printed and counted, and the next check still runs."""
+    try:
+        fn()
+        results.append(True)
+        print(f"ok   {name}", flush=True)
+    except Exception as error:  # noqa: BLE001 - report every failure and go on
+        results.append(False)
+        print(f"FAIL {name}: {error!r}", flush=True)
+
+
+def summary(label=""):
+    """Prints `N passed, M failed` and returns the exit status."""
+    passed = results.count(True)
+    print(f"{passed} passed, {len(results) - passed} failed{' ' + label if label else ''}", flush=True)
+    return 0 if passed == len(results) else 1
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_ready(url, timeout=60):
+    """Waits until `url` answers 200 (a server's /readyz)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} never became ready")
+
+
+def sign(payload, secret, timestamp=None):
+    """Stripe's `Stripe-Signature` for `payload` (bytes): t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "t.payload")>."""
+    timestamp = int(time.time()) if timestamp is None else int(timestamp)
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + payload, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={mac}"
+
+
+def stop(*processes):
+    """Terminates the processes still running and waits for each."""
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=30)
