@@ -151,4 +151,27 @@ import Testing
             await startupError(["KEYGATE_DATA_DIR": dir, "KEYGATE_PROVIDER_OPENAI_IDLE_TIMEOUT": "-1"])?.contains(
                 "KEYGATE_PROVIDER_OPENAI_IDLE_TIMEOUT") == true)
     }
+
+    @Test func aBadPacksFileStopsStartNamingTheField() async throws {
+        let dir = temporaryDirectory()
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/packs.json"
+        try Data(#"{"packs":[{"id":"small","credits":100,"price":"ten","currency":"usd","label":"Small"}]}"#.utf8)
+            .write(to: URL(fileURLWithPath: path))
+        let message = await startupError(["KEYGATE_DATA_DIR": dir, "KEYGATE_PACKS": path])
+        #expect(message?.contains("packs[0].price") == true, "\(message ?? "started")")
+        #expect(await startupError(["KEYGATE_DATA_DIR": dir, "KEYGATE_PACKS": dir + "/absent.json"])?.contains("absent.json") == true)
+    }
+
+    @Test func badPaymentSettingsStopStartWithoutEchoingTheSecret() async {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let notAKey = await startupError(["KEYGATE_DATA_DIR": dir, "KEYGATE_STRIPE_SECRET_KEY": "pk_live_PUBLISHABLEkey123"])
+        #expect(notAKey?.contains("KEYGATE_STRIPE_SECRET_KEY") == true && notAKey?.contains("PUBLISHABLEkey123") == false)
+        let webhook = await startupError(["KEYGATE_DATA_DIR": dir, "KEYGATE_STRIPE_WEBHOOK_SECRET": "secretWITHOUTprefix"])
+        #expect(webhook?.contains("KEYGATE_STRIPE_WEBHOOK_SECRET") == true && webhook?.contains("secretWITHOUTprefix") == false)
+        #expect(await startupError(["KEYGATE_DATA_DIR": dir, "KEYGATE_STRIPE_BASE_URL": "stripe"])?.contains("KEYGATE_STRIPE_BASE_URL") == true)
+        #expect(await startupError(["KEYGATE_DATA_DIR": dir, "KEYGATE_TOPUP_RETRY_SECONDS": "0"])?.contains("KEYGATE_TOPUP_RETRY_SECONDS") == true)
+    }
 }
