@@ -17,6 +17,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         .target(name: "KeygateCore", resources: [.copy("Resources/catalog.json"), .copy("Resources/packs.json")]),
@@ -52,9 +54,25 @@ let package = Package(
             ]),
         .target(name: "CKeygateMalloc"),
         .target(
+            name: "KeygateDashboard",
+            dependencies: [
+                "KeygateCore", "KeygateStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            resources: [.copy("Resources/templates"), .copy("Resources/static")]),
+        .target(
             name: "KeygateServer",
             dependencies: [
                 "KeygateCore", "KeygateProviders", "KeygateStripe", "KeygateVault", "KeygateStore", "KeygateSQLite", "CKeygateMalloc",
+                "KeygateDashboard",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -67,7 +85,7 @@ let package = Package(
         .executableTarget(
             name: "keygate",
             dependencies: [
-                "KeygateServer", "KeygateStore", "KeygateCore", "KeygateStripe",
+                "KeygateServer", "KeygateStore", "KeygateCore", "KeygateStripe", "KeygateDashboard",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -105,7 +123,7 @@ let package = Package(
             name: "KeygateTests",
             dependencies: [
                 "KeygateServer", "KeygateStore", "KeygateSQLite", "KeygateVault", "KeygateCore", "KeygateProviders", "KeygateFakeUpstream",
-                "KeygateStripe",
+                "KeygateStripe", "KeygateDashboard",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -242,6 +242,40 @@ enum SQLiteMigrations {
                     CREATE INDEX disputes_by_purchase ON disputes(purchase_id);
                     """)
         }
+        migrator.registerMigration("007_users_sessions") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE users (
+                      id TEXT PRIMARY KEY,
+                      email TEXT NOT NULL,
+                      password_hash TEXT NOT NULL,
+                      created_at INTEGER NOT NULL
+                    );
+                    CREATE UNIQUE INDEX users_by_email ON users(lower(email));
+                    CREATE TABLE memberships (
+                      user_id TEXT NOT NULL REFERENCES users(id),
+                      organization_id TEXT NOT NULL REFERENCES organizations(id),
+                      role TEXT NOT NULL CHECK (role IN ('admin', 'member')),
+                      created_at INTEGER NOT NULL,
+                      PRIMARY KEY (user_id, organization_id)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX memberships_by_org ON memberships(organization_id);
+                    CREATE TABLE sessions (
+                      id_hash TEXT PRIMARY KEY,
+                      user_id TEXT NOT NULL REFERENCES users(id),
+                      csrf_token TEXT NOT NULL,
+                      created_at INTEGER NOT NULL,
+                      expires_at INTEGER NOT NULL,
+                      last_seen_at INTEGER NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE INDEX sessions_by_user ON sessions(user_id);
+                    CREATE TABLE login_failures (
+                      key TEXT NOT NULL,
+                      at INTEGER NOT NULL
+                    );
+                    CREATE INDEX login_failures_by_key ON login_failures(key, at);
+                    """)
+        }
         return migrator
     }
 }

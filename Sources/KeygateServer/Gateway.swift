@@ -1,4 +1,5 @@
 import KeygateCore
+import KeygateDashboard
 import KeygateStore
 import KeygateVault
 import Logging
@@ -27,10 +28,12 @@ public struct Gateway: Sendable {
     /// Nil without `KEYGATE_STRIPE_SECRET_KEY`.
     let stripe: StripeClient?
     let autoTopUp: AutoTopUp
+    /// The dashboard's templates and stylesheet, every one checked when the gateway is built.
+    let dashboardTemplates: DashboardTemplates
 
     public init(
         configuration: GatewayConfiguration, catalog: Catalog, packs: CreditPacks, store: any Store, keyring: MasterKeyring, logger: Logger
-    ) {
+    ) throws {
         self.configuration = configuration
         self.catalog = catalog
         self.store = store
@@ -50,6 +53,7 @@ public struct Gateway: Sendable {
         self.packs = packs
         let stripe = configuration.payments.secretKey.map { StripeClient(settings: configuration.payments, secretKey: $0, logger: logger) }
         self.stripe = stripe
+        self.dashboardTemplates = try DashboardTemplates()
         self.autoTopUp = AutoTopUp(
             store: store, packs: packs, charger: stripe.map { TopUpCharger(stripe: $0, store: store, logger: logger) },
             retryAfterSeconds: configuration.payments.topUpRetrySeconds, logger: logger)
@@ -60,6 +64,15 @@ public struct Gateway: Sendable {
         PaymentService(
             store: store, packs: packs, settings: configuration.payments, stripe: stripe, logger: logger,
             onAccountChange: { [autoTopUp] in autoTopUp.accountChanged(organizationID: $0) })
+    }
+
+    /// Dashboard users and sessions (login, back-off), as the routes and `keygate user` use them.
+    public var accounts: DashboardAccounts { DashboardAccounts(store: store) }
+
+    var dashboard: DashboardRoutes<GatewayRequestContext> {
+        DashboardRoutes(
+            accounts: accounts, templates: dashboardTemplates, balances: store, loginForm: LoginFormToken(masterKey: keyring.current.key),
+            publicURL: configuration.payments.publicURL)
     }
 
     var stripeWebhook: StripeWebhookHandler {

@@ -25,9 +25,9 @@ public enum GatewayServer {
         v1.post("messages", use: MessagesRoute(pipeline: pipeline, maxBodyBytes: gateway.configuration.maxBodyBytes).handle)
 
         let byok = BYOKKeysRoutes(service: BYOKService(gateway: gateway))
+        let dashboard = gateway.dashboard
         let org = router.group("api/orgs/:slug")
-            .add(middleware: APIKeyAuthenticator(keys: gateway.apiKeys))
-            .add(middleware: OrganizationAdminPolicy())
+            .add(middleware: OrganizationAccessPolicy(keys: APIKeyAuthenticator(keys: gateway.apiKeys), dashboard: dashboard))
         org.get("byok-keys", use: byok.list)
         org.post("byok-keys", use: byok.add)
         org.post("byok-keys/:id/deactivate", use: byok.deactivate)
@@ -45,6 +45,7 @@ public enum GatewayServer {
         org.put("auto-topup", use: payments.updateAutoTopUp)
         org.get("purchases", use: payments.purchases)
         router.post("webhooks/stripe", use: StripeWebhookRoute(handler: gateway.stripeWebhook).handle)
+        dashboard.register(on: router)
         return router
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KeygateCore
+import KeygateDashboard
 import KeygateServer
 import KeygateStore
 import Logging
@@ -12,7 +13,7 @@ struct Keygate: AsyncParsableCommand {
         abstract: "A self-hosted LLM gateway: one OpenAI-compatible API, billed by credits or the organisation's own keys.",
         subcommands: [
             Serve.self, OrgCommand.self, APIKeyCommand.self, BYOKCommand.self, MasterKeyCommand.self, CreditsCommand.self, LedgerCommand.self,
-            PacksCommand.self, TopUpCommand.self,
+            PacksCommand.self, TopUpCommand.self, UserCommand.self,
         ])
 }
 
@@ -26,6 +27,10 @@ func runReportingFailure(_ body: () async throws -> Void) async throws {
         fail(error.description)
     } catch let error as GatewayError {
         fail(error.message)
+    } catch let error as DashboardAccountError {
+        fail(error.description)
+    } catch let error as DashboardStartupError {
+        fail(error.description)
     }
 }
 

@@ -16,7 +16,7 @@ import Testing
         try await withDataDirectory { environment, databasePath in
             let config = try GatewayConfiguration.fromEnvironment(environment)
             let store = try await Bootstrap.openStore(config)
-            let gateway = Gateway(
+            let gateway = try Gateway(
                 configuration: config, catalog: try Bootstrap.loadCatalog(config), packs: try Bootstrap.loadPacks(config), store: store,
                 keyring: try Bootstrap.loadKeyring(config), logger: Logger(label: "test"))
             try await Task.sleep(for: .milliseconds(200))

@@ -108,6 +108,8 @@ extension GatewayError {
         case callerKey
         /// In the whole database (the CLI, and the services under it).
         case database
+        /// Among the organisations the signed-in dashboard user is a member of.
+        case member
     }
 
     /// On the API another organisation's slug answers exactly like a slug that does not exist, so that nobody
@@ -117,8 +119,23 @@ extension GatewayError {
             switch scope {
             case .callerKey: "No organisation '\(slug)' for this key. Use an admin key of the organisation named in the URL."
             case .database: "No organisation '\(slug)'. Check the slug (keygate org list)."
+            case .member: "No organisation '\(slug)' among the organisations you are a member of."
             }
         return GatewayError(status: 404, type: "invalid_request_error", code: "organization_not_found", message: message)
+    }
+
+    /// A dashboard member (not an admin) tried to change something.
+    public static func organizationAdminRequired(organization slug: String) -> GatewayError {
+        GatewayError(
+            status: 403, type: "permission_error", code: "organization_admin_required",
+            message: "Only an admin of '\(slug)' can change this; members can look but not change. Ask an admin of '\(slug)'.")
+    }
+
+    /// A dashboard write without the session's CSRF token, or from another site.
+    public static var csrfRejected: GatewayError {
+        GatewayError(
+            status: 403, type: "permission_error", code: "csrf_rejected",
+            message: "This request did not come from a Keygate page (missing or wrong X-CSRF-Token, or a foreign Origin). Reload the page and try again.")
     }
 
     public static func adminKeyRequired(organization slug: String) -> GatewayError {

@@ -90,14 +90,14 @@ public enum Bootstrap {
     /// no background work: that runs as the services of `GatewayServer.application`.
     public static func gateway(_ baseConfig: GatewayConfiguration, logger: Logger) async throws -> Gateway {
         let (config, catalog, keyring, store) = try await openStoreAndKeys(baseConfig, logger: logger)
-        let packs: CreditPacks
+        let gateway: Gateway
         do {
-            packs = try loadPacks(config)
+            let packs = try loadPacks(config)
+            gateway = try Gateway(configuration: config, catalog: catalog, packs: packs, store: store, keyring: keyring, logger: logger)
         } catch {
             try? await store.close()
             throw error
         }
-        let gateway = Gateway(configuration: config, catalog: catalog, packs: packs, store: store, keyring: keyring, logger: logger)
         // Alive before the first reservation, so no sweeper anywhere can take this process for dead.
         try await store.heartbeat(instanceID: gateway.instanceID, at: WallClock.nowMs())
         return gateway

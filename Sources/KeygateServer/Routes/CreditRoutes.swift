@@ -10,10 +10,10 @@ struct CreditRoutes: Sendable {
     let gateway: Gateway
 
     func balance(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let caller = try context.requireCaller()
-        let balance = try await gateway.store.balance(organizationID: caller.organization.id)
+        let organization = try context.requireOrganization()
+        let balance = try await gateway.store.balance(organizationID: organization.id)
         let byokCount = try await gateway.store.byokRequestCount(
-            organizationID: caller.organization.id, since: MonthStart.utc(ofMs: WallClock.nowMs()))
+            organizationID: organization.id, since: MonthStart.utc(ofMs: WallClock.nowMs()))
         return Response.json(
             .ok,
             .object([
@@ -29,9 +29,9 @@ struct CreditRoutes: Sendable {
     }
 
     func ledger(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let caller = try context.requireCaller()
+        let organization = try context.requireOrganization()
         let limit = try ListLimit.parse(request)
-        let entries = try await gateway.store.ledgerEntries(organizationID: caller.organization.id, limit: limit)
+        let entries = try await gateway.store.ledgerEntries(organizationID: organization.id, limit: limit)
         return Response.json(
             .ok,
             .array(
@@ -54,17 +54,17 @@ struct CreditRoutes: Sendable {
 
     /// What a chat completion body would reserve, and the route it would take, without running it.
     func estimate(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let caller = try context.requireCaller()
+        let organization = try context.requireOrganization()
         let chat = try ChatCompletionRequest.parse(try await request.collectAPIBody(limit: gateway.configuration.maxBodyBytes))
         let forced = request.headers[.byokProvider]
         // The same planning as the call itself, stopping before the credential and the reservation.
         let planner = CallPlanner(gateway: gateway)
         let route = try await planner.route(
             for: try planner.resolve(model: chat.model, forcedProvider: forced), forced: forced != nil,
-            organization: caller.organization)
+            organization: organization)
         let resolved = route.resolved
         let estimate = CallBody.chat(chat).estimate(model: resolved.model, policy: planner.credits.policy)
-        let balance = try await gateway.store.balance(organizationID: caller.organization.id)
+        let balance = try await gateway.store.balance(organizationID: organization.id)
         let reserve = route.billing == .credits ? estimate.reservation : .zero
         return Response.json(
             .ok,

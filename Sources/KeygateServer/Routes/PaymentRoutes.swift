@@ -10,18 +10,18 @@ struct PaymentRoutes: Sendable {
     let bodyLimit = 16 * 1024
 
     func packs(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        _ = try context.requireCaller()
+        _ = try context.requireOrganization()
         return Response.json(.ok, .array(service.packs.packs.map(Self.listed)))
     }
 
     func checkout(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let caller = try context.requireCaller()
+        let organization = try context.requireOrganization()
         let body = try await request.collectJSONObject(limit: bodyLimit, expected: "pack")
         guard let value = body["pack"], !value.isNull else {
             throw GatewayError.missingField("pack", expected: "a pack id from GET /api/orgs/{slug}/packs")
         }
         guard let packID = value.stringValue else { throw GatewayError.wrongType("pack", expected: "a string", found: value.typeName) }
-        let started = try await service.checkout(organization: caller.organization, packID: packID)
+        let started = try await service.checkout(organization: organization, packID: packID)
         return Response.json(
             .created,
             .object([
@@ -32,13 +32,13 @@ struct PaymentRoutes: Sendable {
     }
 
     func autoTopUp(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let caller = try context.requireCaller()
-        return Response.json(.ok, Self.autoTopUp(try await service.autoTopUp(organization: caller.organization), packs: service.packs))
+        let organization = try context.requireOrganization()
+        return Response.json(.ok, Self.autoTopUp(try await service.autoTopUp(organization: organization), packs: service.packs))
     }
 
     /// Fields left out keep their value, so `{"enabled": true}` alone re-arms a failed or paused top-up.
     func updateAutoTopUp(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let caller = try context.requireCaller()
+        let organization = try context.requireOrganization()
         let body = try await request.collectJSONObject(limit: bodyLimit, expected: "enabled, threshold_credits, pack and monthly_limit")
         var change = PaymentService.AutoTopUpChange()
         if let value = body["enabled"], !value.isNull {
@@ -64,14 +64,14 @@ struct PaymentRoutes: Sendable {
             }
             change.monthlyLimit = minor
         }
-        let view = try await service.updateAutoTopUp(organization: caller.organization, change)
+        let view = try await service.updateAutoTopUp(organization: organization, change)
         return Response.json(.ok, Self.autoTopUp(view, packs: service.packs))
     }
 
     func purchases(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let caller = try context.requireCaller()
+        let organization = try context.requireOrganization()
         let limit = try ListLimit.parse(request)
-        return Response.json(.ok, .array(try await service.purchases(organization: caller.organization, limit: limit).map(Self.listed)))
+        return Response.json(.ok, .array(try await service.purchases(organization: organization, limit: limit).map(Self.listed)))
     }
 
     // MARK: Rendering

@@ -7,9 +7,9 @@ struct UsageRoutes: Sendable {
     let store: any UsageStore
 
     func list(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let caller = try context.requireCaller()
+        let organization = try context.requireOrganization()
         let limit = try ListLimit.parse(request)
-        let records = try await store.usageRecords(organizationID: caller.organization.id, limit: limit)
+        let records = try await store.usageRecords(organizationID: organization.id, limit: limit)
         return Response.json(.ok, .array(records.map(Self.listed)))
     }
 

@@ -1,0 +1,30 @@
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// Responses of the dashboard: every one carries the strict Content-Security-Policy (no inline script or
+/// style, forms post only to this origin, no framing) and `nosniff`.
+enum DashboardPage {
+    static let contentSecurityPolicy = "default-src 'self'; form-action 'self'; frame-ancestors 'none'"
+    static let cspName = HTTPField.Name("Content-Security-Policy")!
+    static let nosniffName = HTTPField.Name("X-Content-Type-Options")!
+
+    static func html(_ html: String, status: HTTPResponse.Status = .ok) -> Response {
+        var response = Response(
+            status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(string: html)))
+        secure(&response)
+        return response
+    }
+
+    static func redirect(to location: String) -> Response {
+        var response = Response.redirect(to: location, type: .normal)
+        secure(&response)
+        return response
+    }
+
+    static func secure(_ response: inout Response) {
+        response.headers[cspName] = contentSecurityPolicy
+        response.headers[nosniffName] = "nosniff"
+    }
+}
