@@ -17,17 +17,17 @@ public struct PasswordHasher: Sendable {
         return try await NIOThreadPool.singleton.runIfActive { Bcrypt.hash(password, cost: cost) }
     }
 
-    /// With no hash (an unknown email) a decoy is checked, so that the answer takes as long as a wrong password.
+    /// With no hash (an unknown email) the password is hashed at the same cost instead, so that the answer
+    /// takes as long as for a wrong password.
     public func verify(_ password: String, hash: String?) async throws -> Bool {
-        try await NIOThreadPool.singleton.runIfActive {
+        let cost = self.cost
+        return try await NIOThreadPool.singleton.runIfActive {
             guard let hash else {
-                _ = Bcrypt.verify(password, hash: Self.decoyHash)
+                _ = Bcrypt.hash(password, cost: cost)
                 return false
             }
             return Bcrypt.verify(password, hash: hash)
         }
     }
 
-    /// Made once, on the thread pool, the first time an unknown email signs in.
-    private static let decoyHash = Bcrypt.hash("keygate-decoy-password", cost: 12)
 }

@@ -80,7 +80,7 @@ extension SQLiteStore {
     }
 
     public func activeSession(idHash: String, now: Int64) async throws -> (DashboardSession, DashboardUser)? {
-        try await pool.write { db in
+        let found = try await pool.read { db -> (DashboardSession, DashboardUser)? in
             guard
                 let row = try Row.fetchOne(
                     db,
@@ -91,14 +91,24 @@ extension SQLiteStore {
                         """,
                     arguments: [idHash, now])
             else { return nil }
-            try db.execute(sql: "UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?", arguments: [now, idHash])
             let session = DashboardSession(
                 idHash: row["id_hash"], userID: row["user_id"], csrfToken: row["csrf_token"], createdAt: row["created_at"],
-                expiresAt: row["expires_at"], lastSeenAt: now)
+                expiresAt: row["expires_at"], lastSeenAt: row["last_seen_at"])
             let user = DashboardUser(id: row["id"], email: row["email"], passwordHash: row["password_hash"], createdAt: row["user_created_at"])
             return (session, user)
         }
+        guard var (session, user) = found else { return nil }
+        // A page view is a read: the last use is written at most once a minute, not on every request.
+        if now - session.lastSeenAt >= Self.lastSeenResolutionMs {
+            try await pool.write { db in
+                try db.execute(sql: "UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?", arguments: [now, idHash])
+            }
+            session.lastSeenAt = now
+        }
+        return (session, user)
     }
+
+    static let lastSeenResolutionMs: Int64 = 60_000
 
     public func deleteSession(idHash: String) async throws {
         try await pool.write { db in

@@ -67,7 +67,7 @@ public struct Gateway: Sendable {
     }
 
     /// Dashboard users and sessions (login, back-off), as the routes and `keygate user` use them.
-    public var accounts: DashboardAccounts { DashboardAccounts(store: store) }
+    public var accounts: DashboardAccounts { DashboardAccounts(store: store, hasher: PasswordHasher(cost: configuration.passwordHashCost)) }
 
     var dashboard: DashboardRoutes<GatewayRequestContext> {
         DashboardRoutes(

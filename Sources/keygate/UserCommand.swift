@@ -15,7 +15,7 @@ func withDashboardAccounts(_ body: (DashboardAccounts) async throws -> Void) asy
         let config = try GatewayConfiguration.fromEnvironment()
         let store = try await Bootstrap.openStore(config)
         do {
-            try await body(DashboardAccounts(store: store))
+            try await body(DashboardAccounts(store: store, hasher: PasswordHasher(cost: config.passwordHashCost)))
         } catch {
             try? await store.close()
             throw error

@@ -135,7 +135,9 @@ extension GatewayError {
     public static var csrfRejected: GatewayError {
         GatewayError(
             status: 403, type: "permission_error", code: "csrf_rejected",
-            message: "This request did not come from a Keygate page (missing or wrong X-CSRF-Token, or a foreign Origin). Reload the page and try again.")
+            message:
+                "This request did not come from a Keygate page (missing or wrong X-CSRF-Token, or a foreign Origin). "
+                + "Reload the page and try again.")
     }
 
     public static func adminKeyRequired(organization slug: String) -> GatewayError {

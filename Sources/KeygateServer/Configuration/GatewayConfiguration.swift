@@ -36,6 +36,9 @@ public struct GatewayConfiguration: Sendable, CustomStringConvertible {
     /// A process whose heartbeat is older than this is dead (`KEYGATE_INSTANCE_DEAD_AFTER_SECONDS`); must
     /// exceed the sweep interval comfortably.
     public var instanceDeadAfterSeconds: Int64 = 60
+    /// bcrypt's cost for dashboard passwords (`KEYGATE_PASSWORD_HASH_COST`, 4–31, default 12: about a quarter
+    /// of a second per sign-in; each step doubles it).
+    public var passwordHashCost: UInt8 = 12
     /// Stripe, the packs file and Checkout's return address.
     public var payments = PaymentSettings()
     /// `KEYGATE_LOG_LEVEL`: trace, debug, info, notice, warning, error, critical.
@@ -70,6 +73,12 @@ public struct GatewayConfiguration: Sendable, CustomStringConvertible {
                 throw StartupError("KEYGATE_UPSTREAM_MAX_CONNECTIONS must be a positive integer, got '\(text)'")
             }
             config.maxConnectionsPerHost = value
+        }
+        if let text = env["KEYGATE_PASSWORD_HASH_COST"] {
+            guard let value = UInt8(text), (4...31).contains(value) else {
+                throw StartupError("KEYGATE_PASSWORD_HASH_COST must be a bcrypt cost from 4 to 31, got '\(text)'")
+            }
+            config.passwordHashCost = value
         }
         config.defaultTimeouts = try UpstreamTimeouts.read(env, prefix: "KEYGATE_UPSTREAM_", base: UpstreamTimeouts())
         config.creditPolicy = try readCreditPolicy(env)

@@ -14,7 +14,7 @@ public protocol UserStore: Sendable {
     /// The organisation's users, by email.
     func members(organizationID: String) async throws -> [Membership]
     func createSession(_ session: DashboardSession) async throws
-    /// The unexpired session with this id hash and its user; notes `now` as its last use.
+    /// The unexpired session with this id hash and its user; notes `now` as its last use (at most once a minute).
     func activeSession(idHash: String, now: Int64) async throws -> (DashboardSession, DashboardUser)?
     func deleteSession(idHash: String) async throws
     /// One failure under each key (say `account:…` and `address:…`); failures older than a day are dropped.

@@ -8,10 +8,12 @@ import Testing
 /// The dashboard's sign-in, sessions, CSRF and organisation isolation, through a real gateway.
 @Suite struct DashboardLoginTests {
     static let password = "correct horse battery staple"
+    /// bcrypt at its lowest cost: the suites run beside timing tests on two cores (the CLI test keeps cost 12).
+    static let cheapHashing = ["KEYGATE_PASSWORD_HASH_COST": "4"]
 
     /// A harness with `ada@example.com` (admin of acme) and a browser; both stopped afterwards.
     func withDashboard(_ body: (GatewayHarness, DashboardBrowser) async throws -> Void) async throws {
-        try await withHarness { h in
+        try await withHarness(environment: DashboardLoginTests.cheapHashing) { h in
             _ = try await h.gateway.accounts.addUser(organizationSlug: "acme", email: "ada@example.com", password: Self.password, role: .admin)
             let browser = DashboardBrowser(baseURL: h.baseURL)
             do {
@@ -60,10 +62,11 @@ import Testing
     }
 
     @Test func theSessionCookieIsSecureBehindAnHTTPSPublicURL() async throws {
-        try await withHarness(environment: ["KEYGATE_PUBLIC_URL": "https://keygate.example"]) { h in
+        try await withHarness(environment: DashboardLoginTests.cheapHashing.merging(["KEYGATE_PUBLIC_URL": "https://keygate.example"]) { $1 }) { h in
             _ = try await h.gateway.accounts.addUser(organizationSlug: "acme", email: "ada@example.com", password: Self.password, role: .member)
             let browser = DashboardBrowser(baseURL: h.baseURL)
-            let signedIn = try await browser.logIn(email: "ada@example.com", password: Self.password, headers: [("origin", "https://keygate.example")])
+            let signedIn = try await browser.logIn(
+                email: "ada@example.com", password: Self.password, headers: [("origin", "https://keygate.example")])
             await browser.shutdown()
             #expect(signedIn.status == 303)
             #expect(signedIn.setCookies.contains { $0.hasPrefix("kg_session=") && $0.contains("Secure") })
@@ -184,6 +187,14 @@ import Testing
             }
             #expect(scanned.range(of: Data("ada@example.com".utf8)) != nil, "the scan sees what the database holds (the user's email)")
             #expect(scanned.range(of: Data(SessionToken.hash(token).utf8)) != nil, "the scan sees the session's hash")
+        }
+    }
+
+    @Test func thePasswordHashCostIsABcryptCost() throws {
+        #expect(try GatewayConfiguration.fromEnvironment([:]).passwordHashCost == 12)
+        #expect(try GatewayConfiguration.fromEnvironment(["KEYGATE_PASSWORD_HASH_COST": "4"]).passwordHashCost == 4)
+        for bad in ["3", "32", "twelve"] {
+            #expect(throws: StartupError.self) { try GatewayConfiguration.fromEnvironment(["KEYGATE_PASSWORD_HASH_COST": bad]) }
         }
     }
 

@@ -16,13 +16,18 @@ import Testing
     }
 
     @Test func membersReadAdminsChangeWithTheCSRFHeader() async throws {
-        try await withHarness { h in
+        try await withHarness(environment: DashboardLoginTests.cheapHashing) { h in
             _ = try await AdminService(store: h.gateway.store).createOrganization(slug: "beta", name: "Beta")
             _ = try await h.gateway.accounts.addUser(organizationSlug: "acme", email: "ada@example.com", password: Self.password, role: .admin)
             _ = try await h.gateway.accounts.addUser(organizationSlug: "acme", email: "bob@example.com", password: Self.password, role: .member)
             let ada = DashboardBrowser(baseURL: h.baseURL)
             let bob = DashboardBrowser(baseURL: h.baseURL)
-            defer { Task { await ada.shutdown(); await bob.shutdown() } }
+            defer {
+                Task {
+                    await ada.shutdown()
+                    await bob.shutdown()
+                }
+            }
             #expect(try await ada.logIn(email: "ada@example.com", password: Self.password).status == 303)
             #expect(try await bob.logIn(email: "bob@example.com", password: Self.password).status == 303)
             let adaToken = try #require(try await ada.get("/acme/billing").metaToken)

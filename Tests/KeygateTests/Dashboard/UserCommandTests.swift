@@ -3,7 +3,9 @@ import Testing
 
 /// `keygate user create|list|remove`, run as the operator runs them.
 @Suite struct UserCommandTests {
-    static func run(_ binary: String, _ arguments: [String], stdin: String, environment: [String: String]) throws -> (
+    static func run(
+        _ binary: String, _ arguments: [String], stdin: String, environment: [String: String]
+    ) throws -> (
         status: Int32, stdout: String, stderr: String
     ) {
         let process = Process()
