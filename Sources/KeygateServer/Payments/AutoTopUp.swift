@@ -53,9 +53,10 @@ final class AutoTopUp: Service {
             return
         }
         let retries = Task { await self.retryLoop() }
-        // A graceful stop ends the wake-ups; charges already started finish (the group waits for them).
+        // A graceful stop ends the wake-ups; charges already started finish (the group waits for them). A
+        // discarding group: a server runs for months, and finished children must not pile up.
         await withTaskCancellationOrGracefulShutdownHandler {
-            await withTaskGroup(of: Void.self) { group in
+            await withDiscardingTaskGroup { group in
                 for await _ in wakeups {
                     let organizations = noted.withLock { noted -> Set<String> in
                         defer { noted.removeAll() }
