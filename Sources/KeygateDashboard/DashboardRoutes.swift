@@ -5,7 +5,9 @@ import NIOCore
 import KeygateCore
 import KeygateStore
 
-/// The dashboard's pages: `GET`/`POST /login`, `POST /logout`, `GET /{slug}/billing` and the stylesheet.
+/// The dashboard's pages: `GET`/`POST /login`, `POST /logout`, `GET /{slug}/billing` (with its forms
+/// `POST /{slug}/billing/checkout` and `/{slug}/billing/auto-topup`, see `DashboardRoutes+Billing.swift`) and
+/// the stylesheet.
 ///
 /// Sessions: the cookie `kg_session` holds a random id whose SHA-256 alone is stored (`DashboardAccounts`);
 /// HttpOnly, SameSite=Lax, Secure when the public URL is https. CSRF: every form carries the session's token
@@ -22,11 +24,14 @@ public struct DashboardRoutes<Context: DashboardRequestContext>: Sendable {
     /// `scheme://host[:port]` of `KEYGATE_PUBLIC_URL`; also accepted as an `Origin`.
     let publicOrigin: String?
     let secureCookies: Bool
+    /// Buying credits and auto top-up; nil leaves those sections out of the billing page.
+    let billingActions: (any BillingActions)?
 
     public init(
         accounts: DashboardAccounts, templates: DashboardTemplates, balances: any LedgerStore & UsageStore, loginForm: LoginFormToken,
-        publicURL: String?
+        publicURL: String?, billingActions: (any BillingActions)? = nil
     ) {
+        self.billingActions = billingActions
         self.accounts = accounts
         self.templates = templates
         self.balances = balances
@@ -41,6 +46,8 @@ public struct DashboardRoutes<Context: DashboardRequestContext>: Sendable {
         router.post("logout", use: logOut)
         router.get("static/dashboard.css", use: stylesheet)
         router.get(":slug/billing", use: billing)
+        router.post(":slug/billing/checkout", use: buyCredits)
+        router.post(":slug/billing/auto-topup", use: saveAutoTopUp)
     }
 
     // MARK: Sessions and CSRF, for every dashboard page and the org API
@@ -130,11 +137,19 @@ public struct DashboardRoutes<Context: DashboardRequestContext>: Sendable {
         guard let user = try await signedIn(request) else { return DashboardPage.redirect(to: "/login") }
         let slug = context.parameters.get("slug") ?? ""
         guard let membership = user.membership(slug: slug) else { return notFound(user) }
+        return try await billingPage(user, membership, query: BillingQuery(request.uri.queryParameters))
+    }
+
+    /// The billing page; `problem` is a form's refusal, shown inline next to that form with its status.
+    func billingPage(
+        _ user: SignedInUser, _ membership: Membership, query: BillingQuery, problem: BillingProblem? = nil
+    ) async throws -> Response {
         let org = membership.organization
         let balance = try await balances.balance(organizationID: org.id)
         let byok = try await balances.byokRequestCount(organizationID: org.id, since: MonthStart.utc(ofMs: WallClock.nowMs()))
         var values = common(user, title: "Billing")
         values["organizationName"] = org.name
+        values["slug"] = org.slug
         values["severalOrganizations"] = user.memberships.count > 1
         values["organizations"] = user.memberships.map { ["slug": $0.organization.slug, "name": $0.organization.name] }
         values["available"] = balance.available.description
@@ -143,7 +158,11 @@ public struct DashboardRoutes<Context: DashboardRequestContext>: Sendable {
         values["trial"] = balance.trial.description
         if let expiry = balance.trialExpiresAt { values["trialExpiresAt"] = Self.day(ms: expiry) }
         values["byokRequestCount"] = String(byok)
-        return DashboardPage.html(templates.render("billing", values))
+        if let billingActions {
+            try await addBillingSections(
+                to: &values, actions: billingActions, organization: org, isAdmin: membership.role == .admin, query: query, problem: problem)
+        }
+        return DashboardPage.html(templates.render("billing", values), status: problem?.status ?? .ok)
     }
 
     func stylesheet(_ request: Request, context: Context) async throws -> Response {

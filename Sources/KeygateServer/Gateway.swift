@@ -72,7 +72,7 @@ public struct Gateway: Sendable {
     var dashboard: DashboardRoutes<GatewayRequestContext> {
         DashboardRoutes(
             accounts: accounts, templates: dashboardTemplates, balances: store, loginForm: LoginFormToken(masterKey: keyring.current.key),
-            publicURL: configuration.payments.publicURL)
+            publicURL: configuration.payments.publicURL, billingActions: payments)
     }
 
     var stripeWebhook: StripeWebhookHandler {

@@ -1,0 +1,188 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import KeygateCore
+import KeygateStore
+
+/// The buying-credits sections of `/{slug}/billing`: the packs with their Buy forms, the auto top-up form and
+/// the purchases. Every rule is `BillingActions`' (the JSON API's service): a refusal's `GatewayError`
+/// message is shown next to its form. Admins change; members see the same page without the forms' buttons.
+extension DashboardRoutes {
+    /// `POST /{slug}/billing/checkout` (`pack`): 303 to Stripe Checkout, or the page with the reason.
+    func buyCredits(_ request: Request, context: Context) async throws -> Response {
+        try await billingForm(request, context: context, form: .buyCredits) { actions, organization, fields in
+            DashboardPage.redirect(to: try await actions.startCheckout(organization: organization, packID: fields["pack"] ?? ""))
+        }
+    }
+
+    /// `POST /{slug}/billing/auto-topup`: a checkbox left unticked is `enabled` off; an empty field keeps its value.
+    func saveAutoTopUp(_ request: Request, context: Context) async throws -> Response {
+        try await billingForm(request, context: context, form: .autoTopUp) { actions, organization, fields in
+            let currency = actions.creditPacks.currency
+            var threshold: MicroCredits?
+            if let text = Self.filled(fields["threshold_credits"]) {
+                guard let credits = MicroCredits(creditsText: text) else {
+                    throw GatewayError.invalidValue("The threshold must be a number of credits, like 100 or 250.50.", param: "threshold_credits")
+                }
+                threshold = credits
+            }
+            var limit: Int64?
+            if let text = Self.filled(fields["monthly_limit"]) {
+                guard let minor = CurrencyUnits.minorUnits(fromMajorText: text, currency: currency) else {
+                    throw GatewayError.invalidValue(
+                        "The monthly limit must be an amount in \(currency.uppercased()) with at most "
+                            + "\(CurrencyUnits.exponent(of: currency)) decimals, like 100.00.",
+                        param: "monthly_limit")
+                }
+                limit = minor
+            }
+            try await actions.saveAutoTopUp(
+                organization: organization, enabled: fields["enabled"] != nil, threshold: threshold, packID: Self.filled(fields["pack"]),
+                monthlyLimit: limit)
+            return DashboardPage.redirect(to: "/\(organization.slug)/billing?saved=auto-topup#auto-topup")
+        }
+    }
+
+    /// The checks every billing form shares: a session (else sign in), a member (else 404), the CSRF token and
+    /// Origin (else 403), an admin (else 403). A `GatewayError` from `body` re-renders the page with its message.
+    func billingForm(
+        _ request: Request, context: Context, form: BillingProblem.Form,
+        _ body: (any BillingActions, Organization, [String: String]) async throws -> Response
+    ) async throws -> Response {
+        guard let user = try await signedIn(request) else { return DashboardPage.redirect(to: "/login") }
+        guard let membership = user.membership(slug: context.parameters.get("slug") ?? "") else { return notFound(user) }
+        let fields = try await Self.form(request)
+        guard writeAllowed(request, by: user, formToken: fields["csrf_token"]) else {
+            return refusal("This request did not come from a Keygate page, so it was refused. Reload the page and try again.")
+        }
+        guard membership.role == .admin else {
+            return refusal("Only an admin of \(membership.organization.name) can buy credits or change auto top-up.")
+        }
+        guard let billingActions else { return notFound(user) }
+        do {
+            return try await body(billingActions, membership.organization, fields)
+        } catch let error as GatewayError {
+            let problem = BillingProblem(form: form, message: error.message, status: HTTPResponse.Status(code: error.statusCode))
+            return try await billingPage(user, membership, query: BillingQuery(), problem: problem)
+        }
+    }
+
+    static func filled(_ text: String?) -> String? {
+        guard let trimmed = text?.trimmingCharacters(in: .whitespaces), !trimmed.isEmpty else { return nil }
+        return trimmed
+    }
+
+    // MARK: Rendering
+
+    func addBillingSections(
+        to values: inout [String: Any], actions: any BillingActions, organization: Organization, isAdmin: Bool, query: BillingQuery,
+        problem: BillingProblem?
+    ) async throws {
+        let packs = actions.creditPacks
+        values["billing"] = true
+        values["isAdmin"] = isAdmin
+        values["packs"] = packs.packs.map { pack -> [String: Any] in
+            var row: [String: Any] = [
+                "id": pack.id, "label": pack.label, "credits": Self.grouped(pack.credits),
+                "price": "\(pack.priceText) \(pack.currency.uppercased())",
+            ]
+            if pack.discountBasisPoints > 0 { row["discount"] = "\(pack.discountText)% off" }
+            return row
+        }
+        switch query.checkout {
+        case "success":
+            var text = "Payment received: your credits appear as soon as Stripe confirms it."
+            if let sessionID = query.sessionID, let purchase = try await actions.purchase(checkoutSessionID: sessionID),
+                purchase.organizationID == organization.id
+            {
+                text += " This purchase is \(Self.statusWords(purchase.status))."
+            }
+            values["checkoutNotice"] = text
+        case "cancelled":
+            values["checkoutNotice"] = "Checkout was cancelled: nothing was charged."
+        default: break
+        }
+        if query.saved == "auto-topup" { values["autoTopUpSaved"] = "Auto top-up saved." }
+        if let problem {
+            values[problem.form == .buyCredits ? "buyProblem" : "autoTopUpProblem"] = problem.message
+        }
+
+        let status = try await actions.autoTopUpStatus(organization: organization)
+        let account = status.account
+        let settings = account.autoTopUp
+        let currency = packs.packs.first { $0.id == settings.packID }?.currency ?? packs.currency
+        values["autoTopUp"] = [
+            "enabled": settings.enabled,
+            "threshold": settings.threshold.description,
+            "monthlyLimit": CurrencyUnits.majorUnitText(settings.monthlyLimit, currency: currency),
+            "currency": currency.uppercased(),
+            "spentThisMonth": CurrencyUnits.majorUnitText(status.spentThisMonth, currency: currency),
+            "state": Self.stateWords(account, enabled: settings.enabled),
+            "cardSaved": account.paymentMethodID != nil,
+            "packOptions": packs.packs.map { ["id": $0.id, "label": $0.label, "selected": $0.id == settings.packID] },
+            "noPack": settings.packID == nil,
+        ] as [String: Any]
+
+        let page = query.purchasesPage
+        let perPage = BillingQuery.purchasesPerPage
+        let read = try await actions.purchases(organization: organization, limit: page * perPage + 1)
+        let rows = read.dropFirst((page - 1) * perPage).prefix(perPage)
+        values["purchases"] = rows.map { purchase -> [String: Any] in
+            var row: [String: Any] = [
+                "kind": purchase.kind == .checkout ? "Checkout" : "Auto top-up",
+                "status": Self.statusWords(purchase.status),
+                "pack": packs.pack(id: purchase.packID)?.label ?? purchase.packID,
+                "credits": purchase.credits.description,
+                "amount": "\(CurrencyUnits.majorUnitText(purchase.amount, currency: purchase.currency)) \(purchase.currency.uppercased())",
+                "date": Self.day(ms: purchase.createdAt),
+            ]
+            if let reason = purchase.failureReason { row["failure"] = reason }
+            return row
+        }
+        values["noPurchases"] = rows.isEmpty
+        values["purchasesPage"] = String(page)
+        if page > 1 { values["newerPurchases"] = "/\(organization.slug)/billing?purchases_page=\(page - 1)#purchases" }
+        if read.count > page * perPage, page < BillingQuery.maximumPurchasesPage {
+            values["olderPurchases"] = "/\(organization.slug)/billing?purchases_page=\(page + 1)#purchases"
+        }
+    }
+
+    /// Auto top-up's state in words a person can act on.
+    static func stateWords(_ account: BillingAccount, enabled: Bool) -> String {
+        let reason = account.lastError.map { $0.hasSuffix(".") ? String($0.dropLast()) : $0 }
+        switch account.state {
+        case .failing:
+            return "Failing: \(reason ?? "the last top-up did not go through"). Save with 'enabled' to try again."
+        case .paused:
+            return "Paused by a dispute\(reason.map { " (\($0))" } ?? ""). Save with 'enabled' to turn it back on."
+        case .monthlyLimitReached:
+            return "Monthly limit reached: no top-up until next month (UTC), or raise the limit and save."
+        case .inFlight:
+            return "A top-up is being charged now."
+        case .idle:
+            return enabled ? "On: a top-up starts when Available falls below the threshold." : "Off."
+        }
+    }
+
+    static func statusWords(_ status: PurchaseStatus) -> String {
+        switch status {
+        case .pending: "pending (waiting for Stripe)"
+        case .succeeded: "paid, credits added"
+        case .failed: "failed"
+        case .flagged: "held for review (the payment did not match)"
+        case .expired: "expired unpaid"
+        case .refused: "not attempted"
+        }
+    }
+
+    /// Whole credits with thousands separators: 100,000.
+    static func grouped(_ value: Int64) -> String {
+        let digits = String(value.magnitude)
+        var out = ""
+        for (index, digit) in digits.enumerated() {
+            if index > 0, (digits.count - index) % 3 == 0 { out.append(",") }
+            out.append(digit)
+        }
+        return value < 0 ? "-" + out : out
+    }
+}

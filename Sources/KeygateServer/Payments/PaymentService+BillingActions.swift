@@ -1,0 +1,29 @@
+import KeygateCore
+import KeygateDashboard
+import KeygateStore
+
+/// The billing page calls the same service as `/api/orgs/{slug}/…`: no second copy of any rule.
+extension PaymentService: BillingActions {
+    public var creditPacks: CreditPacks { packs }
+
+    public func startCheckout(organization: Organization, packID: String) async throws -> String {
+        try await checkout(organization: organization, packID: packID).url
+    }
+
+    public func autoTopUpStatus(organization: Organization) async throws -> AutoTopUpStatus {
+        let view = try await autoTopUp(organization: organization)
+        return AutoTopUpStatus(account: view.account, spentThisMonth: view.spentThisMonth)
+    }
+
+    public func saveAutoTopUp(
+        organization: Organization, enabled: Bool, threshold: MicroCredits?, packID: String?, monthlyLimit: Int64?
+    ) async throws {
+        _ = try await updateAutoTopUp(
+            organization: organization, AutoTopUpChange(enabled: enabled, threshold: threshold, packID: packID, monthlyLimit: monthlyLimit))
+    }
+
+    public func purchase(checkoutSessionID sessionID: String) async throws -> PurchaseRecord? {
+        guard let found = try await store.purchase(stripeID: sessionID), found.checkoutSessionID == sessionID else { return nil }
+        return found
+    }
+}
