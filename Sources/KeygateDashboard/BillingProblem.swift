@@ -10,4 +10,6 @@ struct BillingProblem: Sendable {
     var form: Form
     var message: String
     var status: HTTPResponse.Status
+    /// The refused form's fields, so the page shows what was typed (to correct it) rather than the saved values.
+    var submitted: [String: String] = [:]
 }

@@ -62,7 +62,8 @@ extension DashboardRoutes {
         do {
             return try await body(billingActions, membership.organization, fields)
         } catch let error as GatewayError {
-            let problem = BillingProblem(form: form, message: error.message, status: HTTPResponse.Status(code: error.statusCode))
+            let problem = BillingProblem(
+                form: form, message: error.message, status: HTTPResponse.Status(code: error.statusCode), submitted: fields)
             return try await billingPage(user, membership, query: BillingQuery(), problem: problem)
         }
     }
@@ -122,6 +123,18 @@ extension DashboardRoutes {
             "packOptions": packs.packs.map { ["id": $0.id, "label": $0.label, "selected": $0.id == settings.packID] },
             "noPack": settings.packID == nil,
         ] as [String: Any]
+        if let problem, problem.form == .autoTopUp {
+            // The refused values stay in the form to be corrected; the state above is still the saved one.
+            let typed = problem.submitted
+            let packID = Self.filled(typed["pack"]) ?? settings.packID
+            values["autoTopUp"] = (values["autoTopUp"] as? [String: Any] ?? [:]).merging([
+                "enabled": typed["enabled"] != nil,
+                "threshold": typed["threshold_credits"] ?? settings.threshold.description,
+                "monthlyLimit": typed["monthly_limit"] ?? CurrencyUnits.majorUnitText(settings.monthlyLimit, currency: currency),
+                "packOptions": packs.packs.map { ["id": $0.id, "label": $0.label, "selected": $0.id == packID] },
+                "noPack": packID == nil,
+            ]) { $1 }
+        }
 
         let page = query.purchasesPage
         let perPage = BillingQuery.purchasesPerPage

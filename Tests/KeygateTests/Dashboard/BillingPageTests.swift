@@ -108,6 +108,8 @@ import Testing
                 form: [("csrf_token", token), ("enabled", "on"), ("threshold_credits", "100"), ("pack", "standard"), ("monthly_limit", "5.00")])
             #expect(tooLow.status == 400)
             #expect(tooLow.text.contains("is below the price of pack"), "PaymentService's own message, inline")
+            #expect(tooLow.text.contains(#"value="5.00""#), "what was typed stays in the form to be corrected")
+            #expect(tooLow.text.contains(#"<option value="standard" selected>"#))
             #expect(try await store.billingAccount(organizationID: orgID).autoTopUp == AutoTopUpSettings(), "nothing changed")
 
             let notANumber = try await ada.post(
