@@ -152,7 +152,7 @@ extension DashboardRoutes {
             if let reason = purchase.failureReason { row["failure"] = reason }
             return row
         }
-        values["noPurchases"] = rows.isEmpty
+        if rows.isEmpty { values["noPurchases"] = page == 1 ? "No purchases yet." : "No purchases on this page." }
         values["purchasesPage"] = String(page)
         if page > 1 { values["newerPurchases"] = "/\(organization.slug)/billing?purchases_page=\(page - 1)#purchases" }
         if read.count > page * perPage, page < BillingQuery.maximumPurchasesPage {
@@ -173,7 +173,9 @@ extension DashboardRoutes {
         case .inFlight:
             return "A top-up is being charged now."
         case .idle:
-            return enabled ? "On: a top-up starts when Available falls below the threshold." : "Off."
+            guard enabled else { return "Off." }
+            guard account.paymentMethodID != nil else { return "On, but no card is saved yet: buy a pack once and its card funds top-ups." }
+            return "On: a top-up starts when Available falls below the threshold."
         }
     }
 

@@ -44,6 +44,7 @@ import Testing
                 #expect(page.text.contains(text), "the page shows \(text)")
             }
             #expect(page.text.contains(#"action="/acme/billing/checkout""#))
+            #expect(page.text.contains("No purchases yet."))
             #expect(!page.text.contains("<script") && !page.text.contains("style="), "nothing inline: the CSP forbids it")
 
             let noToken = try await ada.post("/acme/billing/checkout", form: [("pack", "starter")])
@@ -67,6 +68,7 @@ import Testing
             let paid = try await ada.get("/acme/billing?checkout=success&session_id=\(sessionID)")
             #expect(paid.text.contains("This purchase is paid, credits added."))
             #expect(paid.text.contains("A card is saved for top-ups."))
+            #expect(!paid.text.contains("No purchases yet."))
             #expect(paid.text.contains("6000.00"), "Available rose by the pack's 5,000 credits")
 
             let unknown = try await ada.get("/acme/billing?checkout=success&session_id=cs_nope")
@@ -127,7 +129,7 @@ import Testing
             #expect(settings == AutoTopUpSettings(enabled: true, threshold: .credits(100), packID: "standard", monthlyLimit: 10_000))
             let page = try await ada.get("/acme/billing?saved=auto-topup")
             #expect(page.text.contains("Auto top-up saved."))
-            #expect(page.text.contains("On: a top-up starts when Available falls below the threshold."))
+            #expect(page.text.contains("On, but no card is saved yet"), "no card: it cannot run yet, and the page says so")
             #expect(page.text.contains(#"<option value="standard" selected>"#))
             #expect(page.text.contains(#"value="100.00""#))
 
