@@ -112,17 +112,18 @@ extension DashboardRoutes {
         let account = status.account
         let settings = account.autoTopUp
         let currency = packs.packs.first { $0.id == settings.packID }?.currency ?? packs.currency
-        values["autoTopUp"] = [
-            "enabled": settings.enabled,
-            "threshold": settings.threshold.description,
-            "monthlyLimit": CurrencyUnits.majorUnitText(settings.monthlyLimit, currency: currency),
-            "currency": currency.uppercased(),
-            "spentThisMonth": CurrencyUnits.majorUnitText(status.spentThisMonth, currency: currency),
-            "state": Self.stateWords(account, enabled: settings.enabled),
-            "cardSaved": account.paymentMethodID != nil,
-            "packOptions": packs.packs.map { ["id": $0.id, "label": $0.label, "selected": $0.id == settings.packID] },
-            "noPack": settings.packID == nil,
-        ] as [String: Any]
+        values["autoTopUp"] =
+            [
+                "enabled": settings.enabled,
+                "threshold": settings.threshold.description,
+                "monthlyLimit": CurrencyUnits.majorUnitText(settings.monthlyLimit, currency: currency),
+                "currency": currency.uppercased(),
+                "spentThisMonth": CurrencyUnits.majorUnitText(status.spentThisMonth, currency: currency),
+                "state": Self.stateWords(account, enabled: settings.enabled),
+                "cardSaved": account.paymentMethodID != nil,
+                "packOptions": packs.packs.map { ["id": $0.id, "label": $0.label, "selected": $0.id == settings.packID] },
+                "noPack": settings.packID == nil,
+            ] as [String: Any]
         if let problem, problem.form == .autoTopUp {
             // The refused values stay in the form to be corrected; the state above is still the saved one.
             let typed = problem.submitted

@@ -39,8 +39,10 @@ import Testing
         try await withBilling { p, ada, _ in
             let page = try await ada.get("/acme/billing")
             #expect(page.status == 200)
-            for text in ["Buy credits", "Starter: 1,000 credits", "10.00 USD", "Standard: 5,000 credits", "5.00% off", "Auto top-up", "Purchases",
-                "No card saved yet"] {
+            for text in [
+                "Buy credits", "Starter: 1,000 credits", "10.00 USD", "Standard: 5,000 credits", "5.00% off", "Auto top-up", "Purchases",
+                "No card saved yet",
+            ] {
                 #expect(page.text.contains(text), "the page shows \(text)")
             }
             #expect(page.text.contains(#"action="/acme/billing/checkout""#))
