@@ -86,12 +86,12 @@ import Testing
     }
 
     @Test func rateLimitsAndTimeoutsAreRetriedWithTheSameKeyAndCreateOneSession() async throws {
-        try await withPayments(environment: ["KEYGATE_STRIPE_TIMEOUT_SECONDS": "1"]) { p in
+        try await withPayments(environment: ["KEYGATE_STRIPE_TIMEOUT_SECONDS": "2"]) { p in
             _ = try await p.checkout("starter")  // the customer exists: the next checkout is one POST
             let before = p.stripe.requests.count
             p.stripe.failNext(1, status: 429)
             p.stripe.delayNext(0)  // the 429, at once
-            p.stripe.delayNext(2.5)  // the retry is carried out but answered too late: a timeout
+            p.stripe.delayNext(6)  // the retry is carried out but answered too late: a timeout
             let (purchaseID, sessionID) = try await p.checkout("pro")
             let attempts = p.stripe.requests.dropFirst(before).filter { $0.path == "/v1/checkout/sessions" }
             #expect(attempts.count == 3, "429, a timeout, then the answer")
