@@ -11,7 +11,7 @@ public protocol BillingActions: Sendable {
     func startCheckout(organization: Organization, packID: String) async throws -> String
     func autoTopUpStatus(organization: Organization) async throws -> AutoTopUpStatus
     /// Saves the settings after the service's checks; nil leaves a field as it is.
-    func saveAutoTopUp(organization: Organization, enabled: Bool, threshold: MicroCredits?, packID: String?, monthlyLimit: Int64?) async throws
+    func saveAutoTopUp(organization: Organization, enabled: Bool, threshold: String?, packID: String?, monthlyLimit: String?) async throws
     /// Newest first.
     func purchases(organization: Organization, limit: Int) async throws -> [PurchaseRecord]
     /// The purchase whose Checkout Session is `sessionID`, nil when there is none.

@@ -18,27 +18,10 @@ extension DashboardRoutes {
     /// `POST /{slug}/billing/auto-topup`: a checkbox left unticked is `enabled` off; an empty field keeps its value.
     func saveAutoTopUp(_ request: Request, context: Context) async throws -> Response {
         try await billingForm(request, context: context, form: .autoTopUp) { actions, organization, fields in
-            let currency = actions.creditPacks.currency
-            var threshold: MicroCredits?
-            if let text = Self.filled(fields["threshold_credits"]) {
-                guard let credits = MicroCredits(creditsText: text) else {
-                    throw GatewayError.invalidValue("The threshold must be a number of credits, like 100 or 250.50.", param: "threshold_credits")
-                }
-                threshold = credits
-            }
-            var limit: Int64?
-            if let text = Self.filled(fields["monthly_limit"]) {
-                guard let minor = CurrencyUnits.minorUnits(fromMajorText: text, currency: currency) else {
-                    throw GatewayError.invalidValue(
-                        "The monthly limit must be an amount in \(currency.uppercased()) with at most "
-                            + "\(CurrencyUnits.exponent(of: currency)) decimals, like 100.00.",
-                        param: "monthly_limit")
-                }
-                limit = minor
-            }
+            // The amounts are read (and refused) by the service, as on the JSON API and the CLI.
             try await actions.saveAutoTopUp(
-                organization: organization, enabled: fields["enabled"] != nil, threshold: threshold, packID: Self.filled(fields["pack"]),
-                monthlyLimit: limit)
+                organization: organization, enabled: fields["enabled"] != nil, threshold: Self.filled(fields["threshold_credits"]),
+                packID: Self.filled(fields["pack"]), monthlyLimit: Self.filled(fields["monthly_limit"]))
             return DashboardPage.redirect(to: "/\(organization.slug)/billing?saved=auto-topup#auto-topup")
         }
     }

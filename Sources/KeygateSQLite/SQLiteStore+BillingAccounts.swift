@@ -85,13 +85,7 @@ extension SQLiteStore {
             }
             let available = try Self.balance(db, organizationID: org).available
             guard available < account.autoTopUp.threshold else { return .notNeeded("available is not below the threshold") }
-            let spent =
-                try Int64.fetchOne(
-                    db,
-                    sql: """
-                        SELECT coalesce(sum(amount), 0) FROM purchases
-                        WHERE organization_id = ? AND kind = 'topup' AND status IN ('succeeded', 'pending') AND created_at >= ?
-                        """, arguments: [org, monthStart]) ?? 0
+            let spent = try Self.topUpSpend(db, organizationID: org, since: monthStart)
             var record = purchase
             record.kind = .topup
             guard spent + purchase.amount <= account.autoTopUp.monthlyLimit else {
@@ -122,6 +116,20 @@ extension SQLiteStore {
             }
             return .claimed(record, customerID: customerID, paymentMethodID: paymentMethodID)
         }
+    }
+
+    public func topUpSpend(organizationID: String, since: Int64) async throws -> Int64 {
+        try await pool.read { db in try Self.topUpSpend(db, organizationID: organizationID, since: since) }
+    }
+
+    /// What counts against the monthly limit: succeeded and pending top-ups (a pending one may be charged).
+    static func topUpSpend(_ db: Database, organizationID: String, since: Int64) throws -> Int64 {
+        try Int64.fetchOne(
+            db,
+            sql: """
+                SELECT coalesce(sum(amount), 0) FROM purchases
+                WHERE organization_id = ? AND kind = 'topup' AND status IN ('succeeded', 'pending') AND created_at >= ?
+                """, arguments: [organizationID, since]) ?? 0
     }
 
     public func pendingTopUps(claimedBefore: Int64) async throws -> [PurchaseRecord] {

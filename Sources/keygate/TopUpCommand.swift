@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import KeygateCore
 import KeygateServer
-import KeygateStripe
 
 /// `keygate topup show|set --org SLUG`: an organisation's auto top-up, through the same service as
 /// `/api/orgs/{slug}/auto-topup`.
@@ -35,19 +34,9 @@ struct TopUpCommand: AsyncParsableCommand {
         func run() async throws {
             guard !(enable && disable) else { fail("--enable and --disable contradict each other: give one") }
             try await withPaymentService { service in
-                var change = PaymentService.AutoTopUpChange(enabled: enable ? true : disable ? false : nil, packID: pack)
-                if let threshold {
-                    guard let credits = MicroCredits(creditsText: threshold) else {
-                        fail("--threshold must be a number of credits, got '\(threshold)'")
-                    }
-                    change.threshold = credits
-                }
-                if let monthlyLimit {
-                    guard let minor = CurrencyUnits.minorUnits(fromMajorText: monthlyLimit, currency: service.packs.currency) else {
-                        fail("--monthly-limit must be an amount in \(service.packs.currency), e.g. 200.00; got '\(monthlyLimit)'")
-                    }
-                    change.monthlyLimit = minor
-                }
+                let change = try PaymentService.AutoTopUpChange(
+                    enabled: enable ? true : disable ? false : nil, thresholdText: threshold, packID: pack, monthlyLimitText: monthlyLimit,
+                    currency: service.packs.currency)
                 let view = try await service.updateAutoTopUp(organization: try await service.organization(organization.org), change)
                 print(TopUpCommand.render(view, packs: service.packs))
             }

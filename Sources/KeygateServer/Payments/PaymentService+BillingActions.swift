@@ -15,11 +15,10 @@ extension PaymentService: BillingActions {
         return AutoTopUpStatus(account: view.account, spentThisMonth: view.spentThisMonth)
     }
 
-    public func saveAutoTopUp(
-        organization: Organization, enabled: Bool, threshold: MicroCredits?, packID: String?, monthlyLimit: Int64?
-    ) async throws {
-        _ = try await updateAutoTopUp(
-            organization: organization, AutoTopUpChange(enabled: enabled, threshold: threshold, packID: packID, monthlyLimit: monthlyLimit))
+    public func saveAutoTopUp(organization: Organization, enabled: Bool, threshold: String?, packID: String?, monthlyLimit: String?) async throws {
+        let change = try AutoTopUpChange(
+            enabled: enabled, thresholdText: threshold, packID: packID, monthlyLimitText: monthlyLimit, currency: packs.currency)
+        _ = try await updateAutoTopUp(organization: organization, change)
     }
 
     public func purchase(checkoutSessionID sessionID: String) async throws -> PurchaseRecord? {

@@ -128,9 +128,7 @@ public struct PaymentService: Sendable {
     public func autoTopUp(organization: Organization) async throws -> AutoTopUpView {
         let account = try await store.billingAccount(organizationID: organization.id)
         let monthStart = MonthStart.utc(ofMs: WallClock.nowMs())
-        let spent = try await store.purchases(organizationID: organization.id, limit: 1000)
-            .filter { $0.kind == .topup && $0.createdAt >= monthStart && ($0.status == .succeeded || $0.status == .pending) }
-            .reduce(Int64(0)) { $0 + $1.amount }
+        let spent = try await store.topUpSpend(organizationID: organization.id, since: monthStart)
         return AutoTopUpView(account: account, pack: account.autoTopUp.packID.flatMap { packs.pack(id: $0) }, spentThisMonth: spent)
     }
 
@@ -176,6 +174,26 @@ public struct PaymentService: Sendable {
             self.threshold = threshold
             self.packID = packID
             self.monthlyLimit = monthlyLimit
+        }
+
+        /// A change as people write it (the API's number text, a form field, a CLI option): the threshold in
+        /// credits, the limit in major units of `currency`, both exact. The one reading of these amounts.
+        public init(enabled: Bool?, thresholdText: String?, packID: String?, monthlyLimitText: String?, currency: String) throws(GatewayError) {
+            self.init(enabled: enabled, packID: packID)
+            if let text = thresholdText {
+                guard let credits = MicroCredits(creditsText: text) else {
+                    throw GatewayError.invalidValue("The threshold must be a number of credits, like 100 or 250.50.", param: "threshold_credits")
+                }
+                threshold = credits
+            }
+            if let text = monthlyLimitText {
+                guard let minor = CurrencyUnits.minorUnits(fromMajorText: text, currency: currency) else {
+                    throw GatewayError.invalidValue(
+                        "The monthly limit must be an amount in \(currency.uppercased()) with at most \(CurrencyUnits.exponent(of: currency)) decimals, like 100.00.",
+                        param: "monthly_limit")
+                }
+                monthlyLimit = minor
+            }
         }
     }
 

@@ -40,30 +40,25 @@ struct PaymentRoutes: Sendable {
     func updateAutoTopUp(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let organization = try context.requireOrganization()
         let body = try await request.collectJSONObject(limit: bodyLimit, expected: "enabled, threshold_credits, pack and monthly_limit")
-        var change = PaymentService.AutoTopUpChange()
+        var enabled: Bool?
         if let value = body["enabled"], !value.isNull {
-            guard let enabled = value.boolValue else { throw GatewayError.wrongType("enabled", expected: "a boolean", found: value.typeName) }
-            change.enabled = enabled
+            guard let flag = value.boolValue else { throw GatewayError.wrongType("enabled", expected: "a boolean", found: value.typeName) }
+            enabled = flag
         }
-        if let value = body["threshold_credits"], !value.isNull {
-            guard case .number(let text) = value, let credits = MicroCredits(creditsText: text) else {
-                throw GatewayError.wrongType("threshold_credits", expected: "a number of credits", found: value.typeName)
-            }
-            change.threshold = credits
-        }
+        var packID: String?
         if let value = body["pack"], !value.isNull {
             guard let pack = value.stringValue else { throw GatewayError.wrongType("pack", expected: "a string", found: value.typeName) }
-            change.packID = pack
+            packID = pack
         }
-        if let value = body["monthly_limit"], !value.isNull {
-            let currency = service.packs.currency
-            guard case .number(let text) = value, let minor = CurrencyUnits.minorUnits(fromMajorText: text, currency: currency) else {
-                throw GatewayError.invalidValue(
-                    "'monthly_limit' must be an amount in \(currency) with at most \(CurrencyUnits.exponent(of: currency)) decimals (e.g. 100.00).",
-                    param: "monthly_limit")
-            }
-            change.monthlyLimit = minor
+        /// An amount is a JSON number, read from its text (exact, never through a Double).
+        func numberText(_ name: String, expected: String) throws -> String? {
+            guard let value = body[name], !value.isNull else { return nil }
+            guard case .number(let text) = value else { throw GatewayError.wrongType(name, expected: expected, found: value.typeName) }
+            return text
         }
+        let change = try PaymentService.AutoTopUpChange(
+            enabled: enabled, thresholdText: try numberText("threshold_credits", expected: "a number of credits"), packID: packID,
+            monthlyLimitText: try numberText("monthly_limit", expected: "an amount in the packs' currency"), currency: service.packs.currency)
         let view = try await service.updateAutoTopUp(organization: organization, change)
         return Response.json(.ok, Self.autoTopUp(view, packs: service.packs))
     }

@@ -19,6 +19,9 @@ public protocol BillingAccountStore: Sendable {
     /// (`monthStart`, UTC) succeeded and pending top-ups plus `purchase.amount` would pass the monthly limit.
     /// `purchase` is the prepared record (id, pack, credits, amount, currency); it is written `pending` only if claimed.
     func claimTopUp(_ purchase: PurchaseRecord, monthStart: Int64) async throws -> TopUpClaim
+    /// What the organisation's top-ups created since `since` cost, succeeded and pending (minor units): the
+    /// figure `claimTopUp` holds against the monthly limit.
+    func topUpSpend(organizationID: String, since: Int64) async throws -> Int64
     /// Top-ups still `pending` that were claimed before `claimedBefore`: their process may have died before
     /// Stripe answered. Re-sending the PaymentIntent with the same idempotency key is safe.
     func pendingTopUps(claimedBefore: Int64) async throws -> [PurchaseRecord]

@@ -368,7 +368,9 @@ import Testing
                 }
                 _ = try await store.applyPayment(Self.paid(id), eventID: nil)
             }
+            #expect(try await store.topUpSpend(organizationID: org, since: monthStart) == 2000, "two paid top-ups of 1000")
             #expect(try await store.claimTopUp(Self.topUp("pur_t3", org), monthStart: monthStart) == .refused("monthly_limit_reached"))
+            #expect(try await store.topUpSpend(organizationID: org, since: monthStart) == 2000, "a refused top-up costs nothing")
             let refused = try #require(try await store.purchase(id: "pur_t3"))
             #expect(refused.status == .refused && refused.failureReason == "monthly_limit_reached")
             let account = try await store.billingAccount(organizationID: org)
@@ -386,6 +388,7 @@ import Testing
                 return
             }
             #expect(try await store.balance(organizationID: org).regular == Self.credits(30))
+            #expect(try await store.topUpSpend(organizationID: org, since: nextMonth) == 1000, "only the new month's pending top-up")
         }
     }
 
