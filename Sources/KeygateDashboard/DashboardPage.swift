@@ -17,6 +17,22 @@ enum DashboardPage {
         return response
     }
 
+    /// The stylesheet or the script: cached briefly, never sniffed.
+    static func asset(_ text: String, contentType: String) -> Response {
+        var response = Response(
+            status: .ok, headers: [.contentType: contentType, .cacheControl: "max-age=300"], body: .init(byteBuffer: ByteBuffer(string: text)))
+        secure(&response)
+        return response
+    }
+
+    /// A small JSON answer for the page's script (the lab's receipt).
+    static func json(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
+        var response = Response(
+            status: status, headers: [.contentType: "application/json", .cacheControl: "no-store"], body: .init(byteBuffer: ByteBuffer(string: text)))
+        secure(&response)
+        return response
+    }
+
     static func redirect(to location: String) -> Response {
         var response = Response.redirect(to: location, type: .normal)
         secure(&response)

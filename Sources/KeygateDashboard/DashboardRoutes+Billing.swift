@@ -10,44 +10,23 @@ import KeygateStore
 extension DashboardRoutes {
     /// `POST /{slug}/billing/checkout` (`pack`): 303 to Stripe Checkout, or the page with the reason.
     func buyCredits(_ request: Request, context: Context) async throws -> Response {
-        try await billingForm(request, context: context, form: .buyCredits) { actions, organization, fields in
-            DashboardPage.redirect(to: try await actions.startCheckout(organization: organization, packID: fields["pack"] ?? ""))
+        try await adminForm(request, context: context, form: .buyCredits) { user, membership, fields in
+            guard let actions = billingActions else { return notFound(user) }
+            let organization = membership.organization
+            return DashboardPage.redirect(to: try await actions.startCheckout(organization: organization, packID: fields["pack"] ?? ""))
         }
     }
 
     /// `POST /{slug}/billing/auto-topup`: a checkbox left unticked is `enabled` off; an empty field keeps its value.
     func saveAutoTopUp(_ request: Request, context: Context) async throws -> Response {
-        try await billingForm(request, context: context, form: .autoTopUp) { actions, organization, fields in
+        try await adminForm(request, context: context, form: .autoTopUp) { user, membership, fields in
+            guard let actions = billingActions else { return notFound(user) }
+            let organization = membership.organization
             // The amounts are read (and refused) by the service, as on the JSON API and the CLI.
             try await actions.saveAutoTopUp(
                 organization: organization, enabled: fields["enabled"] != nil, threshold: Self.filled(fields["threshold_credits"]),
                 packID: Self.filled(fields["pack"]), monthlyLimit: Self.filled(fields["monthly_limit"]))
             return DashboardPage.redirect(to: "/\(organization.slug)/billing?saved=auto-topup#auto-topup")
-        }
-    }
-
-    /// The checks every billing form shares: a session (else sign in), a member (else 404), the CSRF token and
-    /// Origin (else 403), an admin (else 403). A `GatewayError` from `body` re-renders the page with its message.
-    func billingForm(
-        _ request: Request, context: Context, form: BillingProblem.Form,
-        _ body: (any BillingActions, Organization, [String: String]) async throws -> Response
-    ) async throws -> Response {
-        guard let user = try await signedIn(request) else { return DashboardPage.redirect(to: "/login") }
-        guard let membership = user.membership(slug: context.parameters.get("slug") ?? "") else { return notFound(user) }
-        let fields = try await Self.form(request)
-        guard writeAllowed(request, by: user, formToken: fields["csrf_token"]) else {
-            return refusal("This request did not come from a Keygate page, so it was refused. Reload the page and try again.")
-        }
-        guard membership.role == .admin else {
-            return refusal("Only an admin of \(membership.organization.name) can buy credits or change auto top-up.")
-        }
-        guard let billingActions else { return notFound(user) }
-        do {
-            return try await body(billingActions, membership.organization, fields)
-        } catch let error as GatewayError {
-            let problem = BillingProblem(
-                form: form, message: error.message, status: HTTPResponse.Status(code: error.statusCode), submitted: fields)
-            return try await billingPage(user, membership, query: BillingQuery(), problem: problem)
         }
     }
 
@@ -60,11 +39,10 @@ extension DashboardRoutes {
 
     func addBillingSections(
         to values: inout [String: Any], actions: any BillingActions, organization: Organization, isAdmin: Bool, query: BillingQuery,
-        problem: BillingProblem?
+        problem: FormProblem?
     ) async throws {
         let packs = actions.creditPacks
         values["billing"] = true
-        values["isAdmin"] = isAdmin
         values["packs"] = packs.packs.map { pack -> [String: Any] in
             var row: [String: Any] = [
                 "id": pack.id, "label": pack.label, "credits": Self.grouped(pack.credits),
@@ -87,9 +65,6 @@ extension DashboardRoutes {
         default: break
         }
         if query.saved == "auto-topup" { values["autoTopUpSaved"] = "Auto top-up saved." }
-        if let problem {
-            values[problem.form == .buyCredits ? "buyProblem" : "autoTopUpProblem"] = problem.message
-        }
 
         let status = try await actions.autoTopUpStatus(organization: organization)
         let account = status.account
@@ -139,7 +114,7 @@ extension DashboardRoutes {
         if rows.isEmpty { values["noPurchases"] = page == 1 ? "No purchases yet." : "No purchases on this page." }
         values["purchasesPage"] = String(page)
         if page > 1 { values["newerPurchases"] = "/\(organization.slug)/billing?purchases_page=\(page - 1)#purchases" }
-        if read.count > page * perPage, page < BillingQuery.maximumPurchasesPage {
+        if read.count > page * perPage, page < BillingQuery.maximumPage {
             values["olderPurchases"] = "/\(organization.slug)/billing?purchases_page=\(page + 1)#purchases"
         }
     }

@@ -5,9 +5,10 @@ import NIOCore
 import KeygateCore
 import KeygateStore
 
-/// The dashboard's pages: `GET`/`POST /login`, `POST /logout`, `GET /{slug}/billing` (with its forms
-/// `POST /{slug}/billing/checkout` and `/{slug}/billing/auto-topup`, see `DashboardRoutes+Billing.swift`) and
-/// the stylesheet.
+/// The dashboard's pages: `GET`/`POST /login`, `POST /logout`, `GET /{slug}/billing` (buying credits and auto
+/// top-up in `DashboardRoutes+Billing.swift`, the BYOK keys section in `+Keys`, usage and the ledger in
+/// `+Usage`), `GET /{slug}/settings` (`+Settings`), `GET /{slug}/lab` (`+Lab`; its messages go through the
+/// gateway's own chat route, registered by KeygateServer), the stylesheet and the script.
 ///
 /// Sessions: the cookie `kg_session` holds a random id whose SHA-256 alone is stored (`DashboardAccounts`);
 /// HttpOnly, SameSite=Lax, Secure when the public URL is https. CSRF: every form carries the session's token
@@ -24,14 +25,14 @@ public struct DashboardRoutes<Context: DashboardRequestContext>: Sendable {
     /// `scheme://host[:port]` of `KEYGATE_PUBLIC_URL`; also accepted as an `Origin`.
     let publicOrigin: String?
     let secureCookies: Bool
-    /// Buying credits and auto top-up; nil leaves those sections out of the billing page.
-    let billingActions: (any BillingActions)?
+    let services: DashboardServices
+    var billingActions: (any BillingActions)? { services.billing }
 
     public init(
         accounts: DashboardAccounts, templates: DashboardTemplates, balances: any LedgerStore & UsageStore, loginForm: LoginFormToken,
-        publicURL: String?, billingActions: (any BillingActions)? = nil
+        publicURL: String?, services: DashboardServices = DashboardServices()
     ) {
-        self.billingActions = billingActions
+        self.services = services
         self.accounts = accounts
         self.templates = templates
         self.balances = balances
@@ -45,9 +46,22 @@ public struct DashboardRoutes<Context: DashboardRequestContext>: Sendable {
         router.post("login", use: logIn)
         router.post("logout", use: logOut)
         router.get("static/dashboard.css", use: stylesheet)
+        router.get("static/dashboard.js", use: script)
         router.get(":slug/billing", use: billing)
         router.post(":slug/billing/checkout", use: buyCredits)
         router.post(":slug/billing/auto-topup", use: saveAutoTopUp)
+        router.post(":slug/billing/byok-keys", use: addBYOKKey)
+        router.post(":slug/billing/byok-keys/:id/deactivate", use: deactivateBYOKKey)
+        router.post(":slug/billing/byok-keys/:id/activate", use: activateBYOKKey)
+        router.post(":slug/billing/byok-keys/:id/remove", use: removeBYOKKey)
+        router.get(":slug/settings", use: settings)
+        router.post(":slug/settings/api-keys", use: createAPIKey)
+        router.post(":slug/settings/api-keys/:id/revoke", use: revokeAPIKey)
+        router.post(":slug/settings/members", use: addMember)
+        router.post(":slug/settings/members/:user/remove", use: removeMember)
+        router.post(":slug/settings/fallback", use: saveFallback)
+        router.get(":slug/lab", use: lab)
+        router.get(":slug/lab/receipt/:request", use: labReceipt)
     }
 
     // MARK: Sessions and CSRF, for every dashboard page and the org API
@@ -142,33 +156,37 @@ public struct DashboardRoutes<Context: DashboardRequestContext>: Sendable {
 
     /// The billing page; `problem` is a form's refusal, shown inline next to that form with its status.
     func billingPage(
-        _ user: SignedInUser, _ membership: Membership, query: BillingQuery, problem: BillingProblem? = nil
+        _ user: SignedInUser, _ membership: Membership, query: BillingQuery, problem: FormProblem? = nil
     ) async throws -> Response {
         let org = membership.organization
+        let now = WallClock.nowMs()
         let balance = try await balances.balance(organizationID: org.id)
-        let byok = try await balances.byokRequestCount(organizationID: org.id, since: MonthStart.utc(ofMs: WallClock.nowMs()))
-        var values = common(user, title: "Billing")
-        values["organizationName"] = org.name
-        values["slug"] = org.slug
-        values["severalOrganizations"] = user.memberships.count > 1
-        values["organizations"] = user.memberships.map { ["slug": $0.organization.slug, "name": $0.organization.name] }
+        let byok = try await balances.byokRequestCount(organizationID: org.id, since: MonthStart.utc(ofMs: now))
+        var values = common(user, membership, page: .billing)
         values["available"] = balance.available.description
         values["reserved"] = balance.reserved.description
         values["total"] = balance.total.description
         values["trial"] = balance.trial.description
         if let expiry = balance.trialExpiresAt { values["trialExpiresAt"] = Self.day(ms: expiry) }
         values["byokRequestCount"] = String(byok)
+        if let problem { values[problem.templateKey] = problem.message }
         if let billingActions {
             try await addBillingSections(
                 to: &values, actions: billingActions, organization: org, isAdmin: membership.role == .admin, query: query, problem: problem)
         }
+        if let keys = services.keys {
+            try await addBYOKSection(to: &values, actions: keys, organization: org, query: query, problem: problem)
+        }
+        try await addUsageSections(to: &values, organization: org, query: query, nowMs: now)
         return DashboardPage.html(templates.render("billing", values), status: problem?.status ?? .ok)
     }
 
     func stylesheet(_ request: Request, context: Context) async throws -> Response {
-        Response(
-            status: .ok, headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "max-age=300"],
-            body: .init(byteBuffer: ByteBuffer(string: templates.stylesheet)))
+        DashboardPage.asset(templates.stylesheet, contentType: "text/css; charset=utf-8")
+    }
+
+    func script(_ request: Request, context: Context) async throws -> Response {
+        DashboardPage.asset(templates.script, contentType: "text/javascript; charset=utf-8")
     }
 
     // MARK: Rendering
@@ -200,6 +218,24 @@ public struct DashboardRoutes<Context: DashboardRequestContext>: Sendable {
 
     func common(_ user: SignedInUser, title: String) -> [String: Any] {
         ["title": title, "userEmail": user.user.email, "csrfToken": user.session.csrfToken]
+    }
+
+    /// What every page of an organisation shows: the signed-in user, the CSRF token, the organisation, the
+    /// navigation between its pages and the user's other organisations.
+    func common(_ user: SignedInUser, _ membership: Membership, page: DashboardSection) -> [String: Any] {
+        let org = membership.organization
+        var values = common(user, title: "\(page.title) · \(org.name)")
+        values["organizationName"] = org.name
+        values["slug"] = org.slug
+        values["inOrganization"] = true
+        values["isAdmin"] = membership.role == .admin
+        values["role"] = membership.role.rawValue
+        values["nav"] = DashboardSection.allCases.map { section -> [String: Any] in
+            ["id": section.rawValue, "title": section.title, "href": "/\(org.slug)/\(section.rawValue)", "current": section == page]
+        }
+        values["severalOrganizations"] = user.memberships.count > 1
+        values["organizations"] = user.memberships.map { ["slug": $0.organization.slug, "name": $0.organization.name, "page": page.rawValue] }
+        return values
     }
 
     func expired(_ name: String, path: String) -> Cookie {

@@ -6,10 +6,15 @@ import Mustache
 /// start-up with its name, instead of a blank page later (`MustacheLibrary(directory:)` alone would quietly
 /// give an empty library for a missing folder).
 public struct DashboardTemplates: Sendable {
-    public static let required = ["partials/head", "partials/foot", "login", "billing", "not-found", "forbidden"]
+    public static let required = [
+        "partials/head", "partials/foot", "login", "billing", "settings", "lab", "confirm", "not-found", "forbidden",
+    ]
     let library: MustacheLibrary
     /// `static/dashboard.css`, served at `/static/dashboard.css`.
     let stylesheet: String
+    /// `static/dashboard.js`, served at `/static/dashboard.js`: the pages' only script (no inline script, so
+    /// the strict Content-Security-Policy holds).
+    let script: String
 
     /// `resources` defaults to the module's bundle (`templates/` and `static/` inside it).
     public init(resources: String? = nil) throws {
@@ -33,6 +38,10 @@ public struct DashboardTemplates: Sendable {
             throw DashboardStartupError("the dashboard stylesheet is missing: \(root)/static/dashboard.css")
         }
         stylesheet = css
+        guard let js = try? String(contentsOfFile: "\(root)/static/dashboard.js", encoding: .utf8) else {
+            throw DashboardStartupError("the dashboard script is missing: \(root)/static/dashboard.js")
+        }
+        script = js
     }
 
     /// Every name passed here is in `required`, so it was checked at start-up.

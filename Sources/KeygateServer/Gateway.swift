@@ -72,7 +72,14 @@ public struct Gateway: Sendable {
     var dashboard: DashboardRoutes<GatewayRequestContext> {
         DashboardRoutes(
             accounts: accounts, templates: dashboardTemplates, balances: store, loginForm: LoginFormToken(masterKey: keyring.current.key),
-            publicURL: configuration.payments.publicURL, billingActions: payments)
+            publicURL: configuration.payments.publicURL,
+            services: DashboardServices(
+                billing: payments, keys: BYOKService(gateway: self), settings: AdminService(store: store),
+                labModels: catalog.models.compactMap { model in
+                    catalog.resolve(model: model.provider + "/" + model.id).map {
+                        LabModel(id: $0.publicID, provider: $0.provider.id, isFree: $0.isFree)
+                    }
+                }))
     }
 
     var stripeWebhook: StripeWebhookHandler {

@@ -1,5 +1,6 @@
 import Hummingbird
 import KeygateCore
+import KeygateDashboard
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -45,6 +46,7 @@ public enum GatewayServer {
         org.put("auto-topup", use: payments.updateAutoTopUp)
         org.get("purchases", use: payments.purchases)
         router.post("webhooks/stripe", use: StripeWebhookRoute(handler: gateway.stripeWebhook).handle)
+        router.post(DashboardRoutes<GatewayRequestContext>.labChatPath, use: LabChatRoute(dashboard: dashboard, chat: chat, admin: AdminService(store: gateway.store)).handle)
         dashboard.register(on: router)
         return router
     }

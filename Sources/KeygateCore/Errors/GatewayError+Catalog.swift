@@ -131,6 +131,20 @@ extension GatewayError {
             message: "Only an admin of '\(slug)' can change this; members can look but not change. Ask an admin of '\(slug)'.")
     }
 
+    /// An API key id that is not an active key of the organisation (revoked already, or another one's).
+    public static func apiKeyNotFound(_ id: String) -> GatewayError {
+        GatewayError(
+            status: 404, type: "invalid_request_error", code: "api_key_not_found",
+            message: "No active API key '\(id)' in this organisation: it may be revoked already. List the keys with GET /api/orgs/{slug}/api-keys.")
+    }
+
+    /// A dashboard call (the lab) without a valid session.
+    public static var signInRequired: GatewayError {
+        GatewayError(
+            status: 401, type: "authentication_error", code: "sign_in_required",
+            message: "Your dashboard session has ended. Sign in again at /login and resend.")
+    }
+
     /// A dashboard write without the session's CSRF token, or from another site.
     public static var csrfRejected: GatewayError {
         GatewayError(
