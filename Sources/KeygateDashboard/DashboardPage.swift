@@ -3,9 +3,10 @@ import Hummingbird
 import NIOCore
 
 /// Responses of the dashboard: every one carries the strict Content-Security-Policy (no inline script or
-/// style, forms post only to this origin, no framing) and `nosniff`.
+/// style, forms post only to this origin, no framing) and `nosniff`. `form-action` also names Stripe
+/// Checkout: browsers apply it to the redirects of a form's submission, and the Buy form's answer is a 303 there.
 enum DashboardPage {
-    static let contentSecurityPolicy = "default-src 'self'; form-action 'self'; frame-ancestors 'none'"
+    static let contentSecurityPolicy = "default-src 'self'; form-action 'self' https://checkout.stripe.com; frame-ancestors 'none'"
     static let cspName = HTTPField.Name("Content-Security-Policy")!
     static let nosniffName = HTTPField.Name("X-Content-Type-Options")!
 

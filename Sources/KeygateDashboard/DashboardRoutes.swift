@@ -97,8 +97,12 @@ public struct DashboardRoutes<Context: DashboardRequestContext>: Sendable {
     // MARK: Login and logout
 
     func showLogin(_ request: Request, context: Context) async throws -> Response {
-        if let user = try await signedIn(request), let first = user.memberships.first {
-            return DashboardPage.redirect(to: "/\(first.organization.slug)/billing")
+        if let user = try await signedIn(request) {
+            if let first = user.memberships.first { return DashboardPage.redirect(to: "/\(first.organization.slug)/billing") }
+            // Signed in, but no organisation to show: say so instead of a bare sign-in form.
+            return loginPage(
+                message: "You are signed in as \(user.user.email), but not a member of any organisation yet. Ask an admin of your organisation to add you.",
+                email: user.user.email, status: .ok)
         }
         return loginPage(message: nil, email: "", status: .ok)
     }

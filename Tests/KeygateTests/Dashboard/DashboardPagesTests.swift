@@ -217,6 +217,8 @@ import Testing
             #expect(try await remove(bobUser.id, false).text.contains(#"id="confirm""#))
             #expect(try await remove(bobUser.id, true).status == 303)
             #expect(try await bob.get("/acme/billing").status == 404, "a removed member sees the organisation no more")
+            let nowhere = try await bob.get("/login")
+            #expect(nowhere.status == 200 && nowhere.text.contains("not a member of any organisation yet"), "said, not a bare form")
         }
     }
 }
