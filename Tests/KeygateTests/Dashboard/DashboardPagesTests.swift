@@ -221,4 +221,36 @@ import Testing
             #expect(nowhere.status == 200 && nowhere.text.contains("not a member of any organisation yet"), "said, not a bare form")
         }
     }
+
+    @Test func theSettingsJSONRoutesUseTheSameServices() async throws {
+        try await withPages { h, ada, bob in
+            let (_, adminKey) = try await AdminService(store: h.gateway.store).createAPIKey(organizationSlug: "acme", name: "ops", isAdmin: true)
+            let created = try await h.request(.POST, "/api/orgs/acme/api-keys", body: #"{"name":"ci","admin":false}"#, key: .some(adminKey))
+            #expect(created.status == 201)
+            let plaintext = try #require(created.json?["key"] as? String)
+            #expect(try await h.request(.GET, "/v1/models", key: .some(plaintext)).status == 200)
+            let listed = try await h.request(.GET, "/api/orgs/acme/api-keys", key: .some(adminKey))
+            #expect(listed.status == 200 && listed.text.contains(#""name":"ci""#) && !listed.text.contains(plaintext))
+            let bad = try await h.request(.POST, "/api/orgs/acme/api-keys", body: #"{"admin":"yes"}"#, key: .some(adminKey))
+            #expect(bad.status == 400 && bad.error?["param"] as? String == "admin")
+            let id = try #require(created.json?["id"] as? String)
+            #expect(try await h.request(.POST, "/api/orgs/acme/api-keys/\(id)/revoke", key: .some(adminKey)).status == 200)
+            let again = try await h.request(.POST, "/api/orgs/acme/api-keys/\(id)/revoke", key: .some(adminKey))
+            #expect(again.status == 404 && again.error?["code"] as? String == "api_key_not_found")
+
+            let settings = try await h.request(.PUT, "/api/orgs/acme/settings", body: #"{"byok_fallback_on_rate_limit":true}"#, key: .some(adminKey))
+            #expect(settings.status == 200 && settings.json?["byok_fallback_on_rate_limit"] as? Bool == true)
+            #expect(try await h.gateway.store.organizationSettings(organizationID: h.organization.id).byokFallbackOnRateLimit)
+            let members = try await h.request(.GET, "/api/orgs/acme/members", key: .some(adminKey))
+            #expect(members.text.contains("ada@example.com") && members.text.contains(#""role":"member""#))
+
+            // A member's session reads, but does not create.
+            #expect(try await bob.get("/api/orgs/acme/api-keys").status == 200)
+            let denied = try await bob.send(
+                .POST, "/api/orgs/acme/api-keys", body: "{}",
+                headers: [("content-type", "application/json"), ("x-csrf-token", try await token(bob))])
+            #expect(denied.status == 403)
+            _ = ada
+        }
+    }
 }
