@@ -7,7 +7,7 @@ import KeygateStore
 /// without usage are drawn as empty slots, so the axis is always the whole window.
 struct UsageChart: Sendable {
     static let width = 600
-    static let height = 160
+    static let height = 150
     static let plotTop = 12
     static let plotBottom = 138
 
@@ -36,7 +36,7 @@ struct UsageChart: Sendable {
         let plotHeight = Double(Self.plotBottom - Self.plotTop)
         var out =
             "<svg id=\"usage-chart\" viewBox=\"0 0 \(Self.width) \(Self.height)\" role=\"img\" aria-labelledby=\"usage-chart-title\" "
-            + "preserveAspectRatio=\"none\"><title id=\"usage-chart-title\">Requests per day, last \(days.count) days (UTC)</title>"
+            + "><title id=\"usage-chart-title\">Requests per day, last \(days.count) days (UTC)</title>"
         out += "<line class=\"axis\" x1=\"0\" y1=\"\(Self.plotBottom)\" x2=\"\(Self.width)\" y2=\"\(Self.plotBottom)\"/>"
         for (index, day) in days.enumerated() {
             let x = Double(index) * slot + 1.5
