@@ -35,6 +35,8 @@ import KeygateStore
         .adminKeyRequired(organization: "acme"),
         .organizationAdminRequired(organization: "acme"),
         .csrfRejected,
+        .signInRequired,
+        .apiKeyNotFound("key_123"),
         .insufficientCredits(estimate: estimate, available: MicroCredits(10), provider: "openai", organization: "acme"),
         .unknownBYOKProvider("nope"),
         .unknownBYOKProvider("nope", in: .keyBody),
