@@ -16,7 +16,8 @@ extension DashboardRoutes {
         var values = common(user, membership, page: .lab)
         let balance = try await balances.balance(organizationID: membership.organization.id)
         values["available"] = balance.available.description
-        let activeProviders = Set(try await services.keys?.byokKeys(organization: membership.organization).filter { $0.status == .active }.map(\.provider) ?? [])
+        let activeProviders = Set(
+            try await services.keys?.byokKeys(organization: membership.organization).filter { $0.status == .active }.map(\.provider) ?? [])
         values["models"] = services.labModels.map { model -> [String: Any] in
             let route = activeProviders.contains(model.provider) ? "your key" : model.isFree ? "free" : "credits"
             return ["id": model.id, "route": route]
@@ -27,7 +28,9 @@ extension DashboardRoutes {
     /// `GET /{slug}/lab/receipt/{request id}`: `{"ready": false}` until the usage record is written, then the
     /// path, the charge and the balance after. Only the organisation's own records are found.
     func labReceipt(_ request: Request, context: Context) async throws -> Response {
-        guard let user = try await signedIn(request) else { return DashboardPage.json(#"{"ready":false,"error":"signed out"}"#, status: .unauthorized) }
+        guard let user = try await signedIn(request) else {
+            return DashboardPage.json(#"{"ready":false,"error":"signed out"}"#, status: .unauthorized)
+        }
         guard let membership = user.membership(slug: context.parameters.get("slug") ?? "") else {
             return DashboardPage.json(#"{"ready":false,"error":"not found"}"#, status: .notFound)
         }

@@ -101,7 +101,8 @@ public struct DashboardRoutes<Context: DashboardRequestContext>: Sendable {
             if let first = user.memberships.first { return DashboardPage.redirect(to: "/\(first.organization.slug)/billing") }
             // Signed in, but no organisation to show: say so instead of a bare sign-in form.
             return loginPage(
-                message: "You are signed in as \(user.user.email), but not a member of any organisation yet. Ask an admin of your organisation to add you.",
+                message:
+                    "You are signed in as \(user.user.email), but not a member of any organisation yet. Ask an admin of your organisation to add you.",
                 email: user.user.email, status: .ok)
         }
         return loginPage(message: nil, email: "", status: .ok)

@@ -53,7 +53,9 @@ public enum GatewayServer {
         org.put("settings", use: settings.update)
         org.get("members", use: settings.members)
         router.post("webhooks/stripe", use: StripeWebhookRoute(handler: gateway.stripeWebhook).handle)
-        router.post(DashboardRoutes<GatewayRequestContext>.labChatPath, use: LabChatRoute(dashboard: dashboard, chat: chat, admin: AdminService(store: gateway.store)).handle)
+        router.post(
+            DashboardRoutes<GatewayRequestContext>.labChatPath,
+            use: LabChatRoute(dashboard: dashboard, chat: chat, admin: AdminService(store: gateway.store)).handle)
         dashboard.register(on: router)
         return router
     }

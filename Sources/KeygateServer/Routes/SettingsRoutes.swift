@@ -69,7 +69,8 @@ struct SettingsRoutes: Sendable {
         let organization = try context.requireOrganization()
         let members = try await accounts.members(organizationSlug: organization.slug)
         return Response.json(
-            .ok, .array(members.map { .object(["user_id": .string($0.user.id), "email": .string($0.user.email), "role": .string($0.role.rawValue)]) }))
+            .ok,
+            .array(members.map { .object(["user_id": .string($0.user.id), "email": .string($0.user.email), "role": .string($0.role.rawValue)]) }))
     }
 
     static func listed(_ key: APIKeyRecord) -> JSONValue {

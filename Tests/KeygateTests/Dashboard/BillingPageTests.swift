@@ -47,7 +47,9 @@ import Testing
             }
             #expect(page.text.contains(#"action="/acme/billing/checkout""#))
             #expect(page.text.contains("No purchases yet."))
-            #expect(page.text.components(separatedBy: "<script").count == page.text.components(separatedBy: "<script src=\"/static/").count && !page.text.contains("style="), "nothing inline: the CSP forbids it")
+            #expect(
+                page.text.components(separatedBy: "<script").count == page.text.components(separatedBy: "<script src=\"/static/").count
+                    && !page.text.contains("style="), "nothing inline: the CSP forbids it")
 
             let noToken = try await ada.post("/acme/billing/checkout", form: [("pack", "starter")])
             #expect(noToken.status == 403)

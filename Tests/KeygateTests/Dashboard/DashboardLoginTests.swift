@@ -30,10 +30,14 @@ import Testing
         try await withDashboard { h, browser in
             let form = try await browser.get("/login")
             #expect(form.status == 200)
-            #expect(form.headers.first(name: "content-security-policy") == "default-src 'self'; form-action 'self' https://checkout.stripe.com; frame-ancestors 'none'")
+            #expect(
+                form.headers.first(name: "content-security-policy")
+                    == "default-src 'self'; form-action 'self' https://checkout.stripe.com; frame-ancestors 'none'")
             #expect(form.headers.first(name: "x-content-type-options") == "nosniff")
             #expect(form.text.contains(#"<form method="post" action="/login""#))
-            #expect(form.text.components(separatedBy: "<script").count == form.text.components(separatedBy: "<script src=\"/static/").count, "no inline script: the CSP forbids it")
+            #expect(
+                form.text.components(separatedBy: "<script").count == form.text.components(separatedBy: "<script src=\"/static/").count,
+                "no inline script: the CSP forbids it")
             #expect(!form.text.contains("style="), "no inline style: the CSP forbids it")
 
             let signedIn = try await browser.post(

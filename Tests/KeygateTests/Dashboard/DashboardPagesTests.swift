@@ -46,7 +46,8 @@ import Testing
             #expect(empty.text.contains("accessKeyId"), "the aws example shape is shown")
 
             let refused = try await ada.post(
-                "/acme/billing/byok-keys", form: [("csrf_token", csrf), ("provider", "openai"), ("secret", "sk-not-accepted-9876543210"), ("validate", "on")])
+                "/acme/billing/byok-keys",
+                form: [("csrf_token", csrf), ("provider", "openai"), ("secret", "sk-not-accepted-9876543210"), ("validate", "on")])
             #expect(refused.status == 400)
             #expect(refused.text.contains("OpenAI refused this key (HTTP 401). Check that it was copied whole"))
             #expect(!refused.text.contains("sk-not-accepted-9876543210"), "a refused secret is not rendered back")
@@ -56,7 +57,8 @@ import Testing
                 "/acme/billing/byok-keys", form: [("csrf_token", csrf), ("provider", "aws"), ("secret_json", "{accessKeyId: nope")])
             #expect(badJSON.status == 400 && badJSON.text.contains("is not a JSON object"))
             let missingField = try await ada.post(
-                "/acme/billing/byok-keys", form: [("csrf_token", csrf), ("provider", "aws"), ("secret_json", #"{"accessKeyId": "AKIA0000000000000001"}"#)])
+                "/acme/billing/byok-keys",
+                form: [("csrf_token", csrf), ("provider", "aws"), ("secret_json", #"{"accessKeyId": "AKIA0000000000000001"}"#)])
             #expect(missingField.status == 400 && missingField.text.contains("secretAccessKey"))
             let unknown = try await ada.post("/acme/billing/byok-keys", form: [("csrf_token", csrf), ("provider", "nope"), ("secret", Self.orgKey)])
             #expect(unknown.status == 400)
@@ -104,16 +106,19 @@ import Testing
             let page = try await ada.get("/acme/lab")
             #expect(page.status == 200 && page.text.contains(#"<option value="openai/gpt-5.6-luna">"#))
             let csrf = try #require(page.metaToken)
-            let body = #"{"model":"openai/gpt-5.6-luna","messages":[{"role":"user","content":"hi"}],"stream":true,"stream_options":{"include_usage":true}}"#
+            let body =
+                #"{"model":"openai/gpt-5.6-luna","messages":[{"role":"user","content":"hi"}],"stream":true,"stream_options":{"include_usage":true}}"#
             let json = [("content-type", "application/json")]
             let noToken = try await ada.send(.POST, "/acme/lab/chat", body: body, headers: json)
             #expect(noToken.status == 403 && noToken.text.contains("csrf_rejected"))
-            let member = try await bob.send(.POST, "/acme/lab/chat", body: body, headers: json + [("x-csrf-token", try await token(bob, "/acme/lab"))])
+            let member = try await bob.send(
+                .POST, "/acme/lab/chat", body: body, headers: json + [("x-csrf-token", try await token(bob, "/acme/lab"))])
             #expect(member.status == 403 && member.text.contains("organization_admin_required"))
             let signedOut = DashboardBrowser(baseURL: h.baseURL)
             #expect(try await signedOut.send(.POST, "/acme/lab/chat", body: body, headers: json).status == 401)
             await signedOut.shutdown()
-            let foreign = try await ada.send(.POST, "/acme/lab/chat", body: body, headers: json + [("x-csrf-token", csrf), ("origin", "https://evil.example")])
+            let foreign = try await ada.send(
+                .POST, "/acme/lab/chat", body: body, headers: json + [("x-csrf-token", csrf), ("origin", "https://evil.example")])
             #expect(foreign.status == 403)
             #expect(try await ada.send(.POST, "/other/lab/chat", body: body, headers: json + [("x-csrf-token", csrf)]).status == 404)
 
@@ -167,7 +172,8 @@ import Testing
             #expect(try await bob.post("/acme/settings/api-keys", form: [("csrf_token", try await token(bob, "/acme/settings"))]).status == 403)
 
             #expect(try await ada.post("/acme/settings/api-keys/\(record.id)/revoke", form: [("csrf_token", csrf)]).text.contains(#"id="confirm""#))
-            #expect(try await ada.post("/acme/settings/api-keys/\(record.id)/revoke", form: [("csrf_token", csrf), ("confirmed", "yes")]).status == 303)
+            #expect(
+                try await ada.post("/acme/settings/api-keys/\(record.id)/revoke", form: [("csrf_token", csrf), ("confirmed", "yes")]).status == 303)
             var status = 200
             for _ in 0..<40 where status != 401 {
                 try await Task.sleep(for: .milliseconds(100))
