@@ -95,10 +95,9 @@ extension DashboardRoutes {
             ]) { $1 }
         }
 
-        let page = query.purchasesPage
-        let perPage = BillingQuery.purchasesPerPage
-        let read = try await actions.purchases(organization: organization, limit: page * perPage + 1)
-        let rows = read.dropFirst((page - 1) * perPage).prefix(perPage)
+        let paging = PagedRows<PurchaseRecord>(page: query.purchasesPage, perPage: BillingQuery.purchasesPerPage)
+        let read = try await actions.purchases(organization: organization, limit: paging.readLimit)
+        let rows = paging.rows(of: read)
         values["purchases"] = rows.map { purchase -> [String: Any] in
             var row: [String: Any] = [
                 "kind": purchase.kind == .checkout ? "Checkout" : "Auto top-up",
@@ -111,12 +110,10 @@ extension DashboardRoutes {
             if let reason = purchase.failureReason { row["failure"] = reason }
             return row
         }
-        if rows.isEmpty { values["noPurchases"] = page == 1 ? "No purchases yet." : "No purchases on this page." }
-        values["purchasesPage"] = String(page)
-        if page > 1 { values["newerPurchases"] = "/\(organization.slug)/billing?purchases_page=\(page - 1)#purchases" }
-        if read.count > page * perPage, page < BillingQuery.maximumPage {
-            values["olderPurchases"] = "/\(organization.slug)/billing?purchases_page=\(page + 1)#purchases"
-        }
+        if rows.isEmpty { values["noPurchases"] = paging.page == 1 ? "No purchases yet." : "No purchases on this page." }
+        values.merge(
+            paging.links(read: read, name: "purchases", base: "/\(organization.slug)/billing", parameter: "purchases_page", anchor: "purchases")
+        ) { $1 }
     }
 
     /// Auto top-up's state in words a person can act on.

@@ -24,10 +24,9 @@ extension DashboardRoutes {
         values["usageByProvider"] = window.byProvider.map(Self.usageRow)
         if window.byModel.isEmpty { values["noUsage"] = true }
 
-        let page = query.ledgerPage
-        let perPage = BillingQuery.ledgerPerPage
-        let read = try await balances.ledgerEntries(organizationID: organization.id, limit: page * perPage + 1)
-        let rows = read.dropFirst((page - 1) * perPage).prefix(perPage)
+        let paging = PagedRows<LedgerEntry>(page: query.ledgerPage, perPage: BillingQuery.ledgerPerPage)
+        let read = try await balances.ledgerEntries(organizationID: organization.id, limit: paging.readLimit)
+        let rows = paging.rows(of: read)
         values["ledgerEntries"] = rows.map { entry -> [String: Any] in
             var row: [String: Any] = [
                 "date": Self.day(ms: entry.createdAt), "kind": Self.kindWords(entry.kind),
@@ -38,11 +37,9 @@ extension DashboardRoutes {
             if let request = entry.requestID { row["request"] = request }
             return row
         }
-        if rows.isEmpty { values["noLedger"] = page == 1 ? "No ledger entries yet." : "No entries on this page." }
-        values["ledgerPage"] = String(page)
-        if page > 1 { values["newerLedger"] = "/\(organization.slug)/billing?ledger_page=\(page - 1)#ledger" }
-        if read.count > page * perPage, page < BillingQuery.maximumPage {
-            values["olderLedger"] = "/\(organization.slug)/billing?ledger_page=\(page + 1)#ledger"
+        if rows.isEmpty { values["noLedger"] = paging.page == 1 ? "No ledger entries yet." : "No entries on this page." }
+        values.merge(paging.links(read: read, name: "ledger", base: "/\(organization.slug)/billing", parameter: "ledger_page", anchor: "ledger")) {
+            $1
         }
     }
 

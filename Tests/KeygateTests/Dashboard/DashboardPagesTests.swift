@@ -259,4 +259,25 @@ import Testing
             _ = ada
         }
     }
+
+    @Test func theLedgerIsPagedTwentyFiveAtATimeNewestFirst() async throws {
+        try await withPages { h, ada, _ in
+            for index in 1...30 {
+                try await h.gateway.store.addCredits(
+                    organizationID: h.organization.id, amount: .credits(1), kind: .grant, reason: "grant \(index)", trialExpiresAt: nil)
+            }
+            let entries = try await h.gateway.store.ledgerEntries(organizationID: h.organization.id, limit: 1000)
+            let first = try await ada.get("/acme/billing")
+            #expect(first.text.components(separatedBy: #"<tr class="entry">"#).count - 1 == 25)
+            #expect(first.text.contains("grant 30") && !first.text.contains("grant 5<"), "newest first")
+            #expect(first.text.contains(#"class="older" href="/acme/billing?ledger_page=2#ledger""#))
+            #expect(!first.text.contains("ledger_page=0"))
+            let second = try await ada.get("/acme/billing?ledger_page=2")
+            #expect(second.text.components(separatedBy: #"<tr class="entry">"#).count - 1 == entries.count - 25)
+            #expect(second.text.contains("grant 5<") && second.text.contains(#"class="newer" href="/acme/billing?ledger_page=1#ledger""#))
+            #expect(!second.text.contains("ledger_page=3"))
+            #expect(try await ada.get("/acme/billing?ledger_page=9").text.contains("No entries on this page."))
+            #expect(try await ada.get("/acme/billing?ledger_page=-4").text.contains("grant 30"), "a bad page number is page 1")
+        }
+    }
 }
