@@ -17,7 +17,6 @@ Usage: checks/dashboard_browser_check.py [BIN_DIR] [--screenshots DIR] [--docs]
 """
 import argparse
 import base64
-import json
 import os
 import re
 import shutil
@@ -36,7 +35,7 @@ from checklib import check, free_port, sign, stop, summary, wait_ready
 os.environ.setdefault("SE_OFFLINE", "true")
 os.environ.setdefault("SE_AVOID_STATS", "true")
 from selenium import webdriver  # noqa: E402
-from selenium.common.exceptions import TimeoutException  # noqa: E402
+from selenium.common.exceptions import ElementNotInteractableException, TimeoutException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
@@ -307,6 +306,9 @@ def run_checks(b, base, fake_url, env, keygate, data_dir, log, log_path):
         b.open(f"/{SLUG}/billing")
         Select(b.find("select#byok-provider")).select_by_value("openai")
         b.fill("input#byok-secret", secret)
+        for validate in driver.find_elements(By.CSS_SELECTOR, "form#byok-add input[name=validate]"):
+            if not validate.is_selected():  # the key must be checked with the (fake) provider first
+                validate.click()
         return b.submit("form#byok-add")
 
     def refused_key():
@@ -429,8 +431,13 @@ def run_checks(b, base, fake_url, env, keygate, data_dir, log, log_path):
 
     def fallback_switch():
         b.open(f"/{SLUG}/settings")
-        before = b.find("input#fallback-switch").is_selected()
-        b.find("input#fallback-switch").click()
+        switch = b.find("input#fallback-switch")
+        before = switch.is_selected()
+        try:
+            switch.click()
+        except ElementNotInteractableException:  # a switch drawn over a visually hidden checkbox: press its label
+            driver.find_element(By.CSS_SELECTOR, "label[for=fallback-switch]").click()
+        assert switch.is_selected() != before, "clicking the switch did not change it"
         b.submit("form#fallback-form")
         b.visible("#fallback-notice")
         b.open(f"/{SLUG}/settings")
