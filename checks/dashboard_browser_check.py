@@ -197,11 +197,13 @@ class Dashboard:
         cookies = "; ".join(f"{c['name']}={c['value']}" for c in self.driver.get_cookies())
         return http("GET", self.base + path, headers={"Cookie": cookies})[0]
 
-    def shot(self, name):
-        """Saves the whole page (not just the viewport) as NAME.png; the main ones also to docs/ with --docs."""
+    def shot(self, name, whole_page=True):
+        """Saves the whole page (or just the first screen) as NAME.png; the main ones also to docs/ with --docs."""
         path = os.path.join(self.shots_dir, f"{name}.png")
         width, height = self.driver.execute_script(
             "return [window.innerWidth, Math.max(document.documentElement.scrollHeight, window.innerHeight)]")
+        if not whole_page:
+            height = self.driver.execute_script("return window.innerHeight")
         try:
             png = self.driver.execute_cdp_cmd("Page.captureScreenshot", {
                 "format": "png", "captureBeyondViewport": True,
@@ -400,6 +402,17 @@ def run_checks(b, base, fake_url, env, keygate, data_dir, log, log_path):
 
     check("with the key inactive, a lab message is paid in credits and Available falls", lab_on_credits)
 
+    def usage_chart():
+        b.open(f"/{SLUG}/billing")
+        bars = driver.find_elements(By.CSS_SELECTOR, "svg#usage-chart rect.bar")
+        assert len(bars) == 30, f"{len(bars)} bars in the 30-day chart"
+        today = time.strftime("%Y-%m-%d", time.gmtime())
+        requests = {bar.get_attribute("data-day"): bar.get_attribute("data-requests") for bar in bars}
+        assert requests.get(today) == "2", f"today's bar counts {requests.get(today)} requests, not the 2 lab messages"
+        assert driver.find_elements(By.CSS_SELECTOR, "table#usage-by-model tbody tr"), "no usage by model"
+
+    check("billing: the 30-day usage chart counts today's two lab messages", usage_chart)
+
     def create_api_key():
         b.open(f"/{SLUG}/settings")
         b.fill("form#apikey-create input[name=name]", API_KEY_NAME)
@@ -484,7 +497,7 @@ def run_checks(b, base, fake_url, env, keygate, data_dir, log, log_path):
             driver.set_window_size(390, 844)
             b.open(f"/{SLUG}/billing")
             width, inner = driver.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
-            b.shot("billing-phone")
+            b.shot("billing-phone", whole_page=False)
             assert width <= inner + 1, f"the billing page scrolls sideways at phone width: {width} > {inner}"
         finally:
             driver.set_window_size(1280, 900)
