@@ -5,10 +5,11 @@
 An admin signs in (a wrong password is refused in words), adds a BYOK key the fake provider accepts (one it
 refuses is explained), sees only its masked preview, watches a lab answer stream in on that key while the BYOK
 request count rises and Available stays, deactivates the key (after a confirmation page) and sees the next lab
-answer paid in credits; creates an API key in settings (shown once, works, revoked after a confirmation: 401),
-flips the fallback switch, buys a pack through the fake Stripe Checkout and its webhook; a member reads billing
-without the admin's forms and gets 404 for another org. The billing page fits a phone's width. Every page is
-screenshotted, and no secret reaches a page, the server log or the database; `keygate ledger verify` passes.
+answer paid in credits, both counted in the 30-day usage chart; creates an API key in settings (shown once,
+works, revoked after a confirmation: 401), flips the fallback switch, buys a pack through the fake Stripe Checkout
+and its webhook, signs out; a member reads billing, lab and settings without the admin's forms, and both get 404
+for another org. The billing page fits a phone's width. Every page is screenshotted, and no secret reaches a page,
+the server log or the database; `keygate ledger verify` passes. About 15 s.
 
 Usage: checks/dashboard_browser_check.py [BIN_DIR] [--screenshots DIR] [--docs]
   BIN_DIR        where `keygate` and `keygate-fake-upstream` are (default .build/debug)
