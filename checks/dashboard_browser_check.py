@@ -30,13 +30,16 @@ import urllib.parse
 import urllib.request
 from decimal import Decimal, InvalidOperation
 
-from checklib import check, free_port, sign, stop, summary, wait_ready
+import checklib
+from checklib import free_port, sign, stop, summary, wait_ready
 
 # Selenium must neither fetch drivers nor send statistics: the driver is Debian's, next to its Chromium.
 os.environ.setdefault("SE_OFFLINE", "true")
 os.environ.setdefault("SE_AVOID_STATS", "true")
 from selenium import webdriver  # noqa: E402
-from selenium.common.exceptions import ElementNotInteractableException, TimeoutException  # noqa: E402
+from selenium.common.exceptions import (  # noqa: E402
+    ElementNotInteractableException, JavascriptException, NoSuchElementException, StaleElementReferenceException, TimeoutException,
+    WebDriverException)
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
@@ -63,6 +66,16 @@ DOCS_SHOTS = {"login": "login.png", "billing": "billing.png", "settings": "setti
               "billing-phone": "billing-phone.png"}
 WAIT = 10
 FIND_WAIT = 3
+
+
+def check(name, fn):
+    """checklib's check, with Selenium's errors reduced to their first line (their repr is empty)."""
+    def run():
+        try:
+            fn()
+        except WebDriverException as error:
+            raise AssertionError(f"{type(error).__name__}: {(error.msg or '').splitlines()[0] if error.msg else ''}") from None
+    checklib.check(name, run)
 
 
 def http(method, url, key=None, body=None, headers=None, form=None, timeout=30):
@@ -118,7 +131,9 @@ class Dashboard:
 
     def wait(self, condition, timeout=WAIT, message="the page did not get there"):
         try:
-            return WebDriverWait(self.driver, timeout, poll_frequency=0.05).until(condition)
+            # A poll that lands while a page unloads gets "document unloaded" or a stale element: poll again.
+            ignored = (NoSuchElementException, StaleElementReferenceException, JavascriptException)
+            return WebDriverWait(self.driver, timeout, poll_frequency=0.05, ignored_exceptions=ignored).until(condition)
         except TimeoutException:
             raise AssertionError(f"{message} (after {timeout} s on {self.path()})") from None
 
