@@ -410,13 +410,16 @@ def run_checks(b, base, fake_url, env, keygate, data_dir, log, log_path):
     def lab_on_credits():
         path = lab_message()
         assert path == "credits", f"#lab-path says {path!r}"
-        assert b.has("#lab-cost") and "credit" in b.text("#lab-cost"), "#lab-cost shows the cost"
+        cost = b.text("#lab-cost")
+        assert "credits" in cost and credits(cost.split("credits")[0]) > 0, f"#lab-cost says {cost!r}"
+        balance_after = credits(b.text("#lab-balance"))
         b.open(f"/{SLUG}/billing")
         after = b.card("available")
         assert after < state["available"], f"Available {state['available']} → {after}"
+        assert balance_after == after, f"the lab said {balance_after} available after, billing says {after}"
         state["available"] = after
 
-    check("with the key inactive, a lab message is paid in credits and Available falls", lab_on_credits)
+    check("with the key inactive, a lab message is paid in credits, Available falls to the lab's balance after", lab_on_credits)
 
     def usage_chart():
         b.open(f"/{SLUG}/billing")
