@@ -3,7 +3,8 @@
 # the official OpenAI and Anthropic Python SDKs (installed into .venv from checks/requirements.txt), the
 # multi-process credit ledger checks (two servers on one database, kill -9 mid-stream), the payment checks
 # (webhooks exactly once on two servers, auto top-up, kill -9 before a grant) and, against the third-party
-# fake `localstripe`, the PaymentIntent path Keygate's top-ups use.
+# fake `localstripe`, the PaymentIntent path Keygate's top-ups use; last, the dashboard in Debian's headless
+# Chromium driven by Selenium (screenshots in .build/dashboard-screenshots).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,4 +21,5 @@ status=0
 .venv/bin/python checks/credits_check.py "$BIN" || status=1
 .venv/bin/python checks/payments_check.py "$BIN" || status=1
 .venv/bin/python checks/stripe_localstripe_check.py "$BIN" || status=1
+.venv/bin/python checks/dashboard_browser_check.py "$BIN" || status=1
 exit $status
