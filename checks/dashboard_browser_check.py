@@ -148,7 +148,19 @@ class Dashboard:
         return bool(self.driver.find_elements(By.CSS_SELECTOR, css))
 
     def text(self, css):
-        return self.find(css).text.strip()
+        """The element's text, read through the page itself and polled: an element found while Chromium still
+        swaps documents (a loaded machine) can be gone by the time it is read ("does not belong to the document")."""
+        self.find(css)
+        script = "const e = document.querySelector(arguments[0]); return e ? e.innerText : null"
+
+        def read(driver):
+            try:
+                return driver.execute_script(script, css)
+            except WebDriverException as error:
+                if "does not belong to the document" in str(error) or "unloaded" in str(error):
+                    return None
+                raise
+        return self.wait(read, message=f"no text in {css}").strip()
 
     def path(self):
         return urllib.parse.urlsplit(self.driver.current_url).path
@@ -436,7 +448,8 @@ def run_checks(b, base, fake_url, env, keygate, data_dir, log, log_path):
         b.open(f"/{SLUG}/settings")
         b.fill("form#apikey-create input[name=name]", API_KEY_NAME)
         b.submit("form#apikey-create")
-        key = b.visible("code#new-key").text.strip()
+        b.visible("code#new-key")
+        key = b.text("code#new-key")
         assert key.startswith("kg_"), "code#new-key holds a kg_ key"
         b.find("button#copy-key")
         state["api_key"] = key
@@ -451,6 +464,7 @@ def run_checks(b, base, fake_url, env, keygate, data_dir, log, log_path):
     check("settings: a new API key is shown once (gone after a reload) and works on /v1/models", create_api_key)
 
     def revoke_api_key():
+        assert "api_key" in state, "no API key was created by the check before"
         b.open(f"/{SLUG}/settings")
         rows = [r for r in driver.find_elements(By.CSS_SELECTOR, "tr.api-key")
                 if r.find_element(By.CSS_SELECTOR, ".name").text.strip() == API_KEY_NAME]
