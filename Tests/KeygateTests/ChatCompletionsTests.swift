@@ -117,9 +117,10 @@ import Testing
             let total = ContinuousClock.now - start
             let first = try #require(firstChunkAt)
             #expect(total >= .milliseconds(3000))
-            // Measured against the stream's own end, not the wall clock, so a loaded machine cannot fail it: a
-            // relayed first chunk arrives two delays (3 s) before the end; a buffered one arrives with the end.
-            #expect(total - first >= .milliseconds(2500), "first chunk \(total - first) before the end: it must not wait for the rest")
+            // Measured against the stream's own end, not the wall clock: a relayed first chunk arrives two delays
+            // (3 s) before the end, a buffered one with the end. Half of that margin is left to a loaded machine
+            // (a CI run saw the first chunk 0.5 s late with four builds on two cores).
+            #expect(total - first >= .milliseconds(1500), "first chunk \(total - first) before the end: it must not wait for the rest")
             #expect(text.hasSuffix("data: [DONE]\n\n"))
         }
     }
