@@ -31,7 +31,7 @@ struct StoreBackend: Sendable, CustomTestStringConvertible {
             try await PostgresTestServer.execute("CREATE DATABASE \(name)", on: server)
             var fresh = server
             fresh.database = String(name)
-            fresh.poolSize = 8
+            fresh.poolSize = 4
             let url = fresh
             return StoreUnderTest(
                 store: PostgresStore(url: url),
