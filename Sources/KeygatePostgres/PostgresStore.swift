@@ -40,12 +40,34 @@ public final class PostgresStore: Store {
         running = Task { [client] in await client.run() }
     }
 
+    /// Applies the pending migrations. A server that cannot be reached fails it within `startupTimeout`
+    /// (the pool itself would wait for a connection as long as it is asked to).
     public func migrate() async throws {
-        try await PostgresMigrations.apply(on: self)
+        try await withDeadline(Self.startupTimeout, doing: "prepare the database") { try await PostgresMigrations.apply(on: self) }
+    }
+
+    static let startupTimeout: Duration = .seconds(20)
+
+    /// Runs `body`, or fails with `.unavailable` after `limit`.
+    func withDeadline<Result: Sendable>(_ limit: Duration, doing what: String, _ body: @escaping @Sendable () async throws -> Result) async throws -> Result {
+        try await withThrowingTaskGroup(of: Result?.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(for: limit)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let result = first else {
+                throw StoreError.unavailable("cannot \(what): PostgreSQL at \(url) did not answer within \(limit.components.seconds) s")
+            }
+            return result
+        }
     }
 
     public func checkReachable() async throws {
-        _ = try await read { connection in try await connection.query("SELECT 1", logger: self.logger).collect() }
+        try await withDeadline(.seconds(5), doing: "check the database") {
+            _ = try await self.read { connection in try await connection.query("SELECT 1", logger: self.logger).collect() }
+        }
     }
 
     /// Nothing: the pool runs on its own from `init`, and replicas need no per-process upkeep of the database.
