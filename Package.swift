@@ -94,7 +94,7 @@ let package = Package(
         .executableTarget(
             name: "keygate",
             dependencies: [
-                "KeygateServer", "KeygateStore", "KeygateCore", "KeygateStripe", "KeygateDashboard",
+                "KeygateServer", "KeygateStore", "KeygateCore", "KeygateStripe", "KeygateDashboard", "KeygateSQLite", "KeygatePostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
