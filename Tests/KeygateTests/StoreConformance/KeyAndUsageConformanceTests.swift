@@ -39,8 +39,11 @@ extension StoreConformanceTests {
             try await store.addBYOKKey(byokKey("bk_c", org: org, at: 4))
             #expect(try await store.byokKey(id: "bk_a", organizationID: org.id)?.status == .inactive, "the refused key is replaced")
 
-            // Concurrent rotations (several replicas at once) all succeed and leave one active key.
-            let rotations = (0..<8).map { byokKey("bk_r\($0)", org: org, at: 10 + Int64($0)) }
+            // Concurrent rotations (several replicas at once) all succeed and leave one active key, also for a
+            // provider that had no key yet (no row to lock: PostgreSQL needs its advisory lock there).
+            let rotations = (0..<8).flatMap { i in
+                [byokKey("bk_r\(i)", org: org, at: 10 + Int64(i)), byokKey("bk_m\(i)", org: org, provider: "mistral", at: 10 + Int64(i))]
+            }
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for key in rotations {
                     group.addTask { try await store.addBYOKKey(key) }
@@ -50,6 +53,8 @@ extension StoreConformanceTests {
             let openai = try await store.byokKeys(organizationID: org.id).filter { $0.provider == "openai" }
             #expect(openai.count == 11)
             #expect(openai.filter { $0.status == .active }.count == 1)
+            let mistral = try await store.byokKeys(organizationID: org.id).filter { $0.provider == "mistral" }
+            #expect(mistral.count == 8 && mistral.filter { $0.status == .active }.count == 1)
             #expect(try await store.activeBYOKKey(organizationID: org.id, provider: "groq")?.id == "bk_g")
 
             // A master key rotation replaces a ciphertext only if it is still the one it read.
@@ -57,7 +62,7 @@ extension StoreConformanceTests {
             #expect(try await store.replaceBYOKCiphertext(id: "bk_g", from: [0, 1, 2, 0xFF, 2], to: [0, 7, 0], masterKeyID: "mk2"))
             let rotated = try #require(try await store.byokKey(id: "bk_g", organizationID: org.id))
             #expect(rotated.ciphertext == [0, 7, 0] && rotated.masterKeyID == "mk2")
-            #expect(try await store.allBYOKKeys().count == 12)
+            #expect(try await store.allBYOKKeys().count == 20)
             #expect(try await store.deleteBYOKKey(id: "bk_g", organizationID: other.id) == false)
             #expect(try await store.deleteBYOKKey(id: "bk_g", organizationID: org.id))
             #expect(try await store.deleteBYOKKey(id: "bk_g", organizationID: org.id) == false)
