@@ -45,9 +45,9 @@ extension PostgresStore {
 
     /// Makes the account if it is missing and returns its balance, locked: the upsert's no-op update takes the
     /// row lock and `RETURNING` gives the latest version (for grants and fees, which may come first).
-    static func ensureAndLockAccount(_ connection: PostgresConnection, organizationID: String, now: Int64, logger: Logger) async throws
-        -> CreditBalance
-    {
+    static func ensureAndLockAccount(
+        _ connection: PostgresConnection, organizationID: String, now: Int64, logger: Logger
+    ) async throws -> CreditBalance {
         let rows = try await connection.query(
             """
             INSERT INTO credit_accounts (organization_id, updated_at) VALUES (\(organizationID), \(now))
@@ -252,8 +252,10 @@ extension PostgresStore {
             if let record { try await Self.writeUsageRecord(record, on: connection, logger: logger) }
             // The request itself gives up: no settlement follows, so the reservation goes (its ledger entries stay).
             let rows = try await connection.query(
-                "SELECT organization_id, trial_micros, regular_micros FROM reservations WHERE request_id = \(requestID) AND state = 'open' FOR UPDATE",
-                logger: logger
+                """
+                SELECT organization_id, trial_micros, regular_micros FROM reservations
+                WHERE request_id = \(requestID) AND state = 'open' FOR UPDATE
+                """, logger: logger
             ).collect()
             guard let row = rows.first else { return false }
             let (org, trial, regular) = try row.decode((String, Int64, Int64).self)
