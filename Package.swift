@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         .target(name: "KeygateCore", resources: [.copy("Resources/catalog.json"), .copy("Resources/packs.json")]),
@@ -52,6 +53,14 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
+        .target(
+            name: "KeygatePostgres",
+            dependencies: [
+                "KeygateStore", "KeygateCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
         .target(name: "CKeygateMalloc"),
         .target(
             name: "KeygateDashboard",
@@ -71,7 +80,7 @@ let package = Package(
         .target(
             name: "KeygateServer",
             dependencies: [
-                "KeygateCore", "KeygateProviders", "KeygateStripe", "KeygateVault", "KeygateStore", "KeygateSQLite", "CKeygateMalloc",
+                "KeygateCore", "KeygateProviders", "KeygateStripe", "KeygateVault", "KeygateStore", "KeygateSQLite", "KeygatePostgres", "CKeygateMalloc",
                 "KeygateDashboard",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -85,7 +94,7 @@ let package = Package(
         .executableTarget(
             name: "keygate",
             dependencies: [
-                "KeygateServer", "KeygateStore", "KeygateCore", "KeygateStripe", "KeygateDashboard",
+                "KeygateServer", "KeygateStore", "KeygateCore", "KeygateStripe", "KeygateDashboard", "KeygateSQLite", "KeygatePostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -122,8 +131,9 @@ let package = Package(
         .testTarget(
             name: "KeygateTests",
             dependencies: [
-                "KeygateServer", "KeygateStore", "KeygateSQLite", "KeygateVault", "KeygateCore", "KeygateProviders", "KeygateFakeUpstream",
-                "KeygateStripe", "KeygateDashboard",
+                "KeygateServer", "KeygateStore", "KeygateSQLite", "KeygatePostgres", "KeygateVault", "KeygateCore", "KeygateProviders",
+                "KeygateFakeUpstream", "KeygateStripe", "KeygateDashboard",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),

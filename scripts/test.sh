@@ -9,6 +9,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 swift build --build-tests
+if [ -z "${KEYGATE_TEST_DATABASE_URL:-}" ]; then
+  echo "note: KEYGATE_TEST_DATABASE_URL is not set, so the store conformance suite runs on SQLite only;" \
+    "eval \"\$(scripts/test-postgres.sh start)\" first to run it on PostgreSQL too (.ci/run does)" >&2
+fi
 swift test --skip-build
 
 if [ ! -x .venv/bin/python ]; then

@@ -104,7 +104,9 @@ import Testing
 
     @Test(arguments: [
         ("mysql://db/keygate", "sqlite:///"),
-        ("postgres://u:p@localhost:5432/keygate", "PostgreSQL"),
+        ("postgres://u:p@127.0.0.1:1/keygate", "PostgreSQL at postgres://u@127.0.0.1:1/keygate"),
+        ("postgres://u:p@localhost/", "names no database"),
+        ("postgres://u:p@localhost/keygate?sslmode=verify-full", "sslmode must be disable, prefer or require"),
         ("sqlite://relative.db", "absolute"),
     ])
     func aBadDatabaseURLStopsStart(url: String, expected: String) async {

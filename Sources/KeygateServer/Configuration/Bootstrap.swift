@@ -1,5 +1,6 @@
 import Foundation
 import KeygateCore
+import KeygatePostgres
 import KeygateSQLite
 import KeygateStore
 import KeygateVault
@@ -11,7 +12,7 @@ public enum Bootstrap {
     /// Creates the data directory when the embedded database or the development master key will live there.
     public static func prepareDataDirectory(_ config: GatewayConfiguration) throws {
         let needsDirectory =
-            config.databaseURL == nil
+            config.databaseURL == nil || config.databaseURL?.hasPrefix("sqlite://") == true
             || (config.environment["KEYGATE_MASTER_KEY"] ?? "").isEmpty && (config.environment["KEYGATE_MASTER_KEY_FILE"] ?? "").isEmpty
         guard needsDirectory else { return }
         let fm = FileManager.default
@@ -32,20 +33,31 @@ public enum Bootstrap {
         }
     }
 
-    /// Opens and migrates the store.
-    public static func openStore(_ config: GatewayConfiguration) async throws -> any Store {
+    /// Opens and migrates the store `KEYGATE_DATABASE_URL` names (the embedded SQLite file by default).
+    public static func openStore(_ config: GatewayConfiguration, logger: Logger = Logger(label: "keygate.store")) async throws -> any Store {
         try prepareDataDirectory(config)
-        let path = try config.sqlitePath()
-        let directory = (path as NSString).deletingLastPathComponent
-        if !FileManager.default.isWritableFile(atPath: directory) {
-            throw StartupError("cannot create the SQLite database \(path): directory \(directory) is missing or not writable")
-        }
-        do {
-            let store = try SQLiteStore(path: path, durability: config.sqliteDurability)
-            try await store.migrate()
-            return store
-        } catch let error as StoreError {
-            throw StartupError(error.description)
+        switch try config.database() {
+        case .sqlite(let path):
+            let directory = (path as NSString).deletingLastPathComponent
+            if !FileManager.default.isWritableFile(atPath: directory) {
+                throw StartupError("cannot create the SQLite database \(path): directory \(directory) is missing or not writable")
+            }
+            do {
+                let store = try SQLiteStore(path: path, durability: config.sqliteDurability)
+                try await store.migrate()
+                return store
+            } catch let error as StoreError {
+                throw StartupError(error.description)
+            }
+        case .postgres(let url):
+            let store = PostgresStore(url: url, logger: logger)
+            do {
+                try await store.migrate()
+                return store
+            } catch let error as StoreError {
+                try? await store.close()
+                throw StartupError(error.description)
+            }
         }
     }
 

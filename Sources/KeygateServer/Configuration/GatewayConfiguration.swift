@@ -1,4 +1,5 @@
 import Foundation
+import KeygatePostgres
 import KeygateCore
 import KeygateSQLite
 import KeygateStore
@@ -149,24 +150,28 @@ public struct GatewayConfiguration: Sendable, CustomStringConvertible {
         providerTimeouts[providerID] ?? defaultTimeouts
     }
 
-    /// Path of the SQLite file, from `KEYGATE_DATABASE_URL` or the data directory.
-    public func sqlitePath() throws -> String {
+    /// The database `KEYGATE_DATABASE_URL` names: `sqlite:///abs/path.db`, `postgres://…`, or (unset) the
+    /// embedded SQLite file in the data directory. Its errors never contain a password.
+    public func database() throws -> DatabaseConfiguration {
         guard let url = databaseURL else {
-            return (dataDirectory as NSString).appendingPathComponent("keygate.db")
+            return .sqlite(path: (dataDirectory as NSString).appendingPathComponent("keygate.db"))
         }
-        if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
-            throw StartupError(
-                "KEYGATE_DATABASE_URL names PostgreSQL, which this version does not support yet; use sqlite:///absolute/path.db or leave it unset for the embedded database"
-            )
+        if PostgresDatabaseURL.isPostgres(url) {
+            do {
+                return .postgres(try PostgresDatabaseURL(parsing: url))
+            } catch let error as PostgresURLError {
+                throw StartupError(error.description)
+            }
         }
         guard url.hasPrefix("sqlite://") else {
-            throw StartupError("KEYGATE_DATABASE_URL must look like sqlite:///absolute/path.db (got a URL with another scheme)")
+            throw StartupError(
+                "KEYGATE_DATABASE_URL must look like sqlite:///absolute/path.db or postgres://user:password@host:5432/database (got a URL with another scheme)")
         }
         let path = String(url.dropFirst("sqlite://".count))
         guard path.hasPrefix("/"), path.count > 1, !path.hasSuffix("/") else {
             throw StartupError("KEYGATE_DATABASE_URL must name an absolute file path: sqlite:///absolute/path.db")
         }
-        return path
+        return .sqlite(path: path)
     }
 
     public var description: String {

@@ -243,4 +243,109 @@ import Testing
             #expect(try await store.verifyLedger(organizationID: nil).isEmpty)
         }
     }
+
+    /// Trial first, under concurrency from two processes: each reservation's split must come from the very balance
+    /// it changed, or the trial and regular sums drift from their balances (which `withLedger` checks at the end).
+    @Test(arguments: StoreBackend.all)
+    func concurrentReservationsSplitTrialAndRegularExactly(backend: StoreBackend) async throws {
+        try await withLedger(backend) { store, org, database in
+            let other = try await database.openAnother()
+            try await store.addCredits(
+                organizationID: org, amount: Self.credits(7), kind: .trialGrant, reason: nil, trialExpiresAt: Self.far)
+            try await store.addCredits(organizationID: org, amount: Self.credits(20), kind: .purchase, reason: nil, trialExpiresAt: nil)
+            let amount = MicroCredits(1_500_000)
+            let held = try await withThrowingTaskGroup(of: (String, MicroCredits, MicroCredits)?.self) { group in
+                for i in 0..<60 {
+                    let target = i % 2 == 0 ? store : other
+                    group.addTask {
+                        let outcome = try await target.reserve(
+                            organizationID: org, requestID: "r\(i)", amount: amount, instanceID: "i1", leaseExpiresAt: Self.far)
+                        guard case .reserved(let trial, let regular) = outcome else { return nil }
+                        return ("r\(i)", trial, regular)
+                    }
+                }
+                return try await group.reduce(into: [(String, MicroCredits, MicroCredits)]()) { if let r = $1 { $0.append(r) } }
+            }
+            #expect(held.count == 18, "27 credits hold exactly 18 reservations of 1.5")
+            #expect(held.reduce(Int64(0)) { $0 + $1.1.value } == Self.credits(7).value, "the trial credits went first, all of them")
+            #expect(held.reduce(Int64(0)) { $0 + $1.2.value } == Self.credits(20).value)
+            #expect(try await store.balance(organizationID: org) == CreditBalance(trialExpiresAt: Self.far, reserved: Self.credits(27)))
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (index, (id, _, _)) in held.enumerated() {
+                    let target = index % 2 == 0 ? store : other
+                    group.addTask { _ = try await target.settle(requestID: id, cost: Self.credits(1), fee: MicroCredits(100_000)) }
+                }
+                try await group.waitForAll()
+            }
+            let balance = try await store.balance(organizationID: org)
+            #expect(balance.reserved == .zero && balance.available == MicroCredits(27_000_000 - 18 * 1_100_000))
+            try await other.close()
+        }
+    }
+
+    /// A settlement, its retry from another process and the sweeper racing each other: each request is charged
+    /// exactly once, and the reservation is returned at most once.
+    @Test(arguments: StoreBackend.all)
+    func racingSettlementsAndTheSweeperChargeEachRequestOnce(backend: StoreBackend) async throws {
+        try await withLedger(backend) { store, org, database in
+            let other = try await database.openAnother()
+            try await store.addCredits(organizationID: org, amount: Self.credits(100), kind: .grant, reason: nil, trialExpiresAt: nil)
+            let ids = (0..<20).map { "r\($0)" }
+            for id in ids {
+                _ = try await store.reserve(organizationID: org, requestID: id, amount: Self.credits(2), instanceID: "i1", leaseExpiresAt: 0)
+            }
+            let applied = try await withThrowingTaskGroup(of: Int.self) { group in
+                for id in ids {
+                    for target in [store, other] {
+                        group.addTask { try await target.settle(requestID: id, cost: Self.credits(1), fee: .zero).applied ? 1 : 0 }
+                    }
+                }
+                for target in [store, other] {
+                    group.addTask {
+                        _ = try await target.releaseAbandonedReservations(now: WallClock.nowMs(), deadBefore: 0)
+                        return 0
+                    }
+                }
+                return try await group.reduce(0, +)
+            }
+            #expect(applied == 20)
+            let entries = try await store.ledgerEntries(organizationID: org, limit: 1000)
+            #expect(entries.filter { $0.kind == .settle }.count == 20)
+            for id in ids {
+                #expect(entries.filter { $0.requestID == id && $0.kind == .release }.count == 1, "\(id) returned once")
+            }
+            let balance = try await store.balance(organizationID: org)
+            #expect(balance.reserved == .zero && balance.available == Self.credits(80))
+            try await other.close()
+        }
+    }
+
+    /// A BYOK fee: trial credits first, the account made if it is the organisation's first change, and the usage
+    /// record written with it (a retry's second record is ignored, the fee is not: each call is its own charge).
+    @Test(arguments: StoreBackend.all)
+    func aFeeIsChargedTrialFirstWithItsRecord(backend: StoreBackend) async throws {
+        try await withLedger(backend) { store, org, _ in
+            let key = try await store.createAPIKey(
+                NewAPIKey(
+                    organizationID: org, name: "k", lookupID: "fedcbafedcba", hash: Array(repeating: 2, count: 32),
+                    preview: "kg_…", isAdmin: false))
+            let record = UsageRecord(
+                requestID: "b1", organizationID: org, apiKeyID: key.id, model: "openai/gpt-5.6-luna", provider: "openai",
+                byok: true, billing: .byok, usage: TokenUsage(inputTokens: 10, outputTokens: 5), costUSD: .zero,
+                feeCredits: MicroCredits(300), latencyMs: 1, timeToFirstTokenMs: nil, stream: false, status: 200, errorCode: nil,
+                createdAt: WallClock.nowMs())
+            try await store.chargeFee(organizationID: org, requestID: "b1", fee: MicroCredits(300), record: record)
+            var balance = try await store.balance(organizationID: org)
+            #expect(balance.regular == MicroCredits(-300) && balance.trial == .zero)
+            try await store.addCredits(organizationID: org, amount: MicroCredits(200), kind: .trialGrant, reason: nil, trialExpiresAt: Self.far)
+            try await store.chargeFee(organizationID: org, requestID: "b2", fee: MicroCredits(300), record: nil)
+            balance = try await store.balance(organizationID: org)
+            #expect(balance.trial == .zero && balance.regular == MicroCredits(-400))
+            let fees = try await store.ledgerEntries(organizationID: org, limit: 10).filter { $0.kind == .fee }
+            #expect(fees.map(\.requestID) == ["b2", "b1"])
+            #expect(fees.first?.trialDelta == MicroCredits(-200) && fees.first?.regularDelta == MicroCredits(-100))
+            #expect(fees.first?.availableAfter == MicroCredits(-400) && fees.first?.reservedAfter == .zero)
+            #expect(try await store.usageRecords(organizationID: org, limit: 10).map(\.requestID) == ["b1"])
+        }
+    }
 }

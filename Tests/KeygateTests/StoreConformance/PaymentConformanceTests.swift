@@ -189,6 +189,43 @@ import Testing
         }
     }
 
+    /// Different events on one organisation's purchases, each delivered twice, concurrently from two processes: every
+    /// event applies once and none of them fails (on PostgreSQL: the purchase, balance and billing rows are locked
+    /// in one order, so they wait for each other and never deadlock).
+    @Test(arguments: StoreBackend.all)
+    func concurrentEventsOnOneOrganisationEachApplyOnce(backend: StoreBackend) async throws {
+        try await withPayments(backend) { store, org, database in
+            let other = try await database.openAnother()
+            try await Self.buy(store, org, id: "pur_a")
+            try await Self.buy(store, org, id: "pur_b")
+            try await store.createPurchase(Self.checkout("pur_c", org))
+            try await store.createPurchase(Self.checkout("pur_d", org))
+            let events: [(String, PaymentChange)] = [
+                ("evt_dispute", .disputeOpened(purchaseID: "pur_a", disputeID: "du_a", amount: 1000, currency: "usd")),
+                ("evt_refund", Self.refunded("pur_b", 500)),
+                ("evt_paid_c", Self.paid("pur_c", card: "pm_c")),
+                ("evt_paid_d", Self.paid("pur_d", card: "pm_d")),
+            ]
+            let outcomes = try await withThrowingTaskGroup(of: PaymentChangeOutcome.self) { group in
+                for round in 0..<2 {
+                    for (i, (eventID, change)) in events.enumerated() {
+                        let target = (i + round) % 2 == 0 ? store : other
+                        group.addTask { try await target.applyPayment(change, eventID: eventID) }
+                    }
+                }
+                return try await group.reduce(into: [PaymentChangeOutcome]()) { $0.append($1) }
+            }
+            #expect(outcomes.filter { $0 == .alreadyApplied }.count == 4)
+            #expect(outcomes.filter { if case .applied = $0 { true } else { false } }.count == 4)
+            #expect(try await store.balance(organizationID: org).regular == Self.credits(10 - 10 + 10 - 5 + 10 + 10))
+            let kinds = try await Self.kinds(store, org)
+            #expect(kinds.filter { $0 == .purchase }.count == 4 && kinds.filter { $0 == .dispute }.count == 1)
+            #expect(kinds.filter { $0 == .refund }.count == 1)
+            #expect(try await store.billingAccount(organizationID: org).state == .paused)
+            try await other.close()
+        }
+    }
+
     // MARK: - Refunds and disputes
 
     @Test(arguments: StoreBackend.all)

@@ -1,7 +1,10 @@
 import Foundation
 import GRDB
+import KeygatePostgres
 import KeygateSQLite
 import KeygateStore
+import Logging
+import PostgresNIO
 import Testing
 
 /// A store backend the conformance suite runs on: every test of `StoreConformanceTests` and
@@ -13,7 +16,33 @@ struct StoreBackend: Sendable, CustomTestStringConvertible {
 
     var testDescription: String { name }
 
-    static let all: [StoreBackend] = [.sqlite]
+    /// SQLite always; PostgreSQL when `KEYGATE_TEST_DATABASE_URL` names a server whose role may create
+    /// databases (`.ci/run` starts one; see the README's "Running the tests on PostgreSQL").
+    static let all: [StoreBackend] = [.sqlite] + (postgres.map { [$0] } ?? [])
+
+    /// Each `open()` creates a fresh database on the server (dropped by `destroy`), so tests never share rows.
+    static let postgres: StoreBackend? = {
+        guard let text = ProcessInfo.processInfo.environment["KEYGATE_TEST_DATABASE_URL"], !text.isEmpty else { return nil }
+        guard let server = try? PostgresDatabaseURL(parsing: text) else {
+            fatalError("KEYGATE_TEST_DATABASE_URL is not a postgres:// URL")
+        }
+        return StoreBackend(name: "PostgreSQL") {
+            let name = "kg_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(20)
+            try await PostgresTestServer.execute("CREATE DATABASE \(name)", on: server)
+            var fresh = server
+            fresh.database = String(name)
+            fresh.poolSize = 4
+            let url = fresh
+            return StoreUnderTest(
+                store: PostgresStore(url: url),
+                openAnother: { PostgresStore(url: url) },
+                reservationStates: {
+                    try await PostgresTestServer.strings(
+                        "SELECT request_id || ':' || state FROM reservations ORDER BY request_id", on: url)
+                },
+                destroy: { try await PostgresTestServer.execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)", on: server) })
+        }
+    }()
 
     static let sqlite = StoreBackend(name: "SQLite") {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("keygate-store-\(UUID().uuidString)").path
@@ -54,5 +83,30 @@ struct StoreUnderTest: Sendable {
             throw error
         }
         try await destroy()
+    }
+}
+
+/// Statements the tests run beside the store (creating and dropping their databases, reading raw rows).
+enum PostgresTestServer {
+    static func execute(_ sql: String, on url: PostgresDatabaseURL) async throws {
+        _ = try await strings(sql, on: url)
+    }
+
+    static func strings(_ sql: String, on url: PostgresDatabaseURL) async throws -> [String] {
+        let client = PostgresClient(
+            configuration: .init(host: url.host, port: url.port, username: url.username, password: url.password, database: url.database, tls: .disable))
+        return try await withThrowingTaskGroup(of: [String]?.self) { group in
+            group.addTask {
+                await client.run()
+                return nil
+            }
+            defer { group.cancelAll() }
+            let rows = try await client.query(PostgresQuery(unsafeSQL: sql))
+            var out: [String] = []
+            for try await row in rows {
+                out.append((try? row.decode(String.self)) ?? "")
+            }
+            return out
+        }
     }
 }
