@@ -80,7 +80,8 @@ let package = Package(
         .target(
             name: "KeygateServer",
             dependencies: [
-                "KeygateCore", "KeygateProviders", "KeygateStripe", "KeygateVault", "KeygateStore", "KeygateSQLite", "KeygatePostgres", "CKeygateMalloc",
+                "KeygateCore", "KeygateProviders", "KeygateStripe", "KeygateVault", "KeygateStore", "KeygateSQLite", "KeygatePostgres",
+                "CKeygateMalloc",
                 "KeygateDashboard",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

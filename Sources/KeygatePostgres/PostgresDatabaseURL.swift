@@ -23,7 +23,9 @@ public struct PostgresDatabaseURL: Sendable, Equatable, CustomStringConvertible 
 
     public static let defaultPoolSize = 20
 
-    public init(host: String, port: Int = 5432, username: String, password: String?, database: String, tls: TLSMode = .prefer, poolSize: Int = defaultPoolSize) {
+    public init(
+        host: String, port: Int = 5432, username: String, password: String?, database: String, tls: TLSMode = .prefer, poolSize: Int = defaultPoolSize
+    ) {
         self.host = host
         self.port = port
         self.username = username
@@ -44,7 +46,9 @@ public struct PostgresDatabaseURL: Sendable, Equatable, CustomStringConvertible 
         guard Self.isPostgres(url), let components = URLComponents(string: url) else {
             throw PostgresURLError("KEYGATE_DATABASE_URL must look like postgres://user:password@host:5432/database")
         }
-        guard let host = components.host, !host.isEmpty else { throw PostgresURLError("KEYGATE_DATABASE_URL names no host: postgres://user:password@HOST:5432/database") }
+        guard let host = components.host, !host.isEmpty else {
+            throw PostgresURLError("KEYGATE_DATABASE_URL names no host: postgres://user:password@HOST:5432/database")
+        }
         guard let user = components.user, !user.isEmpty else {
             throw PostgresURLError("KEYGATE_DATABASE_URL names no user: postgres://USER:password@host:5432/database")
         }

@@ -240,6 +240,6 @@ enum PostgresMigrations {
                 "CREATE INDEX sessions_by_user ON sessions(user_id)",
                 "CREATE TABLE login_failures (key TEXT NOT NULL, at BIGINT NOT NULL)",
                 "CREATE INDEX login_failures_by_key ON login_failures(key, at)",
-            ]),
+            ])
     ]
 }

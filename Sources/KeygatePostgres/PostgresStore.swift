@@ -23,7 +23,8 @@ public final class PostgresStore: Store {
         var configuration: PostgresClient.Configuration
         switch url.tls {
         case .disable:
-            configuration = .init(host: url.host, port: url.port, username: url.username, password: url.password, database: url.database, tls: .disable)
+            configuration = .init(
+                host: url.host, port: url.port, username: url.username, password: url.password, database: url.database, tls: .disable)
         case .prefer:
             configuration = .init(
                 host: url.host, port: url.port, username: url.username, password: url.password, database: url.database,
@@ -49,7 +50,9 @@ public final class PostgresStore: Store {
     static let startupTimeout: Duration = .seconds(20)
 
     /// Runs `body`, or fails with `.unavailable` after `limit`.
-    func withDeadline<Result: Sendable>(_ limit: Duration, doing what: String, _ body: @escaping @Sendable () async throws -> Result) async throws -> Result {
+    func withDeadline<Result: Sendable>(
+        _ limit: Duration, doing what: String, _ body: @escaping @Sendable () async throws -> Result
+    ) async throws -> Result {
         try await withThrowingTaskGroup(of: Result?.self) { group in
             group.addTask { try await body() }
             group.addTask {

@@ -26,11 +26,13 @@ public struct DataMigration: Sendable {
         let before = try await target.rowCounts()
         if let (table, count) = before.first(where: { $0.value > 0 }) {
             throw StoreError.invalid(
-                "the target database is not empty (\(table) has \(count) rows): migrate-data only fills an empty database, so that nothing is mixed or overwritten")
+                "the target database is not empty (\(table) has \(count) rows): migrate-data only fills an empty database, so that nothing is mixed or overwritten"
+            )
         }
         let sourceProblems = try await source.verifyLedger(organizationID: nil)
         guard sourceProblems.isEmpty else {
-            throw StoreError.invalid("the source ledger does not verify (\(sourceProblems.count) organisations): run keygate ledger verify and fix it first")
+            throw StoreError.invalid(
+                "the source ledger does not verify (\(sourceProblems.count) organisations): run keygate ledger verify and fix it first")
         }
         var tables: [(name: String, rows: StoredRows)] = []
         for table in StoredTables.inCopyOrder {

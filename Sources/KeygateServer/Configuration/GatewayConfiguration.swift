@@ -165,7 +165,8 @@ public struct GatewayConfiguration: Sendable, CustomStringConvertible {
         }
         guard url.hasPrefix("sqlite://") else {
             throw StartupError(
-                "KEYGATE_DATABASE_URL must look like sqlite:///absolute/path.db or postgres://user:password@host:5432/database (got a URL with another scheme)")
+                "KEYGATE_DATABASE_URL must look like sqlite:///absolute/path.db or postgres://user:password@host:5432/database (got a URL with another scheme)"
+            )
         }
         let path = String(url.dropFirst("sqlite://".count))
         guard path.hasPrefix("/"), path.count > 1, !path.hasSuffix("/") else {

@@ -21,15 +21,18 @@ import Testing
         let beta = try await admin.createOrganization(slug: "beta", name: "Beta")
         let (key, _) = try await admin.createAPIKey(organizationSlug: "acme", name: "ci", isAdmin: true)
         try await source.addCredits(organizationID: acme.id, amount: .credits(50), kind: .grant, reason: "start", trialExpiresAt: nil)
-        try await source.addCredits(organizationID: beta.id, amount: .credits(5), kind: .trialGrant, reason: "trial", trialExpiresAt: 1_900_000_000_000)
-        _ = try await source.reserve(organizationID: acme.id, requestID: "req_1", amount: .credits(2), instanceID: "inst_a", leaseExpiresAt: WallClock.nowMs() + 60_000)
+        try await source.addCredits(
+            organizationID: beta.id, amount: .credits(5), kind: .trialGrant, reason: "trial", trialExpiresAt: 1_900_000_000_000)
+        _ = try await source.reserve(
+            organizationID: acme.id, requestID: "req_1", amount: .credits(2), instanceID: "inst_a", leaseExpiresAt: WallClock.nowMs() + 60_000)
         let record = UsageRecord(
             requestID: "req_1", organizationID: acme.id, apiKeyID: key.id, model: "openai/a", provider: "openai", byok: false, billing: .credits,
             usage: TokenUsage(inputTokens: 10, outputTokens: 4, cachedInputTokens: 0, reasoningTokens: 0, estimated: false),
             costUSD: PicoUSD(1_000), creditsCharged: .credits(1), latencyMs: 5, timeToFirstTokenMs: nil, stream: false, status: 200,
             errorCode: nil, createdAt: WallClock.nowMs())
         _ = try await source.settle(requestID: "req_1", cost: .credits(1), fee: .zero, record: record)
-        _ = try await source.reserve(organizationID: acme.id, requestID: "req_open", amount: .credits(3), instanceID: "inst_a", leaseExpiresAt: WallClock.nowMs() + 60_000)
+        _ = try await source.reserve(
+            organizationID: acme.id, requestID: "req_open", amount: .credits(3), instanceID: "inst_a", leaseExpiresAt: WallClock.nowMs() + 60_000)
         try await source.addBYOKKey(
             BYOKKeyRecord(
                 id: "byok_1", organizationID: acme.id, provider: "openai", ciphertext: [1, 2, 3, 0, 255], masterKeyID: "mk_1", preview: "sk-…abcd",

@@ -94,7 +94,8 @@ enum PostgresTestServer {
 
     static func strings(_ sql: String, on url: PostgresDatabaseURL) async throws -> [String] {
         let client = PostgresClient(
-            configuration: .init(host: url.host, port: url.port, username: url.username, password: url.password, database: url.database, tls: .disable))
+            configuration: .init(
+                host: url.host, port: url.port, username: url.username, password: url.password, database: url.database, tls: .disable))
         return try await withThrowingTaskGroup(of: [String]?.self) { group in
             group.addTask {
                 await client.run()
