@@ -367,26 +367,3 @@ private struct PaymentTransaction {
             """)
     }
 }
-
-extension PaymentChange {
-    /// The purchase the change is about.
-    fileprivate var purchaseID: String {
-        switch self {
-        case .paid(let id, _, _, _, _, _), .failed(let id, _, _), .expired(let id), .refunded(let id, _, _, _),
-            .disputeOpened(let id, _, _, _), .disputeClosed(let id, _, _, _, _):
-            return id
-        }
-    }
-
-    /// What `stripe_events.type` records for an applied event.
-    fileprivate var eventType: String {
-        switch self {
-        case .paid: return "paid"
-        case .failed: return "failed"
-        case .expired: return "expired"
-        case .refunded: return "refunded"
-        case .disputeOpened: return "dispute_opened"
-        case .disputeClosed: return "dispute_closed"
-        }
-    }
-}

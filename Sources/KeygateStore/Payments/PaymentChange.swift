@@ -48,3 +48,26 @@ public enum TopUpClaim: Sendable, Hashable {
     /// (`monthly_limit_reached`), recorded once per month as a `refused` purchase and in the account's state.
     case refused(String)
 }
+
+extension PaymentChange {
+    /// The purchase the change is about.
+    public var purchaseID: String {
+        switch self {
+        case .paid(let id, _, _, _, _, _), .failed(let id, _, _), .expired(let id), .refunded(let id, _, _, _),
+            .disputeOpened(let id, _, _, _), .disputeClosed(let id, _, _, _, _):
+            return id
+        }
+    }
+
+    /// What `stripe_events.type` records for an applied event (every backend writes the same words).
+    public var eventType: String {
+        switch self {
+        case .paid: return "paid"
+        case .failed: return "failed"
+        case .expired: return "expired"
+        case .refunded: return "refunded"
+        case .disputeOpened: return "dispute_opened"
+        case .disputeClosed: return "dispute_closed"
+        }
+    }
+}
