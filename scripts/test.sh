@@ -4,7 +4,8 @@
 # multi-process credit ledger checks (two servers on one database, kill -9 mid-stream), the payment checks
 # (webhooks exactly once on two servers, auto top-up, kill -9 before a grant) and, against the third-party
 # fake `localstripe`, the PaymentIntent path Keygate's top-ups use; last, the dashboard in Debian's headless
-# Chromium driven by Selenium (screenshots in .build/dashboard-screenshots).
+# Chromium driven by Selenium (screenshots in .build/dashboard-screenshots). With KEYGATE_TEST_DATABASE_URL
+# (`.ci/run` starts a throwaway PostgreSQL), the store suite also runs on PostgreSQL and three replicas share one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,5 +26,6 @@ status=0
 .venv/bin/python checks/credits_check.py "$BIN" || status=1
 .venv/bin/python checks/payments_check.py "$BIN" || status=1
 .venv/bin/python checks/stripe_localstripe_check.py "$BIN" || status=1
+.venv/bin/python checks/postgres_replicas_check.py "$BIN" || status=1
 .venv/bin/python checks/dashboard_browser_check.py "$BIN" || status=1
 exit $status
