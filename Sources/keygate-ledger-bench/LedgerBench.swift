@@ -6,12 +6,18 @@ import KeygateStore
 
 /// Reserve+settle pairs per second on a fresh SQLite ledger, at several concurrencies, for both durability
 /// settings (`KEYGATE_SQLITE_SYNC`). Each pair is durable (committed to the WAL) before the next step starts.
-/// Usage: keygate-ledger-bench [pairs per run, default 20000] [normal|full|both, default both]
+/// With `postgres`, the same on the PostgreSQL database `KEYGATE_BENCH_DATABASE_URL` names (synchronous commit
+/// as the server has it), for one organisation and for 1,000.
+/// Usage: keygate-ledger-bench [pairs per run, default 20000] [normal|full|both|postgres, default both]
 @main
 struct LedgerBench {
     static func main() async throws {
         MemoryAllocator.keepFreedMemory()  // as `keygate serve` runs the store
         let pairs = CommandLine.arguments.dropFirst().first.flatMap(Int.init) ?? 20_000
+        if CommandLine.arguments.dropFirst(2).first == "postgres" {
+            try await PostgresLedgerBench.run(pairs: pairs)
+            return
+        }
         let modes: [SQLiteStore.Durability] =
             switch CommandLine.arguments.dropFirst(2).first {
             case "normal": [.normal]
