@@ -128,7 +128,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ]),
-        .executableTarget(name: "keygate-ledger-bench", dependencies: ["KeygateStore", "KeygateSQLite", "KeygatePostgres", "KeygateCore", "KeygateServer"]),
+        .executableTarget(
+            name: "keygate-ledger-bench", dependencies: ["KeygateStore", "KeygateSQLite", "KeygatePostgres", "KeygateCore", "KeygateServer"]),
         .testTarget(
             name: "KeygateTests",
             dependencies: [

@@ -184,7 +184,20 @@ class Dashboard:
         """Clicks something that loads a new page (a submit button, a link) and waits for that page."""
         old = self.driver.find_element(By.TAG_NAME, "html")
         element.click()
-        self.wait(EC.staleness_of(old), message="the click loaded no page")
+
+        def replaced(_):
+            # The old page's root is gone once the new page is in. Chromium 156 may say so with "does not belong
+            # to the document" (a WebDriverException) rather than a stale-element error, on a loaded machine.
+            try:
+                old.is_enabled()
+                return False
+            except StaleElementReferenceException:
+                return True
+            except WebDriverException as error:
+                if "does not belong to the document" in str(error):
+                    return True
+                raise
+        self.wait(replaced, message="the click loaded no page")
         self.wait(lambda d: d.execute_script("return document.readyState") == "complete")
         return self.remember()
 

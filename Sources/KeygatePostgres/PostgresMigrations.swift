@@ -240,6 +240,40 @@ enum PostgresMigrations {
                 "CREATE INDEX sessions_by_user ON sessions(user_id)",
                 "CREATE TABLE login_failures (key TEXT NOT NULL, at BIGINT NOT NULL)",
                 "CREATE INDEX login_failures_by_key ON login_failures(key, at)",
-            ])
+            ]),
+        Migration(
+            version: 2, name: "002_change_notifications",
+            statements: [
+                // Every replica's caches hear of a revoked API key, a BYOK key change or a settings change when
+                // its transaction commits (`PostgresStore+ChangeFeed`). Only the columns that matter to a cache
+                // fire: `byok_keys.last_used_at`, moved by every BYOK request's usage record, does not.
+                """
+                CREATE FUNCTION keygate_notify_change() RETURNS trigger LANGUAGE plpgsql AS $$
+                DECLARE row_data RECORD;
+                BEGIN
+                  IF TG_OP = 'DELETE' THEN row_data := OLD; ELSE row_data := NEW; END IF;
+                  IF TG_TABLE_NAME = 'api_keys' THEN
+                    PERFORM pg_notify('keygate_changes', 'api_key:' || row_data.lookup_id);
+                  ELSIF TG_TABLE_NAME = 'byok_keys' THEN
+                    PERFORM pg_notify('keygate_changes', 'byok:' || row_data.organization_id || ':' || row_data.provider);
+                  ELSE
+                    PERFORM pg_notify('keygate_changes', 'organization:' || row_data.id);
+                  END IF;
+                  RETURN NULL;
+                END $$
+                """,
+                """
+                CREATE TRIGGER api_keys_changed AFTER UPDATE OF revoked_at, is_admin ON api_keys
+                FOR EACH ROW EXECUTE FUNCTION keygate_notify_change()
+                """,
+                """
+                CREATE TRIGGER byok_keys_changed AFTER INSERT OR DELETE OR UPDATE OF status, ciphertext, master_key_id ON byok_keys
+                FOR EACH ROW EXECUTE FUNCTION keygate_notify_change()
+                """,
+                """
+                CREATE TRIGGER organizations_changed AFTER UPDATE OF byok_fallback_on_rate_limit, slug, name ON organizations
+                FOR EACH ROW EXECUTE FUNCTION keygate_notify_change()
+                """,
+            ]),
     ]
 }

@@ -28,6 +28,8 @@ public struct Gateway: Sendable {
     /// Nil without `KEYGATE_STRIPE_SECRET_KEY`.
     let stripe: StripeClient?
     let autoTopUp: AutoTopUp
+    /// Drops cache entries changed by other processes as soon as the store announces them.
+    var changes: ChangeFollower { ChangeFollower(feed: store, apiKeys: apiKeys, byokKeys: byokKeys, logger: logger) }
     /// The dashboard's templates and stylesheet, every one checked when the gateway is built.
     let dashboardTemplates: DashboardTemplates
 

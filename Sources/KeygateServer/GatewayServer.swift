@@ -78,7 +78,7 @@ public enum GatewayServer {
         gateway: Gateway, host: String, port: Int,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
-        let services: [any Service] = gateway.store.backgroundServices + [gateway.sweeper, gateway.usage, gateway.autoTopUp]
+        let services: [any Service] = gateway.store.backgroundServices + [gateway.changes, gateway.sweeper, gateway.usage, gateway.autoTopUp]
         return Application(
             router: router(for: gateway),
             server: .http1(configuration: .init(additionalChannelHandlers: [ClientHangupHandler()])),

@@ -5,7 +5,7 @@ import KeygateStore
 /// request still has its secret hashed and compared in constant time against it.
 ///
 /// Invariant: a key revoked in the database (by the CLI, another replica) stops authenticating within `ttl`
-/// (1 s) in every process. Unknown lookup ids are not cached, so a new key works at once.
+/// (1 s) in every process, and at once where the store announces changes (`ChangeFollower`, PostgreSQL). Unknown lookup ids are not cached, so a new key works at once.
 final class APIKeyCache: Sendable {
     static let ttl: Duration = .seconds(1)
 
@@ -19,5 +19,10 @@ final class APIKeyCache: Sendable {
     /// The stored key with this lookup id (revoked or not), or nil if there is none.
     func key(lookupID: String) async throws -> AuthenticatedKey? {
         try await cache.value(for: lookupID) { try await store.apiKey(lookupID: lookupID) }
+    }
+
+    /// Drops one key's record (its change was announced by the store's change feed).
+    func invalidate(lookupID: String) {
+        cache.remove(lookupID)
     }
 }
