@@ -39,7 +39,9 @@ import Testing
             let (key, _) = try await admin.createAPIKey(organizationSlug: "acme", name: "ci", isAdmin: false)
             #expect(try await writer.revokeAPIKey(id: key.id, organizationID: org.id))
             let revokedAfter = try await waitFor(.apiKey(lookupID: key.lookupID))
-            #expect(revokedAfter < .milliseconds(500), "heard a revocation after \(revokedAfter)")
+            // Delivery, not speed, is what a test can assert on a loaded machine: here it takes a few ms, and the
+            // 2 s only keeps a starved CI run from failing on time alone.
+            #expect(revokedAfter < .seconds(2), "heard a revocation after \(revokedAfter)")
 
             let byok = BYOKKeyRecord(
                 id: "byok_1", organizationID: org.id, provider: "openai", ciphertext: [1, 2, 3], masterKeyID: "mk", preview: "sk-…1234",
@@ -57,8 +59,9 @@ import Testing
             #expect(try await writer.setBYOKKeyStatus(id: "byok_1", organizationID: org.id, status: .inactive, validationResult: nil))
             _ = try await waitFor(.byokKeys(organizationID: org.id, provider: "openai"))
             #expect(heard.changes.withLock { $0 } == [.byokKeys(organizationID: org.id, provider: "openai")], "only the status change was announced")
-            #expect(try await writer.deleteBYOKKey(id: "byok_1", organizationID: org.id))
+            // Forget what was heard before the change, never after it: its notification may already be in.
             heard.changes.withLock { $0.removeAll() }
+            #expect(try await writer.deleteBYOKKey(id: "byok_1", organizationID: org.id))
             _ = try await waitFor(.byokKeys(organizationID: org.id, provider: "openai"))
 
             following.cancel()
