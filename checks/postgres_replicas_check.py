@@ -73,12 +73,25 @@ def main():
         run("credits", "grant", "--org", "acme", "--credits", "100", "--reason", "replicas check")
         key = run("apikey", "create", "--org", "acme").stdout.strip().splitlines()[-1]
         admin = run("apikey", "create", "--org", "acme", "--admin").stdout.strip().splitlines()[-1]
-        for _ in range(3):
-            port = free_port()
-            servers.append(subprocess.Popen([KEYGATE, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        log = open(os.path.join(data_dir, "servers.log"), "wb")
+        for index in range(3):
+            # One at a time, each on a port just found free: a replica that cannot start says why (its log).
+            for attempt in range(3):
+                port = free_port()
+                server = subprocess.Popen([KEYGATE, "serve", "--port", str(port)], env=env, stdout=log, stderr=log)
+                try:
+                    wait_ready(f"http://127.0.0.1:{port}/readyz", timeout=60)
+                    break
+                except RuntimeError:
+                    stop(server)
+                    log.flush()
+                    with open(os.path.join(data_dir, "servers.log"), "rb") as written:
+                        tail = written.read()[-3000:].decode(errors="replace")
+                    print(f"replica {index} on port {port} did not become ready (attempt {attempt + 1}); log tail:\n{tail}", flush=True)
+                    if attempt == 2:
+                        raise
+            servers.append(server)
             ports.append(port)
-        for port in ports:
-            wait_ready(f"http://127.0.0.1:{port}/readyz", timeout=60)
 
         def balance(port):
             status, body = http("GET", f"http://127.0.0.1:{port}/api/orgs/acme/balance", admin)
