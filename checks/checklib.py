@@ -2,8 +2,11 @@
 Stripe's webhook signature, and the summary that sets the exit status."""
 import hashlib
 import hmac
+import json
 import socket
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 
 results = []
@@ -59,3 +62,22 @@ def stop(*processes):
         if process.poll() is None:
             process.terminate()
             process.wait(timeout=30)
+
+
+def http(method, url, key=None, body=None, timeout=60, raw=None, headers=None, form=None):
+    """One HTTP request outside any SDK or browser: (status, body bytes), errors included. `body` is sent as
+    JSON, `raw` as given, `form` URL-encoded; `key` as `Authorization: Bearer`."""
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    hdrs = {"Content-Type": "application/json"}
+    if form is not None:
+        data = urllib.parse.urlencode(form).encode()
+        hdrs["Content-Type"] = "application/x-www-form-urlencoded"
+    if key:
+        hdrs["Authorization"] = f"Bearer {key}"
+    hdrs.update(headers or {})
+    request = urllib.request.Request(url, data=data, method=method, headers=hdrs)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()

@@ -31,7 +31,7 @@ import urllib.request
 from decimal import Decimal, InvalidOperation
 
 import checklib
-from checklib import free_port, sign, stop, summary, wait_ready
+from checklib import free_port, http, sign, stop, summary, wait_ready
 
 # Selenium must neither fetch drivers nor send statistics: the driver is Debian's, next to its Chromium.
 os.environ.setdefault("SE_OFFLINE", "true")
@@ -78,21 +78,6 @@ def check(name, fn):
     checklib.check(name, run)
 
 
-def http(method, url, key=None, body=None, headers=None, form=None, timeout=30):
-    """A plain HTTP request outside the browser: (status, body bytes)."""
-    data = body
-    hdrs = dict(headers or {})
-    if form is not None:
-        data = urllib.parse.urlencode(form).encode()
-        hdrs["Content-Type"] = "application/x-www-form-urlencoded"
-    if key:
-        hdrs["Authorization"] = f"Bearer {key}"
-    request = urllib.request.Request(url, data=data, method=method, headers=hdrs)
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
 
 
 def credits(text):
@@ -527,7 +512,7 @@ def run_checks(b, base, fake_url, env, keygate, data_dir, log, log_path):
         status, event = http("POST", f"{fake_url}/_fake/stripe/checkout/{session_id}/complete",
                              form={"payment_method": "pm_card_visa", "paid": "true"})
         assert status == 200, f"the fake Stripe did not complete the session: {status}"
-        status, _ = http("POST", f"{base}/webhooks/stripe", body=event,
+        status, _ = http("POST", f"{base}/webhooks/stripe", raw=event,
                          headers={"Stripe-Signature": sign(event, WEBHOOK_SECRET), "Content-Type": "application/json"})
         assert status == 200, f"the webhook got {status}"
         b.open(f"/{SLUG}/billing?checkout=success&session_id={session_id}")

@@ -20,28 +20,13 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from checklib import check, free_port, sign, stop, summary, wait_ready
+from checklib import check, free_port, http, sign, stop, summary, wait_ready
 
 BIN = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".build/debug")
 KEYGATE = os.path.join(BIN, "keygate")
 FAKE = os.path.join(BIN, "keygate-fake-upstream")
 STRIPE_SECRET = "sk_test_paymentsCHECKsecret0123456789"
 WEBHOOK_SECRET = "whsec_paymentsCHECKwebhook0123456789"
-def http(method, url, key=None, body=None, timeout=60, raw=None, headers=None, form=None):
-    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-    hdrs = {"Content-Type": "application/json"}
-    if form is not None:
-        data = urllib.parse.urlencode(form).encode()
-        hdrs["Content-Type"] = "application/x-www-form-urlencoded"
-    if key:
-        hdrs["Authorization"] = f"Bearer {key}"
-    hdrs.update(headers or {})
-    request = urllib.request.Request(url, data=data, method=method, headers=hdrs)
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
 
 
 def main():

@@ -24,7 +24,7 @@ import urllib.parse
 import urllib.request
 import uuid
 
-from checklib import check, free_port, stop, summary, wait_ready
+from checklib import check, free_port, http, stop, summary, wait_ready
 
 BIN = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".build/debug")
 KEYGATE = os.path.join(BIN, "keygate")
@@ -32,14 +32,6 @@ FAKE = os.path.join(BIN, "keygate-fake-upstream")
 SERVER_URL = os.environ.get("KEYGATE_TEST_DATABASE_URL", "")
 
 
-def http(method, url, key, body=None, timeout=60):
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method, headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
 
 
 def psql(url, sql):

@@ -74,12 +74,7 @@ extension SQLiteStore {
     public func addCredits(
         organizationID: String, amount: MicroCredits, kind: LedgerEntryKind, reason: String?, trialExpiresAt: Int64?
     ) async throws -> CreditBalance {
-        guard [.grant, .purchase, .adjustment, .trialGrant, .refund].contains(kind) else {
-            throw StoreError.invalid("'\(kind.rawValue)' entries are not added by hand")
-        }
-        guard amount.value > 0 || (kind == .adjustment && amount.value != 0) else {
-            throw StoreError.invalid("the amount must be positive (an adjustment may be negative, not zero)")
-        }
+        try LedgerEntryKind.checkAddedByHand(kind, amount: amount)
         return try await writes.write { db in
             let now = WallClock.nowMs()
             try Self.ensureAccount(db, organizationID: organizationID, now: now)

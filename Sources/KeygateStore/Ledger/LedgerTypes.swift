@@ -22,6 +22,19 @@ public enum LedgerEntryKind: String, Sendable, Hashable, CaseIterable {
     case dispute
 }
 
+extension LedgerEntryKind {
+    /// What `LedgerStore.addCredits` accepts, the same on every backend: only the kinds added outside a request,
+    /// with a positive amount (an adjustment may also be negative, never zero).
+    public static func checkAddedByHand(_ kind: LedgerEntryKind, amount: MicroCredits) throws {
+        guard [.grant, .purchase, .adjustment, .trialGrant, .refund].contains(kind) else {
+            throw StoreError.invalid("'\(kind.rawValue)' entries are not added by hand")
+        }
+        guard amount.value > 0 || (kind == .adjustment && amount.value != 0) else {
+            throw StoreError.invalid("the amount must be positive (an adjustment may be negative, not zero)")
+        }
+    }
+}
+
 /// One row of the append-only ledger. Deltas are signed µcredits; `…After` are the balances right after.
 public struct LedgerEntry: Sendable, Hashable {
     public var id: Int64

@@ -348,4 +348,25 @@ import Testing
             #expect(try await store.usageRecords(organizationID: org, limit: 10).map(\.requestID) == ["b1"])
         }
     }
+
+    @Test(arguments: StoreBackend.all)
+    func onlyGrantsPurchasesAdjustmentsTrialsAndRefundsAreAddedByHand(backend: StoreBackend) async throws {
+        try await withLedger(backend) { store, org, _ in
+            for kind in [LedgerEntryKind.reserve, .settle, .release, .fee, .expiry, .dispute] {
+                await #expect(throws: StoreError.self) {
+                    try await store.addCredits(organizationID: org, amount: .credits(1), kind: kind, reason: nil, trialExpiresAt: nil)
+                }
+            }
+            await #expect(throws: StoreError.self) {
+                try await store.addCredits(organizationID: org, amount: .credits(-1), kind: .grant, reason: nil, trialExpiresAt: nil)
+            }
+            await #expect(throws: StoreError.self) {
+                try await store.addCredits(organizationID: org, amount: .zero, kind: .adjustment, reason: nil, trialExpiresAt: nil)
+            }
+            #expect(try await store.ledgerEntries(organizationID: org, limit: 10).isEmpty, "a refusal writes nothing")
+            try await store.addCredits(organizationID: org, amount: .credits(5), kind: .grant, reason: nil, trialExpiresAt: nil)
+            let after = try await store.addCredits(organizationID: org, amount: .credits(-2), kind: .adjustment, reason: "fix", trialExpiresAt: nil)
+            #expect(after.available == .credits(3))
+        }
+    }
 }
