@@ -275,5 +275,6 @@ enum PostgresMigrations {
                 FOR EACH ROW EXECUTE FUNCTION keygate_notify_change()
                 """,
             ]),
+        ledgerBatches,
     ]
 }

@@ -16,6 +16,9 @@ import PostgresNIO
 ///   sweeper waits, then finds the row gone or no longer open (no double charge), and the lock order is always
 ///   reservation(s) → account(s) (accounts by id), so concurrent writers cannot deadlock.
 /// A usage record is `INSERT … ON CONFLICT (request_id) DO NOTHING` in the charge's own transaction.
+/// `reserve` and `settle` normally go through a `PostgresBatcher` (`PostgresStore+LedgerBatches`): the same
+/// computation, for every request waiting at a moment, in one function call; the one-request transactions here
+/// remain the path without batching and the fallback when the database refuses a batch.
 extension PostgresStore {
     /// One balance change to write as a ledger entry.
     struct LedgerChange: Sendable {
@@ -144,7 +147,9 @@ extension PostgresStore {
         }
     }
 
-    public func reserve(
+    /// One reservation in a transaction of its own: the path without batching, and the answer for each request
+    /// of a batch that the database refused as a whole.
+    func reserveAlone(
         organizationID: String, requestID: String, amount: MicroCredits, instanceID: String, leaseExpiresAt: Int64
     ) async throws -> ReservationOutcome {
         let x = amount.value
@@ -193,7 +198,8 @@ extension PostgresStore {
         }
     }
 
-    public func settle(requestID: String, cost: MicroCredits, fee: MicroCredits, record: UsageRecord?) async throws -> Settlement {
+    /// One settlement in a transaction of its own (see `reserveAlone`).
+    func settleAlone(requestID: String, cost: MicroCredits, fee: MicroCredits, record: UsageRecord?) async throws -> Settlement {
         try await transaction { connection in
             if let record { try await Self.writeUsageRecord(record, on: connection, logger: logger) }
             // Open: charge it. Released (the sweeper returned it, e.g. the request outlived its lease): the work

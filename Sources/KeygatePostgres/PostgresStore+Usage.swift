@@ -12,30 +12,34 @@ import PostgresNIO
 extension PostgresStore {
     public func recordUsage(_ records: [UsageRecord]) async throws {
         guard !records.isEmpty else { return }
+        try await transaction { connection in try await Self.writeUsageRecords(records, on: connection, logger: logger) }
+    }
+
+    /// The records in the caller's transaction: the inserts, then the BYOK keys' last use (keys locked in id order).
+    static func writeUsageRecords(_ records: [UsageRecord], on connection: PostgresConnection, logger: Logger) async throws {
+        guard !records.isEmpty else { return }
         // By request id (then arrival, so that a repeated id keeps its first record, as SQLite's in-order inserts do).
         let sorted = records.enumerated().sorted { ($0.element.requestID, $0.offset) < ($1.element.requestID, $1.offset) }.map(\.element)
-        try await transaction { connection in
-            for start in stride(from: 0, to: sorted.count, by: Self.usageRowsPerInsert) {
-                let chunk = sorted[start..<min(start + Self.usageRowsPerInsert, sorted.count)]
-                _ = try await connection.query(try Self.insertUsage(chunk), logger: logger).collect()
-            }
-            var lastUse: [String: Int64] = [:]
-            for record in records {
-                if let keyID = record.byokKeyID { lastUse[keyID] = max(lastUse[keyID] ?? .min, record.createdAt) }
-            }
-            guard !lastUse.isEmpty else { return }
-            let keyIDs = Array(lastUse.keys)
-            let times = keyIDs.map { lastUse[$0]! }
-            _ = try await connection.query(
-                "SELECT id FROM byok_keys WHERE id = ANY(\(keyIDs)::text[]) ORDER BY id COLLATE \"C\" FOR UPDATE", logger: logger
-            ).collect()
-            _ = try await connection.query(
-                """
-                UPDATE byok_keys b SET last_used_at = GREATEST(coalesce(b.last_used_at, 0), u.at)
-                FROM unnest(\(keyIDs)::text[], \(times)::bigint[]) AS u(id, at) WHERE b.id = u.id
-                """, logger: logger
-            ).collect()
+        for start in stride(from: 0, to: sorted.count, by: Self.usageRowsPerInsert) {
+            let chunk = sorted[start..<min(start + Self.usageRowsPerInsert, sorted.count)]
+            _ = try await connection.query(try Self.insertUsage(chunk), logger: logger).collect()
         }
+        var lastUse: [String: Int64] = [:]
+        for record in records {
+            if let keyID = record.byokKeyID { lastUse[keyID] = max(lastUse[keyID] ?? .min, record.createdAt) }
+        }
+        guard !lastUse.isEmpty else { return }
+        let keyIDs = Array(lastUse.keys)
+        let times = keyIDs.map { lastUse[$0]! }
+        _ = try await connection.query(
+            "SELECT id FROM byok_keys WHERE id = ANY(\(keyIDs)::text[]) ORDER BY id COLLATE \"C\" FOR UPDATE", logger: logger
+        ).collect()
+        _ = try await connection.query(
+            """
+            UPDATE byok_keys b SET last_used_at = GREATEST(coalesce(b.last_used_at, 0), u.at)
+            FROM unnest(\(keyIDs)::text[], \(times)::bigint[]) AS u(id, at) WHERE b.id = u.id
+            """, logger: logger
+        ).collect()
     }
 
     static let usageRowsPerInsert = 1_000

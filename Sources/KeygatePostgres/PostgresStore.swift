@@ -16,10 +16,16 @@ public final class PostgresStore: Store {
     let logger: Logger
     public let url: PostgresDatabaseURL
     private let running: Task<Void, Never>
+    /// Whether `reserve` and `settle` are batched per moment (`PostgresStore+LedgerBatches`); off only to measure
+    /// what batching gains.
+    let batchesLedgerWrites: Bool
+    let reservations = PostgresBatcher<PendingReservation, ReservationOutcome>(key: \.requestID)
+    let settlements = PostgresBatcher<PendingSettlement, Settlement>(key: \.requestID)
 
-    public init(url: PostgresDatabaseURL, logger: Logger = Logger(label: "keygate.postgres")) {
+    public init(url: PostgresDatabaseURL, batchesLedgerWrites: Bool = true, logger: Logger = Logger(label: "keygate.postgres")) {
         self.url = url
         self.logger = logger
+        self.batchesLedgerWrites = batchesLedgerWrites
         var configuration: PostgresClient.Configuration
         switch url.tls {
         case .disable:
