@@ -2,11 +2,14 @@
 # A throwaway PostgreSQL for the tests, on its own port, touching no system state:
 #   scripts/test-postgres.sh start   # installs the server if missing, starts it, prints the export line
 #   scripts/test-postgres.sh stop    # stops it and removes its data directory
+# KEYGATE_TEST_POSTGRES_PORT picks the port (55432); KEYGATE_TEST_POSTGRES_FSYNC=on keeps fsync on, for
+# benchmarks (Benchmarks/run-postgres.sh runs one on 55433 that way).
 # `.ci/run` runs `eval "$(scripts/test-postgres.sh start)"`, so `scripts/test.sh` sees KEYGATE_TEST_DATABASE_URL
 # and runs the store conformance suite on PostgreSQL too. Runs as root (initdb and postgres run as `postgres`).
 set -euo pipefail
 PORT=${KEYGATE_TEST_POSTGRES_PORT:-55432}
-STATE=/tmp/keygate-test-postgres.dir
+STATE=/tmp/keygate-test-postgres-$PORT.dir
+FSYNC=${KEYGATE_TEST_POSTGRES_FSYNC:-off}
 
 pgbin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
 
@@ -27,9 +30,9 @@ start)
   echo "$PGDATA" > "$STATE"
   runuser -u postgres -- "$PGBIN/initdb" -D "$PGDATA" -U postgres -E UTF8 --locale=C.UTF-8 \
     --auth-local=trust --auth-host=scram-sha-256 --no-sync >/dev/null
-  # fsync=off: a test database only (data is thrown away); max_connections for several test stores at once.
+  # fsync=off unless asked: a test database only (data is thrown away); max_connections for several test stores at once.
   runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDATA" -l "$PGDATA/server.log" -w -t 30 \
-    -o "-p $PORT -k /tmp -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300" start >&2
+    -o "-p $PORT -k /tmp -c listen_addresses=127.0.0.1 -c fsync=$FSYNC -c max_connections=300" start >&2
   "$PGBIN/psql" -q -v ON_ERROR_STOP=1 -h /tmp -p "$PORT" -U postgres -d postgres \
     -c "CREATE ROLE keygate LOGIN CREATEDB PASSWORD 'keygate'" -c "CREATE DATABASE keygate OWNER keygate" >&2
   echo "export KEYGATE_TEST_DATABASE_URL=postgres://keygate:keygate@127.0.0.1:$PORT/keygate?sslmode=disable"

@@ -22,7 +22,9 @@ enum PostgresMigrations {
 
     static var latestVersion: Int { all.last?.version ?? 0 }
 
-    static func apply(on store: PostgresStore) async throws {
+    /// Applies every migration not applied yet, up to `version` (all of them by default; tests stop earlier to
+    /// make a database as an older Keygate left it).
+    static func apply(on store: PostgresStore, upTo version: Int = .max) async throws {
         let logger = store.logger
         try await store.transaction { connection in
             _ = try await connection.query("SELECT pg_advisory_xact_lock(\(lockKey))", logger: logger).collect()
@@ -41,7 +43,7 @@ enum PostgresMigrations {
                     "the database's schema is at version \(newest), newer than this Keygate knows (\(latestVersion)): "
                         + "another replica runs a newer Keygate; upgrade this one before starting it")
             }
-            for migration in all where !applied.contains(migration.version) {
+            for migration in all where !applied.contains(migration.version) && migration.version <= version {
                 for statement in migration.statements {
                     _ = try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger).collect()
                 }

@@ -8,14 +8,14 @@ import KeygateStore
 /// settings (`KEYGATE_SQLITE_SYNC`). Each pair is durable (committed to the WAL) before the next step starts.
 /// With `postgres`, the same on the PostgreSQL database `KEYGATE_BENCH_DATABASE_URL` names (synchronous commit
 /// as the server has it), for one organisation and for 1,000.
-/// Usage: keygate-ledger-bench [pairs per run, default 20000] [normal|full|both|postgres, default both]
+/// Usage: keygate-ledger-bench [pairs per run, default 20000] [normal|full|both|postgres|postgres-unbatched, default both]
 @main
 struct LedgerBench {
     static func main() async throws {
         MemoryAllocator.keepFreedMemory()  // as `keygate serve` runs the store
         let pairs = CommandLine.arguments.dropFirst().first.flatMap(Int.init) ?? 20_000
-        if CommandLine.arguments.dropFirst(2).first == "postgres" {
-            try await PostgresLedgerBench.run(pairs: pairs)
+        if let mode = CommandLine.arguments.dropFirst(2).first, mode.hasPrefix("postgres") {
+            try await PostgresLedgerBench.run(pairs: pairs, batched: mode != "postgres-unbatched")
             return
         }
         let modes: [SQLiteStore.Durability] =
