@@ -1,9 +1,13 @@
 import KeygateCore
 import KeygateStore
+import Logging
 import PostgresNIO
 
 /// The ledger's upkeep on PostgreSQL: the check (one read), the heartbeat (an upsert) and the sweeper's two
-/// writes, each one transaction. Several replicas may sweep at once: the sweeper locks the reservations it
+/// writes, each one transaction. One replica sweeps at a time: each sweep first takes a transaction-level
+/// advisory lock with `pg_try_advisory_xact_lock`, and a replica that finds it taken skips that sweep (the one
+/// holding it does the work; the next interval tries again), so replicas do not queue on the same rows. Were two
+/// to sweep at once anyway, it would still be correct: the sweeper locks the reservations it
 /// releases (`FOR UPDATE`, by request id) before their accounts (by organisation id), the same order as a
 /// settlement, so a reservation is released once, a settlement racing it waits and then charges from available,
 /// and no two writers deadlock. The trial expiry locks the expired accounts in id order likewise.
@@ -49,8 +53,18 @@ extension PostgresStore {
         }
     }
 
+    /// The sweeper's lock key: "kgsweep" in ASCII, apart from the migrations' key.
+    static let sweeperLockKey: Int64 = 0x6B_6773_7765_6570
+
+    /// Whether this transaction is the one sweep under way (the lock is released by its commit or rollback).
+    static func takeSweeperLock(_ connection: PostgresConnection, logger: Logger) async throws -> Bool {
+        let rows = try await connection.query("SELECT pg_try_advisory_xact_lock(\(sweeperLockKey))", logger: logger).collect()
+        return try rows.first?.decode(Bool.self) ?? false
+    }
+
     public func releaseAbandonedReservations(now: Int64, deadBefore: Int64) async throws -> Int {
         try await transaction { connection in
+            guard try await Self.takeSweeperLock(connection, logger: logger) else { return 0 }
             // Locked here, re-checked by PostgreSQL if a settlement changed one meanwhile (a settled one is gone).
             let rows = try await connection.query(
                 """
@@ -89,6 +103,7 @@ extension PostgresStore {
 
     public func expireTrialCredits(now: Int64) async throws -> Int {
         try await transaction { connection in
+            guard try await Self.takeSweeperLock(connection, logger: logger) else { return 0 }
             let rows = try await connection.query(
                 """
                 SELECT organization_id, \(unescaped: Self.balanceColumns) FROM credit_accounts

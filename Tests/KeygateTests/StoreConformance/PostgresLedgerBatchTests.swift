@@ -203,4 +203,21 @@ import Testing
             try await other.close()
         }
     }
+
+    @Test func oneReplicaSweepsAtATime() async throws {
+        try await withPostgres { store in
+            let org = try await store.createOrganization(slug: "acme", name: "Acme").id
+            try await store.addCredits(organizationID: org, amount: Self.credits(5), kind: .grant, reason: nil, trialExpiresAt: nil)
+            _ = try await store.reserve(organizationID: org, requestID: "gone", amount: Self.credits(2), instanceID: "i1", leaseExpiresAt: 1)
+            let other = PostgresStore(url: store.url)
+            // While another replica's sweep holds the lock, this one skips its sweep and leaves the rows alone.
+            try await other.transaction { connection in
+                _ = try await connection.query("SELECT pg_advisory_xact_lock(\(PostgresStore.sweeperLockKey))", logger: other.logger).collect()
+                #expect(try await store.releaseAbandonedReservations(now: WallClock.nowMs(), deadBefore: 0) == 0)
+            }
+            #expect(try await store.releaseAbandonedReservations(now: WallClock.nowMs(), deadBefore: 0) == 1)
+            #expect(try await store.balance(organizationID: org).available == Self.credits(5))
+            try await other.close()
+        }
+    }
 }
