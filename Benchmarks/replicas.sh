@@ -19,7 +19,6 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/keygate-replicas.XXXXXX")
 RESULTS=$WORK/replicas.tsv   # store replicas conns rps p50_us p99_us errors requests
 : > "$RESULTS"
 source "$ROOT/Benchmarks/lib.sh"
-log "work directory: $WORK"
 
 log "building keygate (release)"
 build keygate
@@ -67,15 +66,16 @@ stop_replicas() { local pid; for pid in "${REPLICA_PIDS[@]}"; do stop_server "$p
 
 run_split() {  # store conns [seconds]: one wrk per replica with its share of conns; sums rps, keeps the worst p50/p99
   local n=${#REPLICA_PORTS[@]} i share out rps=0 requests=0 errors=0 p50=0 p99=0 line
-  local outs=()
+  local outs=() wrks=()
   for i in $(seq 0 $(( n - 1 ))); do
     share=$(( ($2 + n - 1 - i) / n ))
     (( share > 0 )) || continue
     STREAM=0 KEYGATE_KEY=$KEY MODEL=$MODEL_PAID wrk -t1 -c"$share" -d"${3:-$DURATION}s" --timeout 10s \
       -s "$ROOT/Benchmarks/chat.lua" "http://127.0.0.1:${REPLICA_PORTS[$i]}/v1/chat/completions" > "$WORK/wrk-$i.out" 2>&1 &
+    wrks+=($!)
     outs+=("$WORK/wrk-$i.out")
   done
-  wait
+  wait "${wrks[@]}"   # not a bare wait: the replicas are children of this shell too
   [ -n "${3:-}" ] && return 0
   for out in "${outs[@]}"; do
     line=$(grep '^RESULT' "$out") || die "no RESULT from wrk: $(cat "$out")"

@@ -1,10 +1,15 @@
 """What every check script shares: named checks that report and go on, free ports, waiting for a server,
-Stripe's webhook signature, and the summary that sets the exit status."""
+Stripe's webhook signature, throwaway PostgreSQL databases, and the summary that sets the exit status."""
 import hashlib
 import hmac
 import json
+import glob
+import os
+import shutil
 import socket
+import subprocess
 import time
+import uuid
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -81,3 +86,28 @@ def http(method, url, key=None, body=None, timeout=60, raw=None, headers=None, f
             return response.status, response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.read()
+
+
+def psql(url, sql):
+    """Runs one statement with Debian's psql (the client comes with the server); returns its rows as strings."""
+    binary = shutil.which("psql") or sorted(glob.glob("/usr/lib/postgresql/*/bin/psql"))[-1]
+    parts = urllib.parse.urlsplit(url)
+    env = dict(os.environ, PGPASSWORD=urllib.parse.unquote(parts.password or ""))
+    done = subprocess.run([binary, "-q", "-At", "-v", "ON_ERROR_STOP=1", "-h", parts.hostname, "-p", str(parts.port or 5432),
+                           "-U", parts.username, "-d", parts.path.lstrip("/"), "-c", sql], env=env, check=True, capture_output=True, text=True)
+    return done.stdout.splitlines()
+
+
+def fresh_database(server_url, prefix):
+    """A new, empty database on the server `server_url` names (its role may create databases): (name, its URL)."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    psql(server_url, f"CREATE DATABASE {name}")
+    parts = urllib.parse.urlsplit(server_url)
+    return name, urllib.parse.urlunsplit(parts._replace(path="/" + name))
+
+
+def drop_database(server_url, name):
+    try:
+        psql(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    except subprocess.CalledProcessError:
+        pass

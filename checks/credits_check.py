@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""Checks the credit ledger across real processes: two `keygate serve` on one SQLite file under 200
+"""Checks the credit ledger across real processes: two `keygate serve` on one database under 200
 concurrent requests (no overspend, every accepted request charged once, `keygate ledger verify` passes),
 then `kill -9` of a server with 20 streams in flight (its reservations come back after the lease), then
 `kill -9` of a server under load (every answer a client received in full was charged, with its usage record).
 
-Usage: checks/credits_check.py [BIN_DIR]   (default .build/debug)
+Usage: checks/credits_check.py [BIN_DIR] [--postgres]   (default .build/debug)
+On the embedded SQLite file by default; with --postgres, on a fresh database of the server KEYGATE_TEST_DATABASE_URL
+names (the batched ledger path of several replicas).
 """
 import concurrent.futures
 from http.client import HTTPException
@@ -20,9 +22,12 @@ import time
 import urllib.error
 import urllib.request
 
-from checklib import check, free_port, stop, summary, wait_ready
+from checklib import check, drop_database, fresh_database, free_port, psql, stop, summary, wait_ready
 
-BIN = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".build/debug")
+ARGS = [a for a in sys.argv[1:] if not a.startswith("--")]
+BIN = os.path.abspath(ARGS[0] if ARGS else ".build/debug")
+POSTGRES = "--postgres" in sys.argv[1:]
+SERVER_URL = os.environ.get("KEYGATE_TEST_DATABASE_URL", "")
 KEYGATE = os.path.join(BIN, "keygate")
 FAKE = os.path.join(BIN, "keygate-fake-upstream")
 def http(method, url, key, body=None, timeout=60, headers=None):
@@ -39,12 +44,28 @@ def http(method, url, key, body=None, timeout=60, headers=None):
 
 
 def main():
+    if POSTGRES and not SERVER_URL:
+        print("skip credits on PostgreSQL: KEYGATE_TEST_DATABASE_URL is not set (eval \"$(scripts/test-postgres.sh start)\")")
+        return 0
     data_dir = tempfile.mkdtemp(prefix="keygate-credits-check-")
+    database_name, database_url = fresh_database(SERVER_URL, "kg_credits") if POSTGRES else (None, None)
+    store = "PostgreSQL" if POSTGRES else "one SQLite file"
+
+    def request_ids(sql):
+        if POSTGRES:
+            return set(psql(database_url, sql))
+        db = sqlite3.connect(os.path.join(data_dir, "keygate.db"))
+        ids = {row[0] for row in db.execute(sql)}
+        db.close()
+        return ids
+
     fake = subprocess.Popen([FAKE, "--port", "0"], stdout=subprocess.PIPE, text=True)
     fake_port = int(fake.stdout.readline().strip().rsplit(" ", 1)[1])
     env = dict(os.environ, KEYGATE_DATA_DIR=data_dir, KEYGATE_PROVIDER_OPENAI_BASE_URL=f"http://127.0.0.1:{fake_port}/v1",
                KEYGATE_PROVIDER_OPENAI_API_KEY="sk-platform-credits-check", KEYGATE_MIN_RESERVATION_CREDITS="1",
                KEYGATE_SWEEP_INTERVAL_SECONDS="1", KEYGATE_INSTANCE_DEAD_AFTER_SECONDS="3", KEYGATE_LOG_LEVEL="warning")
+    if POSTGRES:
+        env["KEYGATE_DATABASE_URL"] = database_url
     run = lambda *args: subprocess.run([KEYGATE, *args], env=env, check=True, capture_output=True, text=True)
     run("org", "create", "acme")
     run("credits", "grant", "--org", "acme", "--credits", "50", "--reason", "credits check")
@@ -87,7 +108,7 @@ def main():
             verify = subprocess.run([KEYGATE, "ledger", "verify"], env=env, capture_output=True, text=True)
             assert verify.returncode == 0, verify.stdout + verify.stderr
 
-        check("200 concurrent requests across two servers on one SQLite file never overspend", concurrent_requests)
+        check(f"200 concurrent requests across two servers on {store} never overspend", concurrent_requests)
 
         def crash_mid_stream():
             run("credits", "grant", "--org", "acme", "--credits", "100")
@@ -146,10 +167,8 @@ def main():
             for thread in threads:
                 thread.join()
             assert len(received) >= 50, f"only {len(received)} answers before the kill"
-            db = sqlite3.connect(os.path.join(data_dir, "keygate.db"))
-            settled = {row[0] for row in db.execute("SELECT request_id FROM ledger_entries WHERE kind = 'settle'")}
-            recorded = {row[0] for row in db.execute("SELECT request_id FROM usage_records")}
-            db.close()
+            settled = request_ids("SELECT request_id FROM ledger_entries WHERE kind = 'settle'")
+            recorded = request_ids("SELECT request_id FROM usage_records")
             missing = [rid for rid, _ in received if rid not in settled]
             assert not missing, f"{len(missing)} answers received in full but not charged, e.g. {missing[:3]}"
             unrecorded = [rid for rid, _ in received if rid not in recorded]
@@ -161,8 +180,10 @@ def main():
         check("kill -9 under load: every answer a client received in full was charged, with its usage record", crash_under_load)
     finally:
         stop(*servers, fake)
+        if database_name:
+            drop_database(SERVER_URL, database_name)
 
-    return summary()
+    return summary("on PostgreSQL" if POSTGRES else "")
 
 
 if __name__ == "__main__":

@@ -16,9 +16,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 
 from checklib import check, free_port, http, sign, stop, summary, wait_ready
 

@@ -13,18 +13,13 @@ Usage: checks/postgres_replicas_check.py [BIN_DIR]   (default .build/debug)
 import concurrent.futures
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
-import uuid
 
-from checklib import check, free_port, http, stop, summary, wait_ready
+from checklib import check, drop_database, fresh_database, free_port, http, stop, summary, wait_ready
 
 BIN = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".build/debug")
 KEYGATE = os.path.join(BIN, "keygate")
@@ -32,25 +27,11 @@ FAKE = os.path.join(BIN, "keygate-fake-upstream")
 SERVER_URL = os.environ.get("KEYGATE_TEST_DATABASE_URL", "")
 
 
-
-
-def psql(url, sql):
-    """Runs one statement with Debian's psql (the client comes with the server)."""
-    binary = shutil.which("psql") or sorted(__import__("glob").glob("/usr/lib/postgresql/*/bin/psql"))[-1]
-    parts = urllib.parse.urlsplit(url)
-    env = dict(os.environ, PGPASSWORD=urllib.parse.unquote(parts.password or ""))
-    subprocess.run([binary, "-q", "-v", "ON_ERROR_STOP=1", "-h", parts.hostname, "-p", str(parts.port or 5432), "-U", parts.username,
-                    "-d", parts.path.lstrip("/"), "-c", sql], env=env, check=True, capture_output=True, text=True)
-
-
 def main():
     if not SERVER_URL:
         print("skip PostgreSQL replicas: KEYGATE_TEST_DATABASE_URL is not set (eval \"$(scripts/test-postgres.sh start)\")")
         return 0
-    name = "kg_replicas_" + uuid.uuid4().hex[:12]
-    psql(SERVER_URL, f"CREATE DATABASE {name}")
-    parts = urllib.parse.urlsplit(SERVER_URL)
-    database_url = urllib.parse.urlunsplit(parts._replace(path="/" + name))
+    name, database_url = fresh_database(SERVER_URL, "kg_replicas")
     data_dir = tempfile.mkdtemp(prefix="keygate-replicas-check-")
     fake = subprocess.Popen([FAKE, "--port", "0"], stdout=subprocess.PIPE, text=True)
     fake_port = int(fake.stdout.readline().strip().rsplit(" ", 1)[1])
@@ -144,10 +125,7 @@ def main():
         check("kill -9 of one replica with 20 streams: the others serve on and its reservations come back", a_killed_replica_leaves_the_others_serving)
     finally:
         stop(*servers, fake)
-        try:
-            psql(SERVER_URL, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        except subprocess.CalledProcessError:
-            pass
+        drop_database(SERVER_URL, name)
     return summary("(replicas on PostgreSQL)")
 
 

@@ -24,6 +24,7 @@ BIN=$(swift build --show-bin-path)
 status=0
 .venv/bin/python checks/sdk_check.py "$BIN" || status=1
 .venv/bin/python checks/credits_check.py "$BIN" || status=1
+.venv/bin/python checks/credits_check.py "$BIN" --postgres || status=1
 .venv/bin/python checks/payments_check.py "$BIN" || status=1
 .venv/bin/python checks/stripe_localstripe_check.py "$BIN" || status=1
 .venv/bin/python checks/postgres_replicas_check.py "$BIN" || status=1
