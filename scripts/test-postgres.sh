@@ -34,7 +34,10 @@ start)
   runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDATA" -l "$PGDATA/server.log" -w -t 30 \
     -o "-p $PORT -k /tmp -c listen_addresses=127.0.0.1 -c fsync=$FSYNC -c max_connections=300" start >&2
   "$PGBIN/psql" -q -v ON_ERROR_STOP=1 -h /tmp -p "$PORT" -U postgres -d postgres \
-    -c "CREATE ROLE keygate LOGIN CREATEDB PASSWORD 'keygate'" -c "CREATE DATABASE keygate OWNER keygate" >&2
+    -c "CREATE ROLE keygate LOGIN CREATEDB PASSWORD 'keygate'" -c "CREATE DATABASE keygate OWNER keygate" \
+    -c "GRANT pg_signal_backend TO keygate" >&2
+  # pg_signal_backend: the tests drop their databases WITH (FORCE), which must also stop an autovacuum worker that
+  # happens to be in one (a process of no role, which only that membership may signal).
   echo "export KEYGATE_TEST_DATABASE_URL=postgres://keygate:keygate@127.0.0.1:$PORT/keygate?sslmode=disable"
   ;;
 stop)

@@ -1,5 +1,6 @@
 extension PostgresMigrations {
-    /// Version 3: the ledger's hot path as one function call per batch (`PostgresBatcher`). One organisation's
+    /// Version 3: the ledger's hot path as one function call per batch (`PostgresBatcher`): `keygate_ledger_batch`
+    /// applies the settlements, then the reservations, that a process had waiting at one moment. One organisation's
     /// `credit_accounts` row takes only a few hundred durable commits a second, since a transaction keeps its row lock
     /// until its commit record is flushed; a batch shares that commit among all the requests waiting at the moment.
     ///
@@ -15,8 +16,8 @@ extension PostgresMigrations {
             """
             CREATE FUNCTION keygate_reserve_batch(
               p_orgs TEXT[], p_requests TEXT[], p_amounts BIGINT[], p_leases BIGINT[], p_instances TEXT[], p_now BIGINT)
-            RETURNS TABLE (o_outcome TEXT, o_from_trial BIGINT, o_regular BIGINT, o_trial BIGINT, o_trial_expires_at BIGINT,
-              o_reserved BIGINT)
+            RETURNS TABLE (o_index INT, o_outcome TEXT, o_from_trial BIGINT, o_regular BIGINT, o_trial BIGINT,
+              o_trial_expires_at BIGINT, o_reserved BIGINT)
             LANGUAGE plpgsql AS $$
             DECLARE
               n INT := coalesce(array_length(p_requests, 1), 0);
@@ -61,6 +62,7 @@ extension PostgresMigrations {
                   o_outcome := 'insufficient'; o_from_trial := 0; o_regular := coalesce(b_regular, 0);
                   o_trial := coalesce(b_trial, 0); o_trial_expires_at := b_expiry; o_reserved := coalesce(b_reserved, 0);
                 END IF;
+                o_index := i;
                 RETURN NEXT;
               END LOOP;
               IF dirty THEN
@@ -158,6 +160,30 @@ extension PostgresMigrations {
                 WITH ORDINALITY AS u(o, kind, rg, tr, rs, av, ra, req, reason, k)
               ORDER BY u.k;
               DELETE FROM reservations WHERE request_id = ANY(settled);
+            END $$
+            """,
+            // What a process sends: the settlements waiting at the moment, then the reservations, in one statement and
+            // one commit. Every lock of both halves is taken first, in the one order (the settled reservations by
+            // request id, then every account either half touches by organisation id), so that the reservations' half
+            // never takes an account lock out of order after the settlements' half.
+            """
+            CREATE FUNCTION keygate_ledger_batch(
+              s_requests TEXT[], s_costs BIGINT[], s_fees BIGINT[],
+              r_orgs TEXT[], r_requests TEXT[], r_amounts BIGINT[], r_leases BIGINT[], r_instances TEXT[], p_now BIGINT)
+            RETURNS TABLE (o_settled BOOLEAN, o_index INT, o_outcome TEXT, o_from_trial BIGINT, o_regular BIGINT, o_trial BIGINT,
+              o_trial_expires_at BIGINT, o_reserved BIGINT)
+            LANGUAGE plpgsql AS $$
+            BEGIN
+              PERFORM 1 FROM reservations WHERE request_id = ANY(s_requests) ORDER BY request_id FOR UPDATE;
+              PERFORM 1 FROM credit_accounts
+              WHERE organization_id = ANY(r_orgs)
+                OR organization_id IN (SELECT r.organization_id FROM reservations r WHERE r.request_id = ANY(s_requests))
+              ORDER BY organization_id FOR UPDATE;
+              RETURN QUERY SELECT true, s.o_index, NULL::TEXT, NULL::BIGINT, NULL::BIGINT, NULL::BIGINT, NULL::BIGINT, NULL::BIGINT
+                FROM keygate_settle_batch(s_requests, s_costs, s_fees, p_now) s;
+              RETURN QUERY SELECT false, r.o_index, r.o_outcome, r.o_from_trial, r.o_regular, r.o_trial, r.o_trial_expires_at,
+                  r.o_reserved
+                FROM keygate_reserve_batch(r_orgs, r_requests, r_amounts, r_leases, r_instances, p_now) r;
             END $$
             """,
         ])

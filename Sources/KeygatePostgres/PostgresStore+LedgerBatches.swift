@@ -3,16 +3,16 @@ import KeygateStore
 import Logging
 import PostgresNIO
 
-/// The ledger's hot path batched (issue 15): every reservation, and every settlement, waiting at a moment in this
-/// process goes to PostgreSQL as ONE statement calling `keygate_reserve_batch` / `keygate_settle_batch` (migration 3),
-/// committed on its own with synchronous commit as configured (on by default). Why: a transaction holds the
-/// organisation's row lock until its commit is flushed, so one statement per request caps a busy organisation at a
-/// few hundred requests a second across all replicas; one commit per batch shares that flush.
+/// The ledger's hot path batched (issue 15): every settlement and every reservation waiting at a moment in this
+/// process go to PostgreSQL as ONE statement calling `keygate_ledger_batch` (migration 3), committed on its own with
+/// synchronous commit as the server has it (on by default). Why: a transaction holds the organisation's row lock
+/// until its commit is flushed, so statements per request cap a busy organisation at a few hundred requests a second
+/// across all replicas; one commit per batch shares that flush among everything waiting.
 ///
-/// What stays as without batching: each request gets its own answer, computed in arrival order against the
-/// running balance (a 402 only when the requests ahead of it left too little, never because of the batch); a
-/// settlement's usage record is written in the same statement (a data-modifying CTE), so a charge never exists
-/// without its record; nothing is answered before its commit. If PostgreSQL refuses a batch as a whole (a
+/// What stays as without batching: each request gets its own answer, the one a serial run of the waiting requests
+/// gives (settlements first, then reservations in arrival order, each against the running balance: a 402 only
+/// when what was ahead of it left too little); a settlement's usage record is written in the same statement (a
+/// data-modifying CTE), so a charge never exists without its record; nothing is answered before its commit. If PostgreSQL refuses a batch as a whole (a
 /// deadlock, a duplicate request id raced in from another replica), each request runs alone through the
 /// one-request transaction of `PostgresStore+Ledger`; if the database cannot be reached, each gets that error.
 extension PostgresStore {
@@ -31,6 +31,24 @@ extension PostgresStore {
         var record: UsageRecord?
     }
 
+    /// One ledger write waiting for the next batch.
+    enum LedgerWrite: Sendable {
+        case reserve(PendingReservation)
+        case settle(PendingSettlement)
+
+        var requestID: String {
+            switch self {
+            case .reserve(let pending): pending.requestID
+            case .settle(let pending): pending.requestID
+            }
+        }
+    }
+
+    enum LedgerAnswer: Sendable {
+        case reservation(ReservationOutcome)
+        case settlement(Settlement)
+    }
+
     public func reserve(
         organizationID: String, requestID: String, amount: MicroCredits, instanceID: String, leaseExpiresAt: Int64
     ) async throws -> ReservationOutcome {
@@ -41,112 +59,115 @@ extension PostgresStore {
         let pending = PendingReservation(
             organizationID: organizationID, requestID: requestID, amount: amount.value, instanceID: instanceID,
             leaseExpiresAt: leaseExpiresAt)
-        return try await reservations.submit(pending) { [self] batch in await reserveBatch(batch) }
+        guard case .reservation(let outcome) = try await ledgerWrites.submit(.reserve(pending), run: { [self] in await writeBatch($0) }) else {
+            throw StoreError.unavailable("a reservation was answered as a settlement")
+        }
+        return outcome
     }
 
     public func settle(requestID: String, cost: MicroCredits, fee: MicroCredits, record: UsageRecord?) async throws -> Settlement {
         guard batchesLedgerWrites else { return try await settleAlone(requestID: requestID, cost: cost, fee: fee, record: record) }
         let pending = PendingSettlement(requestID: requestID, cost: cost, fee: fee, record: record)
-        return try await settlements.submit(pending) { [self] batch in await settleBatch(batch) }
-    }
-
-    func reserveBatch(_ batch: [PendingReservation]) async -> [Result<ReservationOutcome, any Error>] {
-        // By organisation (then arrival), so that the function reads and writes each account once. Locks are taken
-        // by the function itself in the database's order, whatever this order is.
-        let order = batch.indices.sorted { (batch[$0].organizationID, $0) < (batch[$1].organizationID, $1) }
-        let sorted = order.map { batch[$0] }
-        let query: PostgresQuery = """
-            SELECT o_outcome, o_from_trial, o_regular, o_trial, o_trial_expires_at, o_reserved FROM keygate_reserve_batch(
-              \(sorted.map(\.organizationID)), \(sorted.map(\.requestID)), \(sorted.map(\.amount)), \(sorted.map(\.leaseExpiresAt)),
-              \(sorted.map(\.instanceID)), \(WallClock.nowMs()))
-            """
-        do {
-            let rows = try await client.withConnection { connection in try await connection.query(query, logger: logger).collect() }
-            guard rows.count == batch.count else {
-                throw StoreError.unavailable("keygate_reserve_batch answered \(rows.count) of \(batch.count) reservations")
-            }
-            var answers = [Result<ReservationOutcome, any Error>](repeating: .failure(StoreError.unavailable("no answer")), count: batch.count)
-            for (position, row) in rows.enumerated() {
-                let (outcome, fromTrial, regular, trial, expiry, reserved) = try row.decode((String, Int64, Int64, Int64, Int64?, Int64).self)
-                let pending = sorted[position]
-                switch outcome {
-                case "reserved":
-                    answers[order[position]] = .success(.reserved(trial: MicroCredits(fromTrial), regular: MicroCredits(pending.amount - fromTrial)))
-                case "insufficient":
-                    let balance = CreditBalance(
-                        regular: MicroCredits(regular), trial: MicroCredits(trial), trialExpiresAt: expiry, reserved: MicroCredits(reserved))
-                    answers[order[position]] = .success(.insufficient(balance))
-                default:
-                    answers[order[position]] = .failure(StoreError.duplicate("reservation for request '\(pending.requestID)'"))
-                }
-            }
-            return answers
-        } catch {
-            guard Self.isRefusedStatement(error) else { return batch.map { _ in .failure(Self.storeError(error, url: url)) } }
-            logger.warning(
-                "a batch of reservations was refused; each runs alone",
-                metadata: ["count": "\(batch.count)", "error": "\(Self.storeError(error, url: url))"])
-            var answers: [Result<ReservationOutcome, any Error>] = []
-            for pending in batch {
-                answers.append(
-                    await Result(awaiting: {
-                        try await reserveAlone(
-                            organizationID: pending.organizationID, requestID: pending.requestID, amount: MicroCredits(pending.amount),
-                            instanceID: pending.instanceID, leaseExpiresAt: pending.leaseExpiresAt)
-                    }))
-            }
-            return answers
+        guard case .settlement(let settlement) = try await ledgerWrites.submit(.settle(pending), run: { [self] in await writeBatch($0) }) else {
+            throw StoreError.unavailable("a settlement was answered as a reservation")
         }
+        return settlement
     }
 
-    func settleBatch(_ batch: [PendingSettlement]) async -> [Result<Settlement, any Error>] {
-        let records = batch.compactMap(\.record)
+    /// Writes a batch as one statement: its settlements (with their usage records), then its reservations. Each
+    /// write gets its answer at its own position.
+    func writeBatch(_ batch: [LedgerWrite]) async -> [Result<LedgerAnswer, any Error>] {
+        var settlements: [(position: Int, pending: PendingSettlement)] = []
+        var reservations: [(position: Int, pending: PendingReservation)] = []
+        for (position, write) in batch.enumerated() {
+            switch write {
+            case .settle(let pending): settlements.append((position, pending))
+            case .reserve(let pending): reservations.append((position, pending))
+            }
+        }
+        // Reservations by organisation (then arrival), so that the function reads and writes each account once.
+        // Locks are taken by the function in the database's order, whatever this order is.
+        reservations.sort { ($0.pending.organizationID, $0.position) < ($1.pending.organizationID, $1.position) }
+        let records = settlements.compactMap(\.pending.record)
         do {
-            let settled: Set<Int>
+            let rows: [PostgresRow]
             if records.contains(where: { $0.byokKeyID != nil }) {
                 // A record that moves a BYOK key's last use locks that key first (in id order, as the usage writer does),
-                // so this batch is a transaction of three statements rather than one.
-                settled = try await client.withTransaction(logger: logger) { connection in
+                // so this batch is a transaction of a few statements rather than one.
+                rows = try await client.withTransaction(logger: logger) { connection in
                     try await Self.writeUsageRecords(records, on: connection, logger: logger)
-                    return try await Self.settleRows(connection.query(Self.settleBatchQuery(batch, records: []), logger: logger))
+                    let query = try Self.ledgerBatchQuery(settlements.map(\.pending), reservations.map(\.pending), records: [])
+                    return try await connection.query(query, logger: logger).collect()
                 }
             } else {
-                settled = try await client.withConnection { connection in
-                    try await Self.settleRows(connection.query(Self.settleBatchQuery(batch, records: records), logger: logger))
+                let query = try Self.ledgerBatchQuery(settlements.map(\.pending), reservations.map(\.pending), records: records)
+                rows = try await client.withConnection { connection in try await connection.query(query, logger: logger).collect() }
+            }
+            var answers = [Result<LedgerAnswer, any Error>](repeating: .failure(StoreError.unavailable("no answer")), count: batch.count)
+            // A settlement the function does not name had nothing left to settle: a retry.
+            for (position, _) in settlements {
+                answers[position] = .success(.settlement(Settlement(charged: .zero, fee: .zero, applied: false)))
+            }
+            var reservationsAnswered = 0
+            for row in rows {
+                let (isSettlement, index, outcome, fromTrial, regular, trial, expiry, reserved) = try row.decode(
+                    (Bool, Int32, String?, Int64?, Int64?, Int64?, Int64?, Int64?).self)
+                let slot = Int(index) - 1
+                if isSettlement {
+                    let (position, pending) = settlements[slot]
+                    answers[position] = .success(.settlement(Settlement(charged: pending.cost, fee: pending.fee, applied: true)))
+                    continue
+                }
+                reservationsAnswered += 1
+                let (position, pending) = reservations[slot]
+                switch outcome {
+                case "reserved":
+                    let fromTrial = fromTrial ?? 0
+                    answers[position] = .success(
+                        .reservation(.reserved(trial: MicroCredits(fromTrial), regular: MicroCredits(pending.amount - fromTrial))))
+                case "insufficient":
+                    let balance = CreditBalance(
+                        regular: MicroCredits(regular ?? 0), trial: MicroCredits(trial ?? 0), trialExpiresAt: expiry,
+                        reserved: MicroCredits(reserved ?? 0))
+                    answers[position] = .success(.reservation(.insufficient(balance)))
+                default:
+                    answers[position] = .failure(StoreError.duplicate("reservation for request '\(pending.requestID)'"))
                 }
             }
-            return batch.enumerated().map { index, pending in
-                .success(
-                    settled.contains(index + 1)
-                        ? Settlement(charged: pending.cost, fee: pending.fee, applied: true) : Settlement(charged: .zero, fee: .zero, applied: false))
+            guard reservationsAnswered == reservations.count else {
+                throw StoreError.unavailable("keygate_ledger_batch answered \(reservationsAnswered) of \(reservations.count) reservations")
             }
+            return answers
         } catch {
             guard Self.isRefusedStatement(error) else { return batch.map { _ in .failure(Self.storeError(error, url: url)) } }
             logger.warning(
-                "a batch of settlements was refused; each runs alone",
+                "a batch of ledger writes was refused; each runs alone",
                 metadata: ["count": "\(batch.count)", "error": "\(Self.storeError(error, url: url))"])
-            var answers: [Result<Settlement, any Error>] = []
-            for pending in batch {
-                answers.append(
-                    await Result(awaiting: {
-                        try await settleAlone(requestID: pending.requestID, cost: pending.cost, fee: pending.fee, record: pending.record)
-                    }))
-            }
+            var answers: [Result<LedgerAnswer, any Error>] = []
+            for write in batch { answers.append(await Result(awaiting: { try await writeAlone(write) })) }
             return answers
         }
     }
 
-    /// The positions (1-based, as the function numbers them) of the settlements the batch applied.
-    private static func settleRows(_ rows: PostgresRowSequence) async throws -> Set<Int> {
-        var settled = Set<Int>()
-        for try await index in rows.decode(Int32.self) { settled.insert(Int(index)) }
-        return settled
+    /// A write in a transaction of its own (the fallback of a refused batch).
+    func writeAlone(_ write: LedgerWrite) async throws -> LedgerAnswer {
+        switch write {
+        case .reserve(let p):
+            .reservation(
+                try await reserveAlone(
+                    organizationID: p.organizationID, requestID: p.requestID, amount: MicroCredits(p.amount), instanceID: p.instanceID,
+                    leaseExpiresAt: p.leaseExpiresAt))
+        case .settle(let p):
+            .settlement(try await settleAlone(requestID: p.requestID, cost: p.cost, fee: p.fee, record: p.record))
+        }
     }
 
-    /// One statement: the records (a data-modifying CTE, so in the same transaction and before any lock of the
-    /// ledger), then the function. PostgreSQL runs a CTE's `INSERT` whether or not the query reads its rows.
-    private static func settleBatchQuery(_ batch: [PendingSettlement], records: [UsageRecord]) throws -> PostgresQuery {
-        var binds = PostgresBindings(capacity: 4 + records.count * 22)
+    /// One statement: the records (a data-modifying CTE, so in the same transaction; PostgreSQL runs a CTE's
+    /// `INSERT` whether or not the query reads its rows), then the function.
+    private static func ledgerBatchQuery(
+        _ settlements: [PendingSettlement], _ reservations: [PendingReservation], records: [UsageRecord]
+    ) throws -> PostgresQuery {
+        var binds = PostgresBindings(capacity: 9 + records.count * 22)
         var sql = ""
         if !records.isEmpty {
             let insert = try insertUsage(records.sorted { $0.requestID < $1.requestID }[...])
@@ -154,11 +175,17 @@ extension PostgresStore {
             binds = insert.binds
         }
         let first = binds.count + 1
-        binds.append(batch.map(\.requestID))
-        binds.append(batch.map(\.cost.value))
-        binds.append(batch.map(\.fee.value))
+        binds.append(settlements.map(\.requestID))
+        binds.append(settlements.map(\.cost.value))
+        binds.append(settlements.map(\.fee.value))
+        binds.append(reservations.map(\.organizationID))
+        binds.append(reservations.map(\.requestID))
+        binds.append(reservations.map(\.amount))
+        binds.append(reservations.map(\.leaseExpiresAt))
+        binds.append(reservations.map(\.instanceID))
         binds.append(WallClock.nowMs())
-        sql += "SELECT o_index FROM keygate_settle_batch($\(first), $\(first + 1), $\(first + 2), $\(first + 3))"
+        sql += "SELECT o_settled, o_index, o_outcome, o_from_trial, o_regular, o_trial, o_trial_expires_at, o_reserved FROM keygate_ledger_batch("
+        sql += (first..<first + 9).map { "$\($0)" }.joined(separator: ", ") + ")"
         return PostgresQuery(unsafeSQL: sql, binds: binds)
     }
 

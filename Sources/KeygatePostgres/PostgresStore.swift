@@ -19,8 +19,7 @@ public final class PostgresStore: Store {
     /// Whether `reserve` and `settle` are batched per moment (`PostgresStore+LedgerBatches`); off only to measure
     /// what batching gains.
     let batchesLedgerWrites: Bool
-    let reservations = PostgresBatcher<PendingReservation, ReservationOutcome>(key: \.requestID)
-    let settlements = PostgresBatcher<PendingSettlement, Settlement>(key: \.requestID)
+    let ledgerWrites = PostgresBatcher<LedgerWrite, LedgerAnswer>(key: \.requestID)
 
     public init(url: PostgresDatabaseURL, batchesLedgerWrites: Bool = true, logger: Logger = Logger(label: "keygate.postgres")) {
         self.url = url

@@ -42,6 +42,18 @@ import Testing
         }
     }
 
+    static func reservations(_ answers: [Result<PostgresStore.LedgerAnswer, any Error>]) -> [Result<ReservationOutcome, any Error>] {
+        answers.map { answer in
+            answer.flatMap { if case .reservation(let outcome) = $0 { .success(outcome) } else { .failure(StoreError.invalid("a settlement")) } }
+        }
+    }
+
+    static func settlements(_ answers: [Result<PostgresStore.LedgerAnswer, any Error>]) -> [Result<Settlement, any Error>] {
+        answers.map { answer in
+            answer.flatMap { if case .settlement(let settled) = $0 { .success(settled) } else { .failure(StoreError.invalid("a reservation")) } }
+        }
+    }
+
     /// Both sides' answers agree: equal values, or both a duplicate.
     func agree<T: Equatable>(_ batched: Result<T, any Error>, _ alone: Result<T, any Error>) -> Bool {
         switch (batched, alone) {
@@ -82,7 +94,7 @@ import Testing
                         instanceID: "i1", leaseExpiresAt: Self.far)
                 }
             }
-            let batched = await store.reserveBatch(pending("a"))
+            let batched = Self.reservations(await store.writeBatch(pending("a").map { .reserve($0) }))
             var alone: [Result<ReservationOutcome, any Error>] = []
             for step in pending("b") {
                 do {
@@ -118,7 +130,7 @@ import Testing
                         requestID: "\(side)-\($0.request)", cost: MicroCredits($0.cost), fee: MicroCredits($0.fee), record: nil)
                 }
             }
-            let settledInBatch = await store.settleBatch(pendingSettlements("a"))
+            let settledInBatch = Self.settlements(await store.writeBatch(pendingSettlements("a").map { .settle($0) }))
             var settledAlone: [Result<Settlement, any Error>] = []
             for step in pendingSettlements("b") {
                 do {
@@ -142,6 +154,40 @@ import Testing
         }
     }
 
+    @Test func aBatchSettlesFirstThenReservesWithWhatTheSettlementsFreed() async throws {
+        try await withPostgres { store in
+            var orgs: [String] = []
+            for side in ["a", "b"] {
+                let org = try await store.createOrganization(slug: "org-\(side)", name: side).id
+                try await store.addCredits(organizationID: org, amount: Self.credits(5), kind: .grant, reason: nil, trialExpiresAt: nil)
+                _ = try await store.reserveAlone(
+                    organizationID: org, requestID: "\(side)-r1", amount: Self.credits(4), instanceID: "i1", leaseExpiresAt: Self.far)
+                orgs.append(org)
+            }
+            // r2 needs 3 credits; only 1 is free until r1 settles for 1 and returns the other 3. One batch holds both.
+            func r2(_ side: Int) -> PostgresStore.PendingReservation {
+                PostgresStore.PendingReservation(
+                    organizationID: orgs[side], requestID: "\(["a", "b"][side])-r2", amount: Self.credits(3).value, instanceID: "i1",
+                    leaseExpiresAt: Self.far)
+            }
+            let settleA = PostgresStore.PendingSettlement(requestID: "a-r1", cost: Self.credits(1), fee: .zero, record: nil)
+            let answers = await store.writeBatch([.reserve(r2(0)), .settle(settleA)])
+            #expect((try? Self.reservations([answers[0]])[0].get()) == .reserved(trial: .zero, regular: Self.credits(3)))
+            #expect((try? Self.settlements([answers[1]])[0].get())?.applied == true)
+            // The same two alone, in the order the batch applies them.
+            #expect(try await store.settleAlone(requestID: "b-r1", cost: Self.credits(1), fee: .zero, record: nil).applied)
+            let alone = r2(1)
+            #expect(
+                try await store.reserveAlone(
+                    organizationID: alone.organizationID, requestID: alone.requestID, amount: MicroCredits(alone.amount), instanceID: "i1",
+                    leaseExpiresAt: Self.far) == .reserved(trial: .zero, regular: Self.credits(3)))
+            #expect(try await store.balance(organizationID: orgs[0]) == store.balance(organizationID: orgs[1]))
+            let entriesA = try await store.ledgerEntries(organizationID: orgs[0], limit: 20).map(Entry.init)
+            let entriesB = try await store.ledgerEntries(organizationID: orgs[1], limit: 20).map(Entry.init)
+            #expect(entriesA == entriesB)
+        }
+    }
+
     @Test func aBatchTheDatabaseRefusesRunsEachRequestAlone() async throws {
         try await withPostgres { store in
             let org = try await store.createOrganization(slug: "acme", name: "Acme").id
@@ -154,7 +200,7 @@ import Testing
                 organizationID: org, requestID: "x2", amount: Self.credits(2).value, instanceID: "i1", leaseExpiresAt: Self.far)
             var again = twice
             again.amount = Self.credits(1).value
-            let answers = await store.reserveBatch([twice, other, again])
+            let answers = Self.reservations(await store.writeBatch([.reserve(twice), .reserve(other), .reserve(again)]))
             #expect((try? answers[0].get()) == .reserved(trial: .zero, regular: Self.credits(2)))
             #expect((try? answers[1].get()) == .reserved(trial: .zero, regular: Self.credits(2)))
             #expect(throws: StoreError.self) { try answers[2].get() }
@@ -198,7 +244,7 @@ import Testing
             let balance = try await store.balance(organizationID: org)
             #expect(balance.available == Self.credits(25) && balance.reserved == .zero)
             // Fewer statements than requests: requests that waited at the same moment shared one.
-            let batches = store.reservations.batchesWritten + other.reservations.batchesWritten
+            let batches = store.ledgerWrites.batchesWritten + other.ledgerWrites.batchesWritten
             #expect(batches < 200, "\(batches) batches for 200 reservations")
             try await other.close()
         }

@@ -102,12 +102,17 @@ enum PostgresTestServer {
                 return nil
             }
             defer { group.cancelAll() }
-            let rows = try await client.query(PostgresQuery(unsafeSQL: sql))
-            var out: [String] = []
-            for try await row in rows {
-                out.append((try? row.decode(String.self)) ?? "")
+            do {
+                let rows = try await client.query(PostgresQuery(unsafeSQL: sql))
+                var out: [String] = []
+                for try await row in rows {
+                    out.append((try? row.decode(String.self)) ?? "")
+                }
+                return out
+            } catch let error as PSQLError {
+                // The server's own words (a test database's password is no secret), so a failure says what failed.
+                throw StoreError.unavailable("\(sql.prefix(60)): \(error.serverInfo?[.message] ?? String(reflecting: error))")
             }
-            return out
         }
     }
 }
