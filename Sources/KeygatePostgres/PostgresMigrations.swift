@@ -275,5 +275,46 @@ enum PostgresMigrations {
                 FOR EACH ROW EXECUTE FUNCTION keygate_notify_change()
                 """,
             ]),
+        // Version 3 is the lead's (the batched ledger); the runner applies whatever is not applied yet.
+        Migration(
+            version: 4, name: "004_jobs",
+            statements: [
+                // Jobs (SPEC §5), SQLite's 008_jobs in PostgreSQL's types.
+                """
+                CREATE TABLE jobs (
+                  id TEXT PRIMARY KEY,
+                  organization_id TEXT NOT NULL REFERENCES organizations(id),
+                  tier TEXT,
+                  status TEXT NOT NULL CHECK (status IN ('open', 'completed', 'failed')),
+                  amount_micros BIGINT NOT NULL,
+                  remaining_trial_micros BIGINT NOT NULL,
+                  remaining_regular_micros BIGINT NOT NULL,
+                  charged_trial_micros BIGINT NOT NULL DEFAULT 0,
+                  charged_regular_micros BIGINT NOT NULL DEFAULT 0,
+                  refunded_micros BIGINT NOT NULL DEFAULT 0,
+                  refunds_late_calls BOOLEAN NOT NULL DEFAULT FALSE,
+                  metadata TEXT NOT NULL,
+                  expires_at BIGINT NOT NULL,
+                  created_at BIGINT NOT NULL,
+                  closed_at BIGINT)
+                """,
+                "CREATE INDEX jobs_by_org ON jobs(organization_id, created_at)",
+                "CREATE INDEX jobs_open_by_expiry ON jobs(expires_at) WHERE status = 'open'",
+                """
+                CREATE TABLE job_calls (
+                  request_id TEXT PRIMARY KEY,
+                  job_id TEXT NOT NULL REFERENCES jobs(id),
+                  organization_id TEXT NOT NULL REFERENCES organizations(id),
+                  trial_micros BIGINT NOT NULL,
+                  regular_micros BIGINT NOT NULL,
+                  state TEXT NOT NULL,
+                  instance_id TEXT NOT NULL,
+                  lease_expires_at BIGINT NOT NULL,
+                  created_at BIGINT NOT NULL)
+                """,
+                "CREATE INDEX job_calls_by_job ON job_calls(job_id)",
+                "ALTER TABLE usage_records ADD COLUMN job_id TEXT",
+                "CREATE INDEX usage_by_job ON usage_records(job_id) WHERE job_id IS NOT NULL",
+            ]),
     ]
 }
