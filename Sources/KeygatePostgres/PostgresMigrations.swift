@@ -20,7 +20,8 @@ enum PostgresMigrations {
     /// The lock's key: any constant that no other application on the database uses ("keygate" in ASCII).
     static let lockKey: Int64 = 0x6B_6579_6761_7465
 
-    static var latestVersion: Int { all.last?.version ?? 0 }
+    /// The highest version known (the list may be merged out of order: version 3 after 4).
+    static var latestVersion: Int { all.map(\.version).max() ?? 0 }
 
     static func apply(on store: PostgresStore) async throws {
         let logger = store.logger
@@ -41,7 +42,7 @@ enum PostgresMigrations {
                     "the database's schema is at version \(newest), newer than this Keygate knows (\(latestVersion)): "
                         + "another replica runs a newer Keygate; upgrade this one before starting it")
             }
-            for migration in all where !applied.contains(migration.version) {
+            for migration in all.sorted(by: { $0.version < $1.version }) where !applied.contains(migration.version) {
                 for statement in migration.statements {
                     _ = try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger).collect()
                 }

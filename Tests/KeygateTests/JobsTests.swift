@@ -238,6 +238,24 @@ import Testing
         }
     }
 
+    /// The sweeper completes a job past its `expires_at`; a call naming it before then is refused as expired.
+    @Test func theSweeperCompletesAnExpiredJob() async throws {
+        try await withHarness { h in
+            let admin = try await adminKey(h)
+            let id = try #require(try await openJob(h, admin: admin, #"{"credits": 5, "expires_in": 1}"#).json?["id"] as? String)
+            #expect(try await jobChat(h, job: id).status == 200)
+            try await Task.sleep(for: .milliseconds(1_100))
+            let expired = try await jobChat(h, job: id)
+            let message = expired.error?["message"] as? String ?? ""
+            #expect(expired.status == 409 && message.contains("is expired"), "\(expired.text)")
+            await h.gateway.sweeper.sweep()
+            let job = try #require(try await h.gateway.store.job(id: id, organizationID: h.organization.id))
+            #expect(job.status == .completed && job.remaining == .zero && job.charged.value > 0)
+            let balance = try await h.gateway.store.balance(organizationID: h.organization.id)
+            #expect(balance.reserved == .zero && balance.available == MicroCredits(1_000_000_000 - job.charged.value))
+        }
+    }
+
     /// Completing waits for a call in flight to settle into the job first.
     @Test func callsInFlightSettleIntoTheJobBeforeItCloses() async throws {
         try await withHarness { h in

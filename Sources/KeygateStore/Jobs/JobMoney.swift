@@ -120,7 +120,7 @@ public enum JobMoney {
         plan.figures.remainingTrial = 0
         plan.figures.remainingRegular = 0
         let charged = job.chargedTrial + job.chargedRegular
-        if refund && charged > job.refunded && job.refunded == 0 {
+        if refund && charged > 0 {
             plan.changes.append(
                 Change(kind: .refund, regular: job.chargedRegular, trial: job.chargedTrial, reason: "job \(jobID) failed: its calls' cost returned"))
             plan.figures.refunded = charged
