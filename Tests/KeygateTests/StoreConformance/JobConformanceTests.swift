@@ -123,6 +123,46 @@ import Testing
         }
     }
 
+    /// Calls reserving and settling, the sweeper, a plain request and the job's completion, all at once from
+    /// two stores: nothing deadlocks or fails, every call settles exactly once, and the ledger holds.
+    @Test(arguments: StoreBackend.all)
+    func callsSweepsAndClosingAtOnceNeverDeadlockOrLoseACredit(backend: StoreBackend) async throws {
+        try await withJobs(backend, startingCredits: 500) { store, org, database in
+            _ = try await open(store, org, 100)
+            let other = try await database.openAnother()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<40 {
+                    let target: any Store = index.isMultiple(of: 2) ? store : other
+                    group.addTask {
+                        let outcome = try await reserve(target, org, "r\(index)", Self.credits(2), instance: index % 4 == 0 ? "dead" : "i1")
+                        guard case .reserved = outcome else { return }
+                        _ = try await target.settleJobCall(requestID: "r\(index)", cost: Self.credits(1), fee: MicroCredits(1), record: nil)
+                    }
+                }
+                group.addTask {
+                    for _ in 0..<5 { _ = try await other.releaseAbandonedJobCalls(now: WallClock.nowMs(), deadBefore: WallClock.nowMs() - 60_000) }
+                }
+                group.addTask {
+                    _ = try await store.reserve(
+                        organizationID: org, requestID: "plain", amount: Self.credits(3), instanceID: "i1", leaseExpiresAt: Self.far)
+                    _ = try await store.settle(requestID: "plain", cost: Self.credits(1), fee: .zero)
+                }
+                group.addTask {
+                    try await Task.sleep(for: .milliseconds(5))
+                    _ = try await other.completeJob(jobID: "job_1", organizationID: org, now: WallClock.nowMs())
+                }
+                try await group.waitForAll()
+            }
+            try await other.close()
+            let job = try #require(try await store.job(id: "job_1", organizationID: org))
+            #expect(job.status == .completed && job.inFlight == .zero && job.remaining == .zero)
+            let settled = try await store.ledgerEntries(organizationID: org, limit: 1000).filter { $0.kind == .settle && $0.requestID != "plain" }
+            #expect(job.charged == MicroCredits(Int64(settled.count) * 1_000_001), "each settled call charged once, into the job")
+            let balance = try await store.balance(organizationID: org)
+            #expect(balance.reserved == .zero && balance.available == MicroCredits(500_000_000 - 1_000_000 - job.charged.value))
+        }
+    }
+
     @Test(arguments: StoreBackend.all)
     func completingKeepsWhatTheCallsCostAndReturnsTheRest(backend: StoreBackend) async throws {
         try await withJobs(backend, startingCredits: 100) { store, org, _ in
