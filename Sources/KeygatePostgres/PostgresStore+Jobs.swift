@@ -303,7 +303,8 @@ extension PostgresStore {
             try await connection.query(
                 """
                 SELECT j.tier, j.charged_trial_micros + j.charged_regular_micros,
-                  coalesce((SELECT sum(u.cost_usd_picos) FROM usage_records u WHERE u.job_id = j.id AND u.organization_id = j.organization_id), 0)::bigint
+                  coalesce((SELECT sum(u.cost_usd_picos) FROM usage_records u
+                            WHERE u.job_id = j.id AND u.organization_id = j.organization_id), 0)::bigint
                 FROM jobs j WHERE j.organization_id = \(organizationID) AND j.status = 'completed' AND j.tier IS NOT NULL
                 ORDER BY j.tier COLLATE "C", j.id COLLATE "C"
                 """, logger: logger

@@ -241,7 +241,8 @@ extension SQLiteStore {
                 db,
                 sql: """
                     SELECT j.tier, j.charged_trial_micros + j.charged_regular_micros,
-                      coalesce((SELECT sum(u.cost_usd_picos) FROM usage_records u WHERE u.job_id = j.id AND u.organization_id = j.organization_id), 0)
+                      coalesce((SELECT sum(u.cost_usd_picos) FROM usage_records u
+                            WHERE u.job_id = j.id AND u.organization_id = j.organization_id), 0)
                     FROM jobs j WHERE j.organization_id = ? AND j.status = 'completed' AND j.tier IS NOT NULL
                     ORDER BY j.tier, j.id
                     """, arguments: [organizationID]

@@ -16,8 +16,10 @@ extension SQLiteStore {
                       coalesce((SELECT sum(trial_delta_micros) FROM ledger_entries e WHERE e.organization_id = a.organization_id), 0),
                       coalesce((SELECT sum(reserved_delta_micros) FROM ledger_entries e WHERE e.organization_id = a.organization_id), 0),
                       coalesce((SELECT sum(trial_micros + regular_micros) FROM reservations r WHERE r.organization_id = a.organization_id AND r.state = 'open'), 0)
-                      + coalesce((SELECT sum(remaining_trial_micros + remaining_regular_micros) FROM jobs j WHERE j.organization_id = a.organization_id), 0)
-                      + coalesce((SELECT sum(trial_micros + regular_micros) FROM job_calls c WHERE c.organization_id = a.organization_id AND c.state = 'open'), 0)
+                      + coalesce((SELECT sum(remaining_trial_micros + remaining_regular_micros) FROM jobs j
+                                  WHERE j.organization_id = a.organization_id), 0)
+                      + coalesce((SELECT sum(trial_micros + regular_micros) FROM job_calls c
+                                  WHERE c.organization_id = a.organization_id AND c.state = 'open'), 0)
                     FROM credit_accounts a WHERE ? IS NULL OR a.organization_id = ?
                     """, arguments: [organizationID, organizationID])
             var problems: [LedgerDiscrepancy] = []
