@@ -1,7 +1,9 @@
+import AsyncHTTPClient
 import Foundation
 import KeygateCore
 @testable import KeygateServer
 import KeygateStore
+import NIOCore
 import Testing
 
 /// The figures of the tiers report, against hand-computed ones.
@@ -235,6 +237,46 @@ import Testing
             let unknown = try await openJob(h, admin: admin, #"{"tier": "huge"}"#)
             #expect(unknown.status == 400 && unknown.error?["code"] as? String == "unknown_tier")
             #expect(try await store.verifyLedger(organizationID: nil).isEmpty)
+        }
+    }
+
+    /// The issue's test through the server: a 100-credit job, 30 calls at once each estimated at 7 credits
+    /// (the minimum reservation), all in flight together for 1.5 s: 14 fit, the others get 402 `job_exhausted`
+    /// without reaching the provider (more may run once earlier ones returned their holds), the organisation's
+    /// available never moves, and the ledger holds.
+    @Test func thirtyConcurrentCallsOfOneJobNeverOverspendIt() async throws {
+        try await withHarness(environment: ["KEYGATE_MIN_RESERVATION_CREDITS": "7"]) { h in
+            let admin = try await adminKey(h)
+            let id = try #require(try await openJob(h, admin: admin, #"{"credits": 100}"#).json?["id"] as? String)
+            var configuration = HTTPClient.Configuration()
+            configuration.connectionPool = .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+            let replies = try await withThrowingTaskGroup(of: (Int, String).self) { group in
+                for _ in 0..<30 {
+                    group.addTask {
+                        var request = HTTPClientRequest(url: h.baseURL + "/v1/chat/completions")
+                        request.method = .POST
+                        request.headers.add(name: "authorization", value: "Bearer " + h.apiKey)
+                        request.headers.add(name: "x-keygate-job", value: id)
+                        request.body = .bytes(
+                            ByteBuffer(string: GatewayHarness.chatBody("hi #fake first_byte_delay_ms=1500", extra: #","max_tokens":5"#)))
+                        let response = try await client.execute(request, timeout: .seconds(60))
+                        let body = try await response.body.collect(upTo: 1 << 20)
+                        return (Int(response.status.code), String(buffer: body))
+                    }
+                }
+                return try await group.reduce(into: [(Int, String)]()) { $0.append($1) }
+            }
+            try await client.shutdown()
+            let accepted = replies.filter { $0.0 == 200 }.count
+            let exhausted = replies.filter { $0.0 == 402 && $0.1.contains("job_exhausted") }.count
+            #expect(accepted >= 14 && exhausted > 0 && accepted + exhausted == 30, "\(replies.map(\.0))")
+            #expect(h.fake.requests.count == accepted, "a refused call never reached the provider")
+            let job = try #require(try await h.gateway.store.job(id: id, organizationID: h.organization.id))
+            #expect(job.inFlight == .zero && job.remaining.value == 100_000_000 - job.charged.value && job.remaining.value >= 0)
+            let balance = try await h.gateway.store.balance(organizationID: h.organization.id)
+            #expect(balance.available == .credits(900) && balance.reserved == job.remaining, "calls never touch available")
+            #expect(try await h.gateway.store.verifyLedger(organizationID: nil).isEmpty)
         }
     }
 
