@@ -2,7 +2,8 @@
 """Checks the credit ledger across real processes: two `keygate serve` on one database under 200
 concurrent requests (no overspend, every accepted request charged once, `keygate ledger verify` passes),
 then `kill -9` of a server with 20 streams in flight (its reservations come back after the lease), then
-`kill -9` of a server under load (every answer a client received in full was charged, with its usage record).
+`kill -9` of a server under load (every answer a client received in full was charged, with its usage record), then
+`kill -9` of a server with a job's calls in flight (the job's hold survives; the sweeper returns the dead calls to the job).
 
 Usage: checks/credits_check.py [BIN_DIR] [--postgres]   (default .build/debug)
 On the embedded SQLite file by default; with --postgres, on a fresh database of the server KEYGATE_TEST_DATABASE_URL
@@ -178,6 +179,54 @@ def main():
             assert verify.returncode == 0, verify.stdout + verify.stderr
 
         check("kill -9 under load: every answer a client received in full was charged, with its usage record", crash_under_load)
+
+        def crash_with_a_job_open():
+            d = start_server()
+            deadline = time.time() + 20
+            while balance(b)["reserved"] != 0 and time.time() < deadline:
+                time.sleep(0.5)  # the server killed before left reservations; the sweeper returns them first
+            start = balance(b)
+            assert start["reserved"] == 0, start
+            status, body = http("POST", f"http://127.0.0.1:{b}/api/orgs/acme/jobs", admin, {"credits": 20})
+            assert status == 201, body
+            job = json.loads(body)
+            url = f"http://127.0.0.1:{b}/api/orgs/acme/jobs/{job['id']}"
+            stream = {"model": "openai/gpt-5.6-luna", "stream": True, "max_tokens": 10,
+                      "messages": [{"role": "user", "content": "hi #fake chunks=100 delay_ms=100"}]}
+            pool = concurrent.futures.ThreadPoolExecutor(max_workers=10)
+            for _ in range(10):
+                pool.submit(lambda: urllib.request.urlopen(urllib.request.Request(
+                    f"http://127.0.0.1:{d}/v1/chat/completions", data=json.dumps(stream).encode(), method="POST",
+                    headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json", "x-keygate-job": job["id"]}),
+                    timeout=30).read())
+            deadline = time.time() + 10
+            while json.loads(http("GET", url, admin)[1])["in_flight"] < 10 and time.time() < deadline:
+                time.sleep(0.1)
+            held = json.loads(http("GET", url, admin)[1])
+            assert held["in_flight"] == 10 and held["remaining"] == 10, held
+            servers[-1].send_signal(signal.SIGKILL)
+            servers[-1].wait()
+            pool.shutdown(wait=True)
+            # The job's hold is in the database: the other server sees it whole, and the organisation's reserved with it.
+            after_kill = json.loads(http("GET", url, admin)[1])
+            assert after_kill["status"] == "open" and after_kill["reserved"] == 20, after_kill
+            assert balance(b)["reserved"] == start["reserved"] + 20
+            # The sweeper returns the dead calls' holds to the job (not to available).
+            deadline = time.time() + 20
+            while json.loads(http("GET", url, admin)[1])["in_flight"] != 0 and time.time() < deadline:
+                time.sleep(0.5)
+            swept = json.loads(http("GET", url, admin)[1])
+            assert swept["in_flight"] == 0 and swept["remaining"] == 20 - swept["charged"], swept
+            assert balance(b)["available"] == start["available"] - 20, "nothing went back to available while the job is open"
+            status, body = http("POST", f"{url}/complete", admin)
+            assert status == 200, body
+            end = balance(b)
+            assert end["reserved"] == start["reserved"] and end["available"] == start["available"] - json.loads(body)["charged"], (start, end)
+            verify = subprocess.run([KEYGATE, "ledger", "verify"], env=env, capture_output=True, text=True)
+            assert verify.returncode == 0, verify.stdout + verify.stderr
+
+        check("kill -9 with a job open and calls in flight: the hold survives, the sweeper returns the dead calls to the job",
+              crash_with_a_job_open)
     finally:
         stop(*servers, fake)
         if database_name:

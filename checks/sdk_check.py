@@ -16,7 +16,7 @@ import time
 
 import anthropic
 import openai
-from checklib import check, free_port, summary, wait_ready
+from checklib import check, free_port, http, summary, wait_ready
 
 BIN = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".build/debug")
 KEYGATE = os.path.join(BIN, "keygate")
@@ -193,6 +193,54 @@ def main():
             assert final.usage.output_tokens == 3, final.usage
 
         check("anthropic SDK on an OpenAI model through /v1/messages (translated both ways)", anthropic_sdk_on_an_openai_model)
+
+        admin_created = subprocess.run([KEYGATE, "apikey", "create", "--org", "sdk-check", "--name", "jobs", "--admin"], env=env,
+                                       check=True, capture_output=True, text=True)
+        admin_key = admin_created.stdout.strip().splitlines()[-1]
+        api = f"http://127.0.0.1:{port}/api/orgs/sdk-check"
+
+        def one_job_end_to_end():
+            status, body = http("POST", f"{api}/jobs", admin_key, {"credits": 5, "metadata": {"review": "sdk-check"}})
+            assert status == 201, body
+            job = json.loads(body)
+            assert job["status"] == "open" and job["reserved"] == 5, job
+            status, body = http("GET", f"{api}/balance", admin_key)
+            before = json.loads(body)
+            assert before["reserved"] >= 5, before
+            headers = {"x-keygate-job": job["id"]}
+            raw = client.chat.completions.with_raw_response.create(
+                model="openai/gpt-5.6-luna", max_tokens=100, messages=[{"role": "user", "content": "review part 1"}], extra_headers=headers)
+            assert raw.parse().choices[0].message.content == "Hello from the fake upstream.", raw.parse()
+            message = claude.messages.create(model="claude-haiku-4-5", max_tokens=100, messages=[{"role": "user", "content": "review part 2"}],
+                                             extra_headers=headers)
+            assert message.content[0].text == "Hello from the fake upstream.", message
+            status, body = http("GET", f"{api}/balance", admin_key)
+            assert json.loads(body)["available"] == before["available"], "the calls were paid from the job's hold"
+            status, body = http("GET", f"{api}/jobs/{job['id']}", admin_key)
+            receipt = json.loads(body)
+            assert status == 200 and len(receipt["calls"]) == 2 and receipt["charged"] > 0, receipt
+            assert sorted(call["model"] for call in receipt["calls"]) == ["anthropic/claude-haiku-4-5", "openai/gpt-5.6-luna"], receipt
+            status, body = http("POST", f"{api}/jobs/{job['id']}/complete", admin_key)
+            completed = json.loads(body)
+            assert status == 200 and completed["status"] == "completed" and completed["charged"] == receipt["charged"], completed
+            status, body = http("GET", f"{api}/balance", admin_key)
+            after = json.loads(body)
+            assert abs(after["available"] - (before["available"] + 5 - completed["charged"])) < 1e-9, (before, after, completed)
+            try:
+                client.chat.completions.create(model="openai/gpt-5.6-luna", messages=[{"role": "user", "content": "late"}], extra_headers=headers)
+            except openai.APIStatusError as error:
+                assert error.status_code == 409 and error.code == "job_closed", error
+            else:
+                raise AssertionError("a call naming a completed job ran")
+            try:
+                claude.messages.create(model="claude-haiku-4-5", max_tokens=8, messages=[{"role": "user", "content": "late"}],
+                                       extra_headers=headers)
+            except anthropic.APIStatusError as error:
+                assert error.status_code == 409, error
+            else:
+                raise AssertionError("a call naming a completed job ran")
+
+        check("one job end to end: openai and anthropic SDK calls with x-keygate-job (extra_headers), receipt, complete", one_job_end_to_end)
         check("openai SDK streaming from an Anthropic model (translated)", openai_sdk_on_an_anthropic_model)
 
         def openai_sdk_on_a_gemini_model():

@@ -20,7 +20,8 @@ enum PostgresMigrations {
     /// The lock's key: any constant that no other application on the database uses ("keygate" in ASCII).
     static let lockKey: Int64 = 0x6B_6579_6761_7465
 
-    static var latestVersion: Int { all.last?.version ?? 0 }
+    /// The highest version known.
+    static var latestVersion: Int { all.map(\.version).max() ?? 0 }
 
     /// Applies every migration not applied yet, up to `version` (all of them by default; tests stop earlier to
     /// make a database as an older Keygate left it).
@@ -43,7 +44,7 @@ enum PostgresMigrations {
                     "the database's schema is at version \(newest), newer than this Keygate knows (\(latestVersion)): "
                         + "another replica runs a newer Keygate; upgrade this one before starting it")
             }
-            for migration in all where !applied.contains(migration.version) && migration.version <= version {
+            for migration in all.sorted(by: { $0.version < $1.version }) where !applied.contains(migration.version) && migration.version <= version {
                 for statement in migration.statements {
                     _ = try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger).collect()
                 }
@@ -278,5 +279,45 @@ enum PostgresMigrations {
                 """,
             ]),
         ledgerBatches,
+        Migration(
+            version: 4, name: "004_jobs",
+            statements: [
+                // Jobs (SPEC §5), SQLite's 008_jobs in PostgreSQL's types.
+                """
+                CREATE TABLE jobs (
+                  id TEXT PRIMARY KEY,
+                  organization_id TEXT NOT NULL REFERENCES organizations(id),
+                  tier TEXT,
+                  status TEXT NOT NULL CHECK (status IN ('open', 'completed', 'failed')),
+                  amount_micros BIGINT NOT NULL,
+                  remaining_trial_micros BIGINT NOT NULL,
+                  remaining_regular_micros BIGINT NOT NULL,
+                  charged_trial_micros BIGINT NOT NULL DEFAULT 0,
+                  charged_regular_micros BIGINT NOT NULL DEFAULT 0,
+                  refunded_micros BIGINT NOT NULL DEFAULT 0,
+                  refunds_late_calls BOOLEAN NOT NULL DEFAULT FALSE,
+                  metadata TEXT NOT NULL,
+                  expires_at BIGINT NOT NULL,
+                  created_at BIGINT NOT NULL,
+                  closed_at BIGINT)
+                """,
+                "CREATE INDEX jobs_by_org ON jobs(organization_id, created_at)",
+                "CREATE INDEX jobs_open_by_expiry ON jobs(expires_at) WHERE status = 'open'",
+                """
+                CREATE TABLE job_calls (
+                  request_id TEXT PRIMARY KEY,
+                  job_id TEXT NOT NULL REFERENCES jobs(id),
+                  organization_id TEXT NOT NULL REFERENCES organizations(id),
+                  trial_micros BIGINT NOT NULL,
+                  regular_micros BIGINT NOT NULL,
+                  state TEXT NOT NULL,
+                  instance_id TEXT NOT NULL,
+                  lease_expires_at BIGINT NOT NULL,
+                  created_at BIGINT NOT NULL)
+                """,
+                "CREATE INDEX job_calls_by_job ON job_calls(job_id)",
+                "ALTER TABLE usage_records ADD COLUMN job_id TEXT",
+                "CREATE INDEX usage_by_job ON usage_records(job_id) WHERE job_id IS NOT NULL",
+            ]),
     ]
 }

@@ -23,6 +23,10 @@ extension PostgresStore {
                   coalesce((SELECT sum(reserved_delta_micros) FROM ledger_entries e WHERE e.organization_id = a.organization_id), 0)::bigint,
                   coalesce((SELECT sum(trial_micros + regular_micros) FROM reservations r
                             WHERE r.organization_id = a.organization_id AND r.state = 'open'), 0)::bigint
+                  + coalesce((SELECT sum(remaining_trial_micros + remaining_regular_micros) FROM jobs j
+                              WHERE j.organization_id = a.organization_id), 0)::bigint
+                  + coalesce((SELECT sum(trial_micros + regular_micros) FROM job_calls c
+                              WHERE c.organization_id = a.organization_id AND c.state = 'open'), 0)::bigint
                 FROM credit_accounts a WHERE \(organizationID)::text IS NULL OR a.organization_id = \(organizationID)::text
                 ORDER BY a.organization_id
                 """, logger: logger
@@ -33,7 +37,7 @@ extension PostgresStore {
                     (String, Int64, Int64, Int64, Int64, Int64, Int64, Int64).self)
                 for (field, balance, sum) in [
                     ("regular", regular, regularSum), ("trial", trial, trialSum), ("reserved", reserved, reservedSum),
-                    ("reserved vs open reservations", reserved, openSum),
+                    ("reserved vs open reservations and jobs", reserved, openSum),
                 ] where balance != sum {
                     problems.append(LedgerDiscrepancy(organizationID: org, field: field, balance: balance, sumOfEntries: sum))
                 }

@@ -4,7 +4,7 @@ import PostgresNIO
 
 /// Usage records on PostgreSQL. A batch from the recorder is one transaction of few statements: one
 /// multi-row `INSERT … VALUES (…), (…) ON CONFLICT (request_id) DO NOTHING` per 1,000 records (PostgreSQL
-/// takes at most 65,535 parameters a statement; a record binds 22), so a request id recorded before, or twice
+/// takes at most 65,535 parameters a statement; a record binds 23), so a request id recorded before, or twice
 /// in the batch, is dropped instead of failing the batch. Records go in by request id and the BYOK keys they
 /// used are locked in id order before their `last_used_at` moves, so concurrent batches from several replicas
 /// (and BYOK status changes, which lock in the same order) never deadlock. The summary is summed in SQL, with
@@ -44,14 +44,14 @@ extension PostgresStore {
 
     static let usageRowsPerInsert = 1_000
 
-    /// One `INSERT` of the records, each a `VALUES` row of 22 parameters (built with `PostgresBindings`: the
+    /// One `INSERT` of the records, each a `VALUES` row of 23 parameters (built with `PostgresBindings`: the
     /// interpolation of `PostgresQuery` takes a fixed number of values).
     static func insertUsage(_ records: ArraySlice<UsageRecord>) throws -> PostgresQuery {
         var sql = "INSERT INTO usage_records (\(usageColumns)) VALUES "
-        var binds = PostgresBindings(capacity: records.count * 22)
+        var binds = PostgresBindings(capacity: records.count * 23)
         for (index, r) in records.enumerated() {
             sql += index == 0 ? "(" : ", ("
-            sql += (1...22).map { "$\(index * 22 + $0)" }.joined(separator: ", ")
+            sql += (1...23).map { "$\(index * 23 + $0)" }.joined(separator: ", ")
             sql += ")"
             binds.append(r.requestID)
             binds.append(r.organizationID)
@@ -75,6 +75,7 @@ extension PostgresStore {
             binds.append(r.errorCode)
             binds.append(r.createdAt)
             binds.append(r.byokKeyID)
+            binds.append(r.jobID)
         }
         sql += " ON CONFLICT (request_id) DO NOTHING"
         return PostgresQuery(unsafeSQL: sql, binds: binds)
@@ -84,7 +85,7 @@ extension PostgresStore {
     static let usageColumns = """
         request_id, organization_id, api_key_id, model, provider, byok, billing, input_tokens, output_tokens, cached_input_tokens,
         reasoning_tokens, tokens_estimated, cost_usd_picos, credits_charged_micros, fee_credits_micros, latency_ms, ttft_ms, stream,
-        status, error_code, created_at, byok_key_id
+        status, error_code, created_at, byok_key_id, job_id
         """
 
     public func usageRecords(organizationID: String, limit: Int) async throws -> [UsageRecord] {
@@ -147,7 +148,7 @@ extension PostgresStore {
         }
     }
 
-    private func usageRecords(_ query: PostgresQuery) async throws -> [UsageRecord] {
+    func usageRecords(_ query: PostgresQuery) async throws -> [UsageRecord] {
         try await read { connection in
             try await connection.query(query, logger: logger).collect().map { row in
                 let r = row.makeRandomAccess()
@@ -163,7 +164,7 @@ extension PostgresStore {
                     feeCredits: MicroCredits(try r[14].decode(Int64.self)), latencyMs: try r[15].decode(Int64.self),
                     timeToFirstTokenMs: try r[16].decode(Int64?.self), stream: try r[17].decode(Bool.self),
                     status: try r[18].decode(Int.self), errorCode: try r[19].decode(String?.self), createdAt: try r[20].decode(Int64.self),
-                    byokKeyID: try r[21].decode(String?.self))
+                    byokKeyID: try r[21].decode(String?.self), jobID: try r[22].decode(String?.self))
             }
         }
     }

@@ -276,6 +276,47 @@ enum SQLiteMigrations {
                     CREATE INDEX login_failures_by_key ON login_failures(key, at);
                     """)
         }
+        migrator.registerMigration("008_jobs") { db in
+            // Jobs (SPEC §5): a job's remaining hold and what its calls were charged (each split trial/regular,
+            // so a closed job returns each part where it came from); a job call's hold, carved from its job's
+            // remaining, in a table of its own beside the plain reservations; the job on each usage record.
+            try db.execute(
+                sql: """
+                    CREATE TABLE jobs (
+                      id TEXT PRIMARY KEY,
+                      organization_id TEXT NOT NULL REFERENCES organizations(id),
+                      tier TEXT,
+                      status TEXT NOT NULL CHECK (status IN ('open', 'completed', 'failed')),
+                      amount_micros INTEGER NOT NULL,
+                      remaining_trial_micros INTEGER NOT NULL,
+                      remaining_regular_micros INTEGER NOT NULL,
+                      charged_trial_micros INTEGER NOT NULL DEFAULT 0,
+                      charged_regular_micros INTEGER NOT NULL DEFAULT 0,
+                      refunded_micros INTEGER NOT NULL DEFAULT 0,
+                      refunds_late_calls INTEGER NOT NULL DEFAULT 0,
+                      metadata TEXT NOT NULL,
+                      expires_at INTEGER NOT NULL,
+                      created_at INTEGER NOT NULL,
+                      closed_at INTEGER
+                    );
+                    CREATE INDEX jobs_by_org ON jobs(organization_id, created_at);
+                    CREATE INDEX jobs_open_by_expiry ON jobs(expires_at) WHERE status = 'open';
+                    CREATE TABLE job_calls (
+                      request_id TEXT PRIMARY KEY,
+                      job_id TEXT NOT NULL REFERENCES jobs(id),
+                      organization_id TEXT NOT NULL REFERENCES organizations(id),
+                      trial_micros INTEGER NOT NULL,
+                      regular_micros INTEGER NOT NULL,
+                      state TEXT NOT NULL,
+                      instance_id TEXT NOT NULL,
+                      lease_expires_at INTEGER NOT NULL,
+                      created_at INTEGER NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE INDEX job_calls_by_job ON job_calls(job_id);
+                    ALTER TABLE usage_records ADD COLUMN job_id TEXT;
+                    CREATE INDEX usage_by_job ON usage_records(job_id) WHERE job_id IS NOT NULL;
+                    """)
+        }
         return migrator
     }
 }

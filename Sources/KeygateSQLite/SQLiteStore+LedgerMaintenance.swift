@@ -16,6 +16,10 @@ extension SQLiteStore {
                       coalesce((SELECT sum(trial_delta_micros) FROM ledger_entries e WHERE e.organization_id = a.organization_id), 0),
                       coalesce((SELECT sum(reserved_delta_micros) FROM ledger_entries e WHERE e.organization_id = a.organization_id), 0),
                       coalesce((SELECT sum(trial_micros + regular_micros) FROM reservations r WHERE r.organization_id = a.organization_id AND r.state = 'open'), 0)
+                      + coalesce((SELECT sum(remaining_trial_micros + remaining_regular_micros) FROM jobs j
+                                  WHERE j.organization_id = a.organization_id), 0)
+                      + coalesce((SELECT sum(trial_micros + regular_micros) FROM job_calls c
+                                  WHERE c.organization_id = a.organization_id AND c.state = 'open'), 0)
                     FROM credit_accounts a WHERE ? IS NULL OR a.organization_id = ?
                     """, arguments: [organizationID, organizationID])
             var problems: [LedgerDiscrepancy] = []
@@ -23,7 +27,7 @@ extension SQLiteStore {
                 let org: String = row[0]
                 for (field, balance, sum) in [
                     ("regular", row[1] as Int64, row[4] as Int64), ("trial", row[2], row[5]),
-                    ("reserved", row[3], row[6]), ("reserved vs open reservations", row[3], row[7]),
+                    ("reserved", row[3], row[6]), ("reserved vs open reservations and jobs", row[3], row[7]),
                 ] where balance != sum {
                     problems.append(LedgerDiscrepancy(organizationID: org, field: field, balance: balance, sumOfEntries: sum))
                 }

@@ -18,15 +18,15 @@ extension SQLiteStore {
                 INSERT OR IGNORE INTO usage_records (request_id, organization_id, api_key_id, model, provider, byok, billing,
                   input_tokens, output_tokens, cached_input_tokens, reasoning_tokens, tokens_estimated,
                   cost_usd_picos, credits_charged_micros, fee_credits_micros, latency_ms, ttft_ms, stream, status, error_code, created_at,
-                  byok_key_id)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                  byok_key_id, job_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
         for r in records {
             try statement.execute(arguments: [
                 r.requestID, r.organizationID, r.apiKeyID, r.model, r.provider, r.byok, r.billing?.rawValue,
                 r.inputTokens, r.outputTokens, r.cachedInputTokens, r.reasoningTokens, r.tokensEstimated,
                 r.costUSD.value, r.creditsCharged.value, r.feeCredits.value, r.latencyMs, r.timeToFirstTokenMs,
-                r.stream, r.status, r.errorCode, r.createdAt, r.byokKeyID,
+                r.stream, r.status, r.errorCode, r.createdAt, r.byokKeyID, r.jobID,
             ])
             if let keyID = r.byokKeyID {
                 try db.cachedStatement(sql: "UPDATE byok_keys SET last_used_at = max(coalesce(last_used_at, 0), ?) WHERE id = ?")
@@ -107,6 +107,6 @@ extension SQLiteStore {
             costUSD: PicoUSD(row["cost_usd_picos"]), creditsCharged: MicroCredits(row["credits_charged_micros"]),
             feeCredits: MicroCredits(row["fee_credits_micros"]), latencyMs: row["latency_ms"],
             timeToFirstTokenMs: row["ttft_ms"], stream: row["stream"], status: row["status"],
-            errorCode: row["error_code"], createdAt: row["created_at"], byokKeyID: row["byok_key_id"])
+            errorCode: row["error_code"], createdAt: row["created_at"], byokKeyID: row["byok_key_id"], jobID: row["job_id"])
     }
 }

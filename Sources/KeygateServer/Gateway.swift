@@ -47,7 +47,7 @@ public struct Gateway: Sendable {
         self.usage = UsageRecorder(store: store, logger: logger)
         self.instanceID = Identifiers.make("inst")
         self.credits = CreditMeter(
-            store: store, policy: configuration.creditPolicy, instanceID: instanceID,
+            store: store, jobs: store, policy: configuration.creditPolicy, instanceID: instanceID,
             leaseSeconds: configuration.reservationLeaseSeconds)
         self.sweeper = CreditSweeper(
             store: store, instanceID: instanceID, intervalMs: configuration.sweepIntervalSeconds * 1000,
@@ -66,6 +66,11 @@ public struct Gateway: Sendable {
         PaymentService(
             store: store, packs: packs, settings: configuration.payments, stripe: stripe, logger: logger,
             onAccountChange: { [autoTopUp] in autoTopUp.accountChanged(organizationID: $0) })
+    }
+
+    /// Jobs (SPEC §5): one credit hold for many calls, with the operator's tiers and failed-job policy.
+    var jobs: JobService {
+        JobService(store: store, tiers: configuration.jobTiers, failedJobPolicy: configuration.failedJobPolicy)
     }
 
     /// Dashboard users and sessions (login, back-off), as the routes and `keygate user` use them.

@@ -172,6 +172,53 @@ extension GatewayError {
             param: estimate.maxOutputSource == "max_tokens" ? "max_tokens" : nil)
     }
 
+    // MARK: Jobs
+
+    /// Opening a job for more than available: nothing was held.
+    public static func insufficientCreditsForJob(amount: MicroCredits, available: MicroCredits, organization: String) -> GatewayError {
+        var error = insufficientCredits(
+            estimate: CreditEstimate(promptTokens: 0, maxOutputTokens: 0, maxOutputSource: "", cost: amount, fee: .zero, reservation: amount),
+            available: available, provider: "", organization: organization)
+        error.message =
+            "Not enough credits to open this job: it holds \(amount) credits and organisation '\(organization)' has \(available) available. Buy credits, or open the job for less."
+        error.param = "credits"
+        return error
+    }
+
+    /// A call whose estimate no longer fits in what is left of its job's hold: nothing was called.
+    public static func jobExhausted(
+        jobID: String, estimate: CreditEstimate, remaining: MicroCredits, amount: MicroCredits, charged: MicroCredits
+    ) -> GatewayError {
+        GatewayError(
+            status: 402, type: "insufficient_credits", code: "job_exhausted",
+            message:
+                "Job '\(jobID)' cannot hold this call: it may cost up to \(estimate.reservation) credits and the job has \(remaining) left of its \(amount) (\(charged) charged so far, the rest held by calls in flight). Set a lower max_tokens, or open a larger job.",
+            param: estimate.maxOutputSource == "max_tokens" ? "max_tokens" : nil)
+    }
+
+    /// No job of that id in the caller's organisation (another organisation's job answers the same).
+    public static func jobNotFound(_ id: String, in field: String = "x-keygate-job") -> GatewayError {
+        invalidRequest(
+            status: 404, code: "job_not_found",
+            "There is no job '\(id)' in this organisation. Open one with POST /api/orgs/{slug}/jobs and send its id.", param: field)
+    }
+
+    /// A call naming a job that is closed (completed, failed or expired), or a second close.
+    public static func jobClosed(_ id: String, status: String) -> GatewayError {
+        invalidRequest(
+            status: 409, code: "job_closed", "Job '\(id)' is \(status): it takes no more calls and cannot be closed again. Open a new job.",
+            param: "x-keygate-job")
+    }
+
+    public static func unknownTier(_ name: String, known: [String]) -> GatewayError {
+        invalidRequest(
+            status: 400, code: "unknown_tier",
+            known.isEmpty
+                ? "There is no tier '\(name)': this gateway defines no job tiers (KEYGATE_TIERS). Open the job for an amount of 'credits'."
+                : "There is no tier '\(name)'. Use one of: \(known.joined(separator: ", ")) (GET /api/orgs/{slug}/tiers lists them).",
+            param: "tier")
+    }
+
     // MARK: The organisation's own provider keys (BYOK)
 
     /// Where an unknown provider id was given.

@@ -42,6 +42,10 @@ public struct GatewayConfiguration: Sendable, CustomStringConvertible {
     public var passwordHashCost: UInt8 = 12
     /// Stripe, the packs file and Checkout's return address.
     public var payments = PaymentSettings()
+    /// Job tiers (`KEYGATE_TIERS`, a JSON file; none by default).
+    public var jobTiers: [JobTier] = []
+    /// What a failed job costs (`KEYGATE_FAILED_JOB_POLICY`: `refund`, the default, or `charge`).
+    public var failedJobPolicy: FailedJobPolicy = .refund
     /// `KEYGATE_LOG_LEVEL`: trace, debug, info, notice, warning, error, critical.
     public var logLevel: String = "info"
     /// The raw environment, for the master key loader.
@@ -80,6 +84,15 @@ public struct GatewayConfiguration: Sendable, CustomStringConvertible {
                 throw StartupError("KEYGATE_PASSWORD_HASH_COST must be a bcrypt cost from 4 to 31, got '\(text)'")
             }
             config.passwordHashCost = value
+        }
+        if let path = env["KEYGATE_TIERS"], !path.isEmpty {
+            do { config.jobTiers = try JobTierLoader.load(path: path) } catch let error as JobTierError { throw StartupError(error.description) }
+        }
+        if let text = env["KEYGATE_FAILED_JOB_POLICY"], !text.isEmpty {
+            guard let policy = FailedJobPolicy(rawValue: text) else {
+                throw StartupError("KEYGATE_FAILED_JOB_POLICY must be refund or charge, got '\(text)'")
+            }
+            config.failedJobPolicy = policy
         }
         config.defaultTimeouts = try UpstreamTimeouts.read(env, prefix: "KEYGATE_UPSTREAM_", base: UpstreamTimeouts())
         config.creditPolicy = try readCreditPolicy(env)

@@ -3,8 +3,9 @@ import KeygateStore
 import Logging
 import ServiceLifecycle
 
-/// Keeps the ledger honest over time: marks this process alive, returns reservations whose process died
-/// (no heartbeat for `deadAfterMs`) or whose lease ended, and expires trial credits. A `Service`: `serve` runs
+/// Keeps the ledger honest over time: marks this process alive, returns reservations (and job calls' holds, to
+/// their jobs) whose process died (no heartbeat for `deadAfterMs`) or whose lease ended, completes jobs past
+/// their `expires_at`, and expires trial credits. A `Service`: `serve` runs
 /// it (once at start, then every `intervalMs`) until graceful shutdown; nothing else starts it, so a CLI
 /// command never sweeps.
 struct CreditSweeper: Service {
@@ -40,6 +41,10 @@ struct CreditSweeper: Service {
             try await store.heartbeat(instanceID: instanceID, at: now)
             let released = try await store.releaseAbandonedReservations(now: now, deadBefore: now - deadAfterMs)
             if released > 0 { logger.warning("Released abandoned reservations", metadata: ["count": "\(released)"]) }
+            let jobCalls = try await store.releaseAbandonedJobCalls(now: now, deadBefore: now - deadAfterMs)
+            if jobCalls > 0 { logger.warning("Returned abandoned job calls' holds", metadata: ["count": "\(jobCalls)"]) }
+            let jobs = try await store.expireJobs(now: now)
+            if jobs > 0 { logger.info("Completed expired jobs", metadata: ["count": "\(jobs)"]) }
             let expired = try await store.expireTrialCredits(now: now)
             if expired > 0 { logger.info("Expired trial credits", metadata: ["organisations": "\(expired)"]) }
         } catch {

@@ -9,6 +9,8 @@ extension HTTPField.Name {
     /// The masked preview of the organisation's key that paid (BYOK requests): a receipt, never the key.
     static let keygateBYOKKey = HTTPField.Name("x-keygate-byok-key")!
     static let byokProvider = HTTPField.Name("x-byok-provider")!
+    /// The job a call is billed to (SPEC §5).
+    static let keygateJob = HTTPField.Name("x-keygate-job")!
     static let retryAfterMs = HTTPField.Name("retry-after-ms")!
     /// Where the Anthropic SDK sends the Keygate key.
     static let xAPIKey = HTTPField.Name("x-api-key")!

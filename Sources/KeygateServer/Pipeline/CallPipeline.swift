@@ -52,23 +52,28 @@ struct CallPipeline: Sendable {
     private func attempt(_ body: CallBody, route: PlannedRoute, context: GatewayRequestContext, usage: inout UsageDraft) async throws -> Response {
         usage.route(route.decision, byokKeyID: route.byokKey?.id)
         let call = try planner.credential(for: route, requestedModel: body.model)
-        try await planner.reserve(call, for: body, requestID: usage.requestID, organization: usage.caller.organization)
+        try await planner.reserve(call, for: body, requestID: usage.requestID, organization: usage.caller.organization, jobID: usage.jobID)
         do {
             return try await exchange.run(body, call: call, context: context, usage: usage)
         } catch {
-            await planner.releaseReservation(of: call, requestID: usage.requestID, after: error, logger: context.logger)
+            await planner.releaseReservation(of: call, requestID: usage.requestID, jobID: usage.jobID, after: error, logger: context.logger)
             throw error
         }
     }
 
     /// Runs a proxied request so that every ending leaves exactly one usage record: an error is recorded (and
     /// carries the billing path for its header), a client that left is recorded as such.
-    func withUsageRecord(context: GatewayRequestContext, _ body: (inout UsageDraft) async throws -> Response) async throws -> Response {
+    func withUsageRecord(
+        context: GatewayRequestContext, jobID: String? = nil, _ body: (inout UsageDraft) async throws -> Response
+    ) async throws -> Response {
         let caller = try context.requireCaller()
         var usage = UsageDraft(recorder: recorder, caller: caller, context: context)
+        usage.jobID = jobID
         do {
             return try await body(&usage)
         } catch let error as GatewayError {
+            // A job that is not the organisation's is not named on its record (nor counted in that job's figures).
+            if error.code == "job_not_found" { usage.jobID = nil }
             usage.record(status: error.statusCode, errorCode: error.code ?? error.type)
             throw usage.billing.map { error.billed($0) } ?? error
         } catch WatchdogStop.clientDisconnected {

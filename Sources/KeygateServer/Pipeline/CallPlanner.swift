@@ -61,17 +61,21 @@ struct CallPlanner: Sendable {
         return PlannedCall(route: route, credential: platformKey)
     }
 
-    /// Holds the call's estimate when credits pay for it (402 when it does not fit); nothing otherwise.
-    func reserve(_ call: PlannedCall, for body: CallBody, requestID: String, organization: Organization) async throws {
-        guard call.route.billing == .credits else { return }
+    /// Holds the call's estimate when credits pay for it (402 when it does not fit), from the job's hold when
+    /// it names one; otherwise holds nothing, but a named job must still be the organisation's and open.
+    func reserve(_ call: PlannedCall, for body: CallBody, requestID: String, organization: Organization, jobID: String?) async throws {
+        guard call.route.billing == .credits else {
+            if let jobID { try await credits.checkJob(jobID, organization: organization) }
+            return
+        }
         try await credits.reserve(
             requestID: requestID, organization: organization,
-            estimate: body.estimate(model: call.route.resolved.model, policy: credits.policy), provider: call.route.provider)
+            estimate: body.estimate(model: call.route.resolved.model, policy: credits.policy), provider: call.route.provider, jobID: jobID)
     }
 
     /// Returns a reservation whose call produced nothing.
-    func releaseReservation(of call: PlannedCall, requestID: String, after error: any Error, logger: Logger) async {
+    func releaseReservation(of call: PlannedCall, requestID: String, jobID: String?, after error: any Error, logger: Logger) async {
         guard call.route.billing == .credits else { return }
-        await credits.release(requestID: requestID, reason: (error as? GatewayError)?.code ?? "failed", logger: logger)
+        await credits.release(requestID: requestID, jobID: jobID, reason: (error as? GatewayError)?.code ?? "failed", logger: logger)
     }
 }

@@ -20,7 +20,8 @@ struct CallSettlement: Sendable {
         }
         if billing == .credits && !producedOutput && errorCode != nil {
             let record = usage.makeRecord(status: status, errorCode: errorCode, tokens: tokens, timeToFirstToken: timeToFirstToken)
-            let stored = await credits.release(requestID: usage.requestID, reason: errorCode ?? "failed", record: record, logger: usage.logger)
+            let stored = await credits.release(
+                requestID: usage.requestID, jobID: usage.jobID, reason: errorCode ?? "failed", record: record, logger: usage.logger)
             usage.finish(record, alreadyStored: stored)
             return .zero
         }

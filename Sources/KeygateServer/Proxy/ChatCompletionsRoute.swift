@@ -8,7 +8,7 @@ struct ChatCompletionsRoute: Sendable {
     let maxBodyBytes: Int
 
     func handle(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        try await pipeline.withUsageRecord(context: context) { usage in
+        try await pipeline.withUsageRecord(context: context, jobID: request.headers[.keygateJob]) { usage in
             let chat = try ChatCompletionRequest.parse(try await request.collectAPIBody(limit: maxBodyBytes))
             let forced = request.headers[.byokProvider]
             let resolved = try pipeline.resolve(.chat(chat), forcedProvider: forced, usage: &usage)

@@ -14,7 +14,7 @@ struct MessagesRoute: Sendable {
     let maxBodyBytes: Int
 
     func handle(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        try await pipeline.withUsageRecord(context: context) { usage in
+        try await pipeline.withUsageRecord(context: context, jobID: request.headers[.keygateJob]) { usage in
             let body = try AnthropicMessagesBody(
                 parsing: try await request.collectAPIBody(limit: maxBodyBytes), version: request.headers[.anthropicVersion],
                 beta: request.headers[.anthropicBeta])

@@ -20,6 +20,8 @@ struct UsageDraft: Sendable {
     var stream = false
     var promptBytes = 0
     var byokKeyID: String?
+    /// The job the request is billed to (`x-keygate-job`), if any: on its record and in its settlement.
+    var jobID: String?
 
     init(recorder: UsageRecorder, caller: AuthenticatedKey, context: GatewayRequestContext) {
         self.recorder = recorder
@@ -58,7 +60,7 @@ struct UsageDraft: Sendable {
             model: model, provider: provider, byok: billing == .byok, billing: billing, usage: tokens, costUSD: cost,
             creditsCharged: credits, feeCredits: fee,
             latencyMs: (ContinuousClock.now - startedAt).milliseconds, timeToFirstTokenMs: timeToFirstToken?.milliseconds,
-            stream: stream, status: status, errorCode: errorCode, createdAt: WallClock.nowMs(), byokKeyID: byokKeyID)
+            stream: stream, status: status, errorCode: errorCode, createdAt: WallClock.nowMs(), byokKeyID: byokKeyID, jobID: jobID)
     }
 
     /// The request's log line (one per request, at info). The message stays "chat completion" for every

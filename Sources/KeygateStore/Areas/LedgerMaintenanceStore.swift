@@ -8,4 +8,9 @@ public protocol LedgerMaintenanceStore: Sendable {
     func releaseAbandonedReservations(now: Int64, deadBefore: Int64) async throws -> Int
     /// Expires unspent trial credits past their date; returns how many organisations lost some.
     func expireTrialCredits(now: Int64) async throws -> Int
+    /// Returns to their jobs (to available if the job closed) the holds of job calls whose lease ended or whose
+    /// process stopped beating before `deadBefore`; kept for a late settlement. Returns how many.
+    func releaseAbandonedJobCalls(now: Int64, deadBefore: Int64) async throws -> Int
+    /// Completes the open jobs past their `expires_at`; returns how many.
+    func expireJobs(now: Int64) async throws -> Int
 }

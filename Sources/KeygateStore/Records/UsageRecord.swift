@@ -32,13 +32,15 @@ public struct UsageRecord: Sendable, Hashable {
     /// The error code when the request failed (`upstream_timeout`, `client_disconnected`, …).
     public var errorCode: String?
     public var createdAt: Int64
+    /// The job the call was billed to (`x-keygate-job`), if any.
+    public var jobID: String?
 
     public init(
         requestID: String, organizationID: String, apiKeyID: String, model: String, provider: String,
         byok: Bool, billing: BillingPath?, usage: TokenUsage, costUSD: PicoUSD,
         creditsCharged: MicroCredits = .zero, feeCredits: MicroCredits = .zero,
         latencyMs: Int64, timeToFirstTokenMs: Int64?, stream: Bool, status: Int, errorCode: String?, createdAt: Int64,
-        byokKeyID: String? = nil
+        byokKeyID: String? = nil, jobID: String? = nil
     ) {
         self.requestID = requestID
         self.organizationID = organizationID
@@ -62,5 +64,6 @@ public struct UsageRecord: Sendable, Hashable {
         self.status = status
         self.errorCode = errorCode
         self.createdAt = createdAt
+        self.jobID = jobID
     }
 }
