@@ -317,6 +317,8 @@ extension PostgresStore {
 
     public func releaseAbandonedJobCalls(now: Int64, deadBefore: Int64) async throws -> Int {
         try await transaction { connection in
+            // One replica sweeps at a time (`PostgresStore+LedgerMaintenance`).
+            guard try await Self.takeSweeperLock(connection, logger: logger) else { return 0 }
             let calls = try await connection.query(
                 """
                 SELECT request_id, job_id, trial_micros, regular_micros FROM job_calls c
@@ -370,6 +372,8 @@ extension PostgresStore {
 
     public func expireJobs(now: Int64) async throws -> Int {
         try await transaction { connection in
+            // One replica sweeps at a time (`PostgresStore+LedgerMaintenance`).
+            guard try await Self.takeSweeperLock(connection, logger: logger) else { return 0 }
             let rows = try await connection.query(
                 """
                 SELECT \(unescaped: Self.jobColumns) FROM jobs j WHERE j.status = 'open' AND j.expires_at <= \(now)
