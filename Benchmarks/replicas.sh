@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Credit-billed /v1/chat/completions of ONE busy organisation on PostgreSQL, with 1, 2 and 3 `keygate serve`
-# replicas on one database (issue 15's benchmark), next to one `keygate serve` on the embedded SQLite store.
+# replicas on one database (issue 15's benchmark), next to one `keygate serve` on the embedded SQLite store
+# (`KEYGATE_SQLITE_SYNC` normal, the default, and full: a sync per commit).
 # Each replica gets its share of the connections from a wrk of its own (no load balancer: its cost is not
 # Keygate's); the replicas' rates are summed. Everything shares this machine: nginx as the provider, PostgreSQL
 # (fsync and synchronous_commit on), the replicas and wrk. See docs/PERFORMANCE.md.
@@ -110,6 +111,8 @@ SQLITE_URL="sqlite://$WORK/sqlite-data/keygate.db"
 mkdir -p "$WORK/sqlite-data"
 prepare_store "$SQLITE_URL"
 measure sqlite "$SQLITE_URL" 1
+# SQLite with a sync per commit, as PostgreSQL's synchronous commit flushes each (the fair comparison for latency).
+KEYGATE_SQLITE_SYNC=full measure sqlite-full "$SQLITE_URL" 1
 
 prepare_store "$KEYGATE_BENCH_DATABASE_URL"
 for replicas in 1 2 3; do measure postgres "$KEYGATE_BENCH_DATABASE_URL" "$replicas"; done
