@@ -1,6 +1,6 @@
 extension PostgresMigrations {
     /// Version 3: the ledger's hot path as one function call per batch (`PostgresBatcher`): `keygate_ledger_batch`
-    /// applies the settlements, then the reservations, that a process had waiting at one moment. One organisation's
+    /// applies the settlements, then the BYOK fees, then the reservations, that a process had waiting at one moment. One organisation's
     /// `credit_accounts` row takes only a few hundred durable commits a second, since a transaction keeps its row lock
     /// until its commit record is flushed; a batch shares that commit among all the requests waiting at the moment.
     ///
@@ -162,27 +162,85 @@ extension PostgresMigrations {
               DELETE FROM reservations WHERE request_id = ANY(settled);
             END $$
             """,
-            // What a process sends: the settlements waiting at the moment, then the reservations, in one statement and
-            // one commit. Every lock of both halves is taken first, in the one order (the settled reservations by
-            // request id, then every account either half touches by organisation id), so that the reservations' half
-            // never takes an account lock out of order after the settlements' half.
+            // BYOK fees: charged from available (trial first), outside any reservation, like `chargeFee` alone. The
+            // caller sends them grouped by organisation and has made sure every account exists and is locked.
+            """
+            CREATE FUNCTION keygate_fee_batch(p_orgs TEXT[], p_requests TEXT[], p_amounts BIGINT[], p_now BIGINT)
+            RETURNS TABLE (o_index INT)
+            LANGUAGE plpgsql AS $$
+            DECLARE
+              n INT := coalesce(array_length(p_requests, 1), 0);
+              cur TEXT;
+              b_regular BIGINT; b_trial BIGINT; b_reserved BIGINT;
+              amt BIGINT; ft BIGINT;
+              e_org TEXT[] := '{}'; e_regular BIGINT[] := '{}'; e_trial BIGINT[] := '{}'; e_available_after BIGINT[] := '{}';
+              e_reserved_after BIGINT[] := '{}'; e_request TEXT[] := '{}';
+            BEGIN
+              FOR i IN 1..n LOOP
+                IF i = 1 OR p_orgs[i] IS DISTINCT FROM cur THEN
+                  IF i > 1 THEN
+                    UPDATE credit_accounts SET regular_micros = b_regular, trial_micros = b_trial, updated_at = p_now
+                    WHERE organization_id = cur;
+                  END IF;
+                  cur := p_orgs[i];
+                  SELECT a.regular_micros, a.trial_micros, a.reserved_micros INTO b_regular, b_trial, b_reserved
+                    FROM credit_accounts a WHERE a.organization_id = cur;
+                  IF NOT FOUND THEN
+                    RAISE EXCEPTION 'organisation % has no credit account', cur;
+                  END IF;
+                END IF;
+                amt := p_amounts[i];
+                ft := LEAST(amt, GREATEST(b_trial, 0));
+                b_trial := b_trial - ft;
+                b_regular := b_regular - (amt - ft);
+                e_org := e_org || cur; e_regular := e_regular || (ft - amt); e_trial := e_trial || (-ft);
+                e_available_after := e_available_after || (b_regular + b_trial); e_reserved_after := e_reserved_after || b_reserved;
+                e_request := e_request || p_requests[i];
+                o_index := i;
+                RETURN NEXT;
+              END LOOP;
+              IF n > 0 THEN
+                UPDATE credit_accounts SET regular_micros = b_regular, trial_micros = b_trial, updated_at = p_now
+                WHERE organization_id = cur;
+              END IF;
+              INSERT INTO ledger_entries (organization_id, kind, regular_delta_micros, trial_delta_micros, reserved_delta_micros,
+                available_after_micros, reserved_after_micros, request_id, reason, created_at)
+              SELECT u.o, 'fee', u.rg, u.tr, 0, u.av, u.ra, u.req, 'byok fee', p_now
+              FROM unnest(e_org, e_regular, e_trial, e_available_after, e_reserved_after, e_request)
+                WITH ORDINALITY AS u(o, rg, tr, av, ra, req, k)
+              ORDER BY u.k;
+            END $$
+            """,
+            // What a process sends: the settlements waiting at the moment, then the BYOK fees, then the reservations, in
+            // one statement and one commit. A fee's account is made first if it has none (a fee may come before any
+            // grant). Every lock of the three parts is then taken at once, in the one order (the settled reservations by
+            // request id, then every account any part touches by organisation id), so that no part takes an account
+            // lock out of order after another.
             """
             CREATE FUNCTION keygate_ledger_batch(
               s_requests TEXT[], s_costs BIGINT[], s_fees BIGINT[],
+              f_orgs TEXT[], f_requests TEXT[], f_amounts BIGINT[],
               r_orgs TEXT[], r_requests TEXT[], r_amounts BIGINT[], r_leases BIGINT[], r_instances TEXT[], p_now BIGINT)
-            RETURNS TABLE (o_settled BOOLEAN, o_index INT, o_outcome TEXT, o_from_trial BIGINT, o_regular BIGINT, o_trial BIGINT,
+            RETURNS TABLE (o_kind TEXT, o_index INT, o_outcome TEXT, o_from_trial BIGINT, o_regular BIGINT, o_trial BIGINT,
               o_trial_expires_at BIGINT, o_reserved BIGINT)
             LANGUAGE plpgsql AS $$
             BEGIN
+              INSERT INTO credit_accounts (organization_id, updated_at)
+              SELECT DISTINCT u.o, p_now FROM unnest(f_orgs) AS u(o)
+              ON CONFLICT (organization_id) DO NOTHING;
               PERFORM 1 FROM reservations WHERE request_id = ANY(s_requests) ORDER BY request_id FOR UPDATE;
               PERFORM 1 FROM credit_accounts
-              WHERE organization_id = ANY(r_orgs)
+              WHERE organization_id = ANY(r_orgs) OR organization_id = ANY(f_orgs)
                 OR organization_id IN (SELECT r.organization_id FROM reservations r WHERE r.request_id = ANY(s_requests))
               ORDER BY organization_id FOR UPDATE;
-              RETURN QUERY SELECT true, s.o_index, NULL::TEXT, NULL::BIGINT, NULL::BIGINT, NULL::BIGINT, NULL::BIGINT, NULL::BIGINT
+              RETURN QUERY SELECT 'settle'::TEXT, s.o_index, NULL::TEXT, NULL::BIGINT, NULL::BIGINT, NULL::BIGINT, NULL::BIGINT,
+                  NULL::BIGINT
                 FROM keygate_settle_batch(s_requests, s_costs, s_fees, p_now) s;
-              RETURN QUERY SELECT false, r.o_index, r.o_outcome, r.o_from_trial, r.o_regular, r.o_trial, r.o_trial_expires_at,
-                  r.o_reserved
+              RETURN QUERY SELECT 'fee'::TEXT, f.o_index, NULL::TEXT, NULL::BIGINT, NULL::BIGINT, NULL::BIGINT, NULL::BIGINT,
+                  NULL::BIGINT
+                FROM keygate_fee_batch(f_orgs, f_requests, f_amounts, p_now) f;
+              RETURN QUERY SELECT 'reserve'::TEXT, r.o_index, r.o_outcome, r.o_from_trial, r.o_regular, r.o_trial,
+                  r.o_trial_expires_at, r.o_reserved
                 FROM keygate_reserve_batch(r_orgs, r_requests, r_amounts, r_leases, r_instances, p_now) r;
             END $$
             """,

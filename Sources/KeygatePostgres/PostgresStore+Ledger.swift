@@ -271,7 +271,8 @@ extension PostgresStore {
         }
     }
 
-    public func chargeFee(organizationID: String, requestID: String, fee: MicroCredits, record: UsageRecord?) async throws {
+    /// One BYOK fee in a transaction of its own (see `reserveAlone`).
+    func chargeFeeAlone(organizationID: String, requestID: String, fee: MicroCredits, record: UsageRecord?) async throws {
         guard fee.value > 0 || record != nil else { return }
         try await transaction { connection in
             if let record { try await Self.writeUsageRecord(record, on: connection, logger: logger) }

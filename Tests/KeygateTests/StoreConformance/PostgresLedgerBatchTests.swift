@@ -188,6 +188,61 @@ import Testing
         }
     }
 
+    @Test func aBatchOfFeesChargesEachAsIfItRanAlone() async throws {
+        try await withPostgres { store in
+            // Organisation 0 has 1 trial credit and 5 regular ones; organisation 1 has no account (its first fee makes it).
+            var orgs: [String: String] = [:]
+            var keys: [String: String] = [:]
+            for side in ["a", "b"] {
+                for n in 0..<2 {
+                    let org = try await store.createOrganization(slug: "fees-\(side)\(n)", name: "\(side)\(n)").id
+                    orgs["\(side)\(n)"] = org
+                    keys["\(side)\(n)"] = try await store.createAPIKey(
+                        NewAPIKey(
+                            organizationID: org, name: "k", lookupID: "fee\(side)\(n)lookup", hash: Array(repeating: 3, count: 32),
+                            preview: "kg_…", isAdmin: false)
+                    ).id
+                }
+                try await store.addCredits(
+                    organizationID: orgs["\(side)0"]!, amount: Self.credits(1), kind: .trialGrant, reason: nil, trialExpiresAt: Self.far)
+                try await store.addCredits(organizationID: orgs["\(side)0"]!, amount: Self.credits(5), kind: .grant, reason: nil, trialExpiresAt: nil)
+            }
+            let steps: [(org: Int, request: String, fee: Int64)] = [
+                (0, "f1", 500_000), (1, "f2", 300_000), (0, "f3", 800_000), (0, "f4", 10_000_000),
+            ]
+            func pending(_ side: String) -> [PostgresStore.PendingFee] {
+                steps.map { step in
+                    let org = orgs["\(side)\(step.org)"]!
+                    let record = UsageRecord(
+                        requestID: "\(side)-\(step.request)", organizationID: org, apiKeyID: keys["\(side)\(step.org)"]!,
+                        model: "openai/gpt-5.6-luna", provider: "openai", byok: true, billing: .byok,
+                        usage: TokenUsage(inputTokens: 10, outputTokens: 5), costUSD: .zero, feeCredits: MicroCredits(step.fee), latencyMs: 1,
+                        timeToFirstTokenMs: nil, stream: false, status: 200, errorCode: nil, createdAt: WallClock.nowMs())
+                    return PostgresStore.PendingFee(
+                        organizationID: org, requestID: "\(side)-\(step.request)", fee: MicroCredits(step.fee), record: record)
+                }
+            }
+            let answers = await store.writeBatch(pending("a").map { .fee($0) })
+            for answer in answers { #expect((try? answer.get()).map { if case .feeCharged = $0 { true } else { false } } == true) }
+            for fee in pending("b") {
+                try await store.chargeFeeAlone(organizationID: fee.organizationID, requestID: fee.requestID, fee: fee.fee, record: fee.record)
+            }
+            for n in 0..<2 {
+                let a = orgs["a\(n)"]!
+                let b = orgs["b\(n)"]!
+                #expect(try await store.balance(organizationID: a) == store.balance(organizationID: b))
+                let entriesA = try await store.ledgerEntries(organizationID: a, limit: 100).map(Entry.init)
+                let entriesB = try await store.ledgerEntries(organizationID: b, limit: 100).map(Entry.init)
+                #expect(entriesA == entriesB)
+                #expect(try await store.usageRecords(organizationID: a, limit: 10).count == steps.filter { $0.org == n }.count)
+            }
+            // Organisation 0: 6 - 0.5 - 0.8 - 10 = -5.3 credits, the trial credit used first; organisation 1: -0.3.
+            let balance = try await store.balance(organizationID: orgs["a0"]!)
+            #expect(balance.trial == .zero && balance.regular == MicroCredits(-5_300_000))
+            #expect(try await store.balance(organizationID: orgs["a1"]!).regular == MicroCredits(-300_000))
+        }
+    }
+
     @Test func aBatchTheDatabaseRefusesRunsEachRequestAlone() async throws {
         try await withPostgres { store in
             let org = try await store.createOrganization(slug: "acme", name: "Acme").id
