@@ -57,12 +57,19 @@ extension SQLiteStore {
         }
     }
 
+    /// On the request path (once per organisation per second, behind the server's suspension cache): a blocking
+    /// read with a cached statement, like `apiKey(lookupID:)`. An awaited read here, beside those blocking ones,
+    /// could leave every cooperative thread waiting for a reader that only an awaited read's resumption frees.
     public func suspension(organizationID: String) async throws -> OrganizationSuspension? {
-        try await pool.read { db in
-            try Row.fetchOne(
-                db, sql: "SELECT suspended_at, suspended_reason FROM organizations WHERE id = ? AND suspended_at IS NOT NULL",
-                arguments: [organizationID]
-            ).map { OrganizationSuspension(reason: $0["suspended_reason"] ?? "", suspendedAt: $0["suspended_at"]) }
+        try suspensionBlocking(organizationID: organizationID)
+    }
+
+    private func suspensionBlocking(organizationID: String) throws -> OrganizationSuspension? {
+        try pool.read { db in
+            let statement = try db.cachedStatement(
+                sql: "SELECT suspended_at, suspended_reason FROM organizations WHERE id = ? AND suspended_at IS NOT NULL")
+            return try Row.fetchOne(statement, arguments: [organizationID])
+                .map { OrganizationSuspension(reason: $0["suspended_reason"] ?? "", suspendedAt: $0["suspended_at"]) }
         }
     }
 
