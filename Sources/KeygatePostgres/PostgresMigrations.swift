@@ -319,5 +319,28 @@ enum PostgresMigrations {
                 "ALTER TABLE usage_records ADD COLUMN job_id TEXT",
                 "CREATE INDEX usage_by_job ON usage_records(job_id) WHERE job_id IS NOT NULL",
             ]),
+        Migration(
+            version: 5, name: "005_operators",
+            statements: [
+                """
+                CREATE TABLE operator_tokens (
+                  id TEXT PRIMARY KEY, name TEXT NOT NULL, lookup_id TEXT NOT NULL UNIQUE, token_hash BYTEA NOT NULL,
+                  preview TEXT NOT NULL, created_at BIGINT NOT NULL, revoked_at BIGINT)
+                """,
+                "ALTER TABLE organizations ADD COLUMN suspended_at BIGINT",
+                "ALTER TABLE organizations ADD COLUMN suspended_reason TEXT",
+                // Every replica's suspension cache hears of a suspension at once (`ChangeFollower`).
+                """
+                CREATE TRIGGER organizations_suspension_changed AFTER UPDATE OF suspended_at ON organizations
+                FOR EACH ROW EXECUTE FUNCTION keygate_notify_change()
+                """,
+                """
+                CREATE TABLE audit_records (
+                  id TEXT PRIMARY KEY, at BIGINT NOT NULL, actor_id TEXT NOT NULL, actor_name TEXT NOT NULL, action TEXT NOT NULL,
+                  target TEXT, detail TEXT, outcome TEXT NOT NULL, client_address TEXT NOT NULL)
+                """,
+                "CREATE INDEX audit_records_by_time ON audit_records(at)",
+                "CREATE INDEX audit_records_by_target ON audit_records(target, at)",
+            ]),
     ]
 }

@@ -317,6 +317,35 @@ enum SQLiteMigrations {
                     CREATE INDEX usage_by_job ON usage_records(job_id) WHERE job_id IS NOT NULL;
                     """)
         }
+        migrator.registerMigration("009_operators") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE operator_tokens (
+                      id TEXT PRIMARY KEY,
+                      name TEXT NOT NULL,
+                      lookup_id TEXT NOT NULL UNIQUE,
+                      token_hash BLOB NOT NULL,
+                      preview TEXT NOT NULL,
+                      created_at INTEGER NOT NULL,
+                      revoked_at INTEGER
+                    );
+                    ALTER TABLE organizations ADD COLUMN suspended_at INTEGER;
+                    ALTER TABLE organizations ADD COLUMN suspended_reason TEXT;
+                    CREATE TABLE audit_records (
+                      id TEXT PRIMARY KEY,
+                      at INTEGER NOT NULL,
+                      actor_id TEXT NOT NULL,
+                      actor_name TEXT NOT NULL,
+                      action TEXT NOT NULL,
+                      target TEXT,
+                      detail TEXT,
+                      outcome TEXT NOT NULL,
+                      client_address TEXT NOT NULL
+                    );
+                    CREATE INDEX audit_records_by_time ON audit_records(at);
+                    CREATE INDEX audit_records_by_target ON audit_records(target, at);
+                    """)
+        }
         return migrator
     }
 }

@@ -16,6 +16,7 @@ public struct Gateway: Sendable {
     public let keyring: MasterKeyring
     let byokKeys: BYOKKeyCache
     let apiKeys: APIKeyCache
+    let suspensions: SuspensionCache
     public let logger: Logger
     public let upstream: UpstreamClients
     let usage: UsageRecorder
@@ -29,7 +30,7 @@ public struct Gateway: Sendable {
     let stripe: StripeClient?
     let autoTopUp: AutoTopUp
     /// Drops cache entries changed by other processes as soon as the store announces them.
-    var changes: ChangeFollower { ChangeFollower(feed: store, apiKeys: apiKeys, byokKeys: byokKeys, logger: logger) }
+    var changes: ChangeFollower { ChangeFollower(feed: store, apiKeys: apiKeys, byokKeys: byokKeys, suspensions: suspensions, logger: logger) }
     /// The dashboard's templates and stylesheet, every one checked when the gateway is built.
     let dashboardTemplates: DashboardTemplates
 
@@ -42,6 +43,7 @@ public struct Gateway: Sendable {
         self.keyring = keyring
         self.byokKeys = BYOKKeyCache(store: store, keyring: keyring)
         self.apiKeys = APIKeyCache(store: store)
+        self.suspensions = SuspensionCache(store: store)
         self.logger = logger
         self.upstream = UpstreamClients(configuration: configuration)
         self.usage = UsageRecorder(store: store, logger: logger)

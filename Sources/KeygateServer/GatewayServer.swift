@@ -19,7 +19,7 @@ public enum GatewayServer {
         let models = ModelsRoutes(gateway: gateway)
         let pipeline = CallPipeline(gateway: gateway)
         let chat = ChatCompletionsRoute(pipeline: pipeline, maxBodyBytes: gateway.configuration.maxBodyBytes)
-        let v1 = router.group("v1").add(middleware: APIKeyAuthenticator(keys: gateway.apiKeys))
+        let v1 = router.group("v1").add(middleware: APIKeyAuthenticator(keys: gateway.apiKeys, suspensions: gateway.suspensions))
         v1.get("models", use: models.list)
         v1.get("models/**", use: models.retrieve)
         v1.post("chat/completions", use: chat.handle)
@@ -59,6 +59,7 @@ public enum GatewayServer {
         org.get("settings", use: settings.show)
         org.put("settings", use: settings.update)
         org.get("members", use: settings.members)
+        AdminRoutes(gateway: gateway).register(on: router)
         router.post("webhooks/stripe", use: StripeWebhookRoute(handler: gateway.stripeWebhook).handle)
         router.post(
             DashboardRoutes<GatewayRequestContext>.labChatPath,

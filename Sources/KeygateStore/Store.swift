@@ -8,5 +8,5 @@
 /// - each method is one transaction: it happens entirely or not at all;
 /// - times are Unix epoch milliseconds.
 public protocol Store: StoreLifecycle, OrganizationStore, APIKeyStore, BYOKKeyStore, LedgerStore, LedgerMaintenanceStore, UsageStore,
-    PurchaseStore, BillingAccountStore, UserStore, ChangeFeed, JobStore
+    PurchaseStore, BillingAccountStore, UserStore, ChangeFeed, JobStore, OperatorStore, AuditStore
 {}

@@ -19,7 +19,8 @@ public enum APIKeyGenerator {
         public let preview: String
     }
 
-    public static func generate() -> NewKey {
+    /// A new key; `prefix` distinguishes kinds of key (`kg_` API keys, `kgop_` operator tokens).
+    public static func generate(prefix: String = prefix) -> NewKey {
         var idBytes = [UInt8](repeating: 0, count: 6)
         var secretBytes = [UInt8](repeating: 0, count: 32)
         fillRandom(&idBytes)
@@ -30,15 +31,17 @@ public enum APIKeyGenerator {
             .replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
         let plaintext = prefix + lookupID + "_" + secret
-        return NewKey(plaintext: plaintext, lookupID: lookupID, hash: hash(plaintext), preview: preview(lookupID: lookupID, plaintext: plaintext))
+        return NewKey(
+            plaintext: plaintext, lookupID: lookupID, hash: hash(plaintext),
+            preview: preview(lookupID: lookupID, plaintext: plaintext, prefix: prefix))
     }
 
-    public static func preview(lookupID: String, plaintext: String) -> String {
+    public static func preview(lookupID: String, plaintext: String, prefix: String = prefix) -> String {
         prefix + lookupID + "_…" + String(plaintext.suffix(4))
     }
 
     /// Splits a presented key into its lookup id, or nil if it is not shaped like a Keygate key.
-    public static func lookupID(of presented: String) -> String? {
+    public static func lookupID(of presented: String, prefix: String = prefix) -> String? {
         guard presented.hasPrefix(prefix) else { return nil }
         let rest = presented.utf8.dropFirst(prefix.utf8.count)
         guard rest.count == 12 + 1 + 43 else { return nil }

@@ -13,7 +13,7 @@ struct Keygate: AsyncParsableCommand {
         abstract: "A self-hosted LLM gateway: one OpenAI-compatible API, billed by credits or the organisation's own keys.",
         subcommands: [
             Serve.self, OrgCommand.self, APIKeyCommand.self, BYOKCommand.self, MasterKeyCommand.self, CreditsCommand.self, LedgerCommand.self,
-            PacksCommand.self, TopUpCommand.self, UserCommand.self, MigrateDataCommand.self,
+            PacksCommand.self, TopUpCommand.self, UserCommand.self, MigrateDataCommand.self, CatalogCommand.self, OperatorTokenCommand.self,
         ])
 }
 

@@ -73,8 +73,9 @@ import Testing
     @Test func pricesAreExactIntegers() throws {
         let catalog = try CatalogLoader.builtIn()
         let pro = try #require(catalog.resolve(model: "deepseek/deepseek-v4-pro"))
-        #expect(pro.model.input == MicroUSD(435_000))
-        #expect(pro.model.cachedInput == MicroUSD(3_625))
+        // LiteLLM's $1.32 and $0.044 per million tokens (per token 1.32e-06 and 4.4e-08), exactly.
+        #expect(pro.model.input == MicroUSD(1_320_000))
+        #expect(pro.model.cachedInput == MicroUSD(44_000))
         let cerebras = try #require(catalog.resolve(model: "cerebras/gpt-oss-120b"))
         #expect(cerebras.model.cachedInput == cerebras.model.input, "cached price defaults to the input price")
     }

@@ -12,6 +12,9 @@ public struct Catalog: Sendable {
     public init(providers: [ProviderSpec], models: [ModelSpec]) throws {
         var byName: [String: ProviderSpec] = [:]
         for (index, provider) in providers.enumerated() {
+            if let markup = provider.markupBasisPoints, markup < 0 {
+                throw CatalogError.invalid(field: "providers[\(index)].markup_basis_points", reason: "a markup cannot be negative")
+            }
             for name in [provider.id] + provider.aliases {
                 if byName[name] != nil {
                     throw CatalogError.invalid(field: "providers[\(index)]", reason: "provider id or alias '\(name)' is listed twice")
@@ -30,8 +33,12 @@ public struct Catalog: Sendable {
             }
             for (name, price) in [
                 ("input", model.input), ("output", model.output), ("cached_input", model.cachedInput), ("cache_write", model.cacheWrite),
+                ("reasoning", model.reasoning ?? .zero),
             ] where price.value < 0 {
                 throw CatalogError.invalid(field: "models[\(index)].\(name)", reason: "a price cannot be negative")
+            }
+            if let markup = model.markupBasisPoints, markup < 0 {
+                throw CatalogError.invalid(field: "models[\(index)].markup_basis_points", reason: "a markup cannot be negative")
             }
             if let limit = model.maxOutputTokens, limit <= 0 {
                 throw CatalogError.invalid(field: "models[\(index)].max_output_tokens", reason: "must be positive")
@@ -88,8 +95,8 @@ extension Catalog {
         let model = ModelSpec(
             provider: provider.id, id: name, input: listPrice?.input ?? .zero, output: listPrice?.output ?? .zero,
             cachedInput: listPrice?.cachedInput, maxOutputTokens: listPrice?.maxOutputTokens,
-            contextWindow: listPrice?.contextWindow, cacheWrite: listPrice?.cacheWrite)
-        return ResolvedModel(provider: provider, model: model, isCatalogued: false)
+            contextWindow: listPrice?.contextWindow, cacheWrite: listPrice?.cacheWrite, reasoning: listPrice?.reasoning)
+        return ResolvedModel(provider: provider, model: model, isCatalogued: false, hasListPrice: listPrice != nil)
     }
 }
 
@@ -100,11 +107,14 @@ public struct ResolvedModel: Sendable {
     /// False for a model the catalog does not list for this provider, reached through `x-byok-provider`
     /// (e.g. any model OpenRouter serves); its prices are the list prices of the same model elsewhere, if any.
     public var isCatalogued = true
+    /// False for an uncatalogued model whose price the catalog does not know anywhere: a fee on it would be 0.
+    public var hasListPrice = true
 
-    public init(provider: ProviderSpec, model: ModelSpec, isCatalogued: Bool = true) {
+    public init(provider: ProviderSpec, model: ModelSpec, isCatalogued: Bool = true, hasListPrice: Bool = true) {
         self.provider = provider
         self.model = model
         self.isCatalogued = isCatalogued
+        self.hasListPrice = hasListPrice
     }
     /// The stable public name: `provider/model`.
     public var publicID: String { provider.id + "/" + model.id }

@@ -12,9 +12,13 @@ public struct ProviderSpec: Sendable, Hashable, Codable {
     public var free: Bool
     /// How a key is checked when an organisation adds it.
     public var validation: KeyValidation
+    /// A markup `keygate catalog import` applies to LiteLLM's prices of this provider's models, in basis
+    /// points (1000 = 10 %); the prices in the file already include it.
+    public var markupBasisPoints: Int64?
 
     enum CodingKeys: String, CodingKey {
         case id, name, aliases, free, credential, validation
+        case markupBasisPoints = "markup_basis_points"
         case wireFormat = "wire_format"
         case baseURL = "base_url"
     }
@@ -29,6 +33,7 @@ public struct ProviderSpec: Sendable, Hashable, Codable {
         credential = try c.decodeIfPresent(CredentialShape.self, forKey: .credential) ?? .apiKey
         free = try c.decodeIfPresent(Bool.self, forKey: .free) ?? false
         validation = try c.decode(KeyValidation.self, forKey: .validation)
+        markupBasisPoints = try c.decodeIfPresent(Int64.self, forKey: .markupBasisPoints)
     }
 
     /// The `<ID>` part of `KEYGATE_PROVIDER_<ID>_…`: upper-cased, `-` → `_`.

@@ -54,7 +54,8 @@ public struct CreditEstimate: Sendable, Equatable {
             output = policy.defaultMaxOutputTokens
             source = "the gateway's default output allowance"
         }
-        let cost = (PicoUSD.cost(tokens: prompt, pricePerMillion: model.input) + PicoUSD.cost(tokens: output, pricePerMillion: model.output))
+        let cost =
+            (PicoUSD.cost(tokens: prompt, pricePerMillion: model.input) + PicoUSD.cost(tokens: output, pricePerMillion: model.highestOutputPrice))
             .microCreditsRoundedUp
         let fee = CreditPolicy.fee(on: cost, basisPoints: policy.platformFeeBasisPoints)
         let reservation = max(MicroCredits(cost.value + fee.value), policy.minimumReservation)

@@ -59,12 +59,21 @@ extension GatewayError {
         invalidType("Invalid type for '\(param)': expected \(expected), but got \(found).", param: param)
     }
 
-    public static func modelNotFound(_ model: String) -> GatewayError {
-        invalidRequest(
-            status: 404, code: "model_not_found",
-            "The model '\(model)' is not in this gateway's catalog. List the available models with GET /v1/models, and use an id from it (for example 'openai/gpt-5.6-luna').",
-            param: "model")
+    /// A model the catalog does not list; or (`unpricedOn`) one reached through `x-byok-provider` that the
+    /// catalog prices nowhere while a BYOK fee applies: the fee would be 0, so the call is refused until the
+    /// operator lists the model.
+    public static func modelNotFound(_ model: String, unpricedOn provider: String? = nil) -> GatewayError {
+        let problem =
+            if let provider {
+                "The model '\(model)' on provider '\(provider)' has no price in this gateway's catalog, and this gateway charges a fee on BYOK calls priced from it."
+            } else {
+                "The model '\(model)' is not in this gateway's catalog. List the available models with GET /v1/models, and use an id from it (for example 'openai/gpt-5.6-luna')."
+            }
+        return invalidRequest(status: 404, code: "model_not_found", problem + " " + howToAddAModel, param: "model")
     }
+
+    static let howToAddAModel =
+        "To add a model, the gateway's operator adds an entry with its prices to the catalog file (KEYGATE_CATALOG), or imports LiteLLM's price list with `keygate catalog import --litellm FILE`, and restarts."
 
     public static func bodyTooLarge(limit: Int) -> GatewayError {
         invalidRequest(
@@ -153,6 +162,36 @@ extension GatewayError {
                 "This request did not come from a Keygate page (missing or wrong X-CSRF-Token, or a foreign Origin). "
                 + "Reload the page and try again.")
     }
+
+    /// The operator's organisation create found the slug taken.
+    public static func organizationExists(_ slug: String) -> GatewayError {
+        invalidRequest(
+            status: 409, code: "organization_exists",
+            "An organisation '\(slug)' already exists. Choose another slug, or list them with GET /api/admin/organizations.", param: "slug")
+    }
+
+    /// The operator suspended the organisation: its calls are refused until the suspension is lifted.
+    public static func organizationSuspended(_ slug: String) -> GatewayError {
+        GatewayError(
+            status: 403, type: "permission_error", code: "organization_suspended",
+            message:
+                "Organisation '\(slug)' is suspended by the gateway's operator, so its API keys cannot make calls. Contact the operator to lift the suspension."
+        )
+    }
+
+    // MARK: The operator's admin API
+
+    public static let operatorTokenRequired = GatewayError(
+        status: 401, type: "invalid_request_error", code: "operator_token_required",
+        message:
+            "The admin API needs an operator token: send 'Authorization: Bearer kgop_…'. Create one on the server with 'keygate operator-token create --name N'."
+    )
+
+    public static let operatorTokenInvalid = GatewayError(
+        status: 403, type: "permission_error", code: "operator_token_invalid",
+        message:
+            "This token is not a valid operator token (unknown, revoked, or an organisation's API key). Create one with 'keygate operator-token create --name N'."
+    )
 
     public static func adminKeyRequired(organization slug: String) -> GatewayError {
         GatewayError(

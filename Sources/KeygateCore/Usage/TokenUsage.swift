@@ -25,16 +25,20 @@ public struct TokenUsage: Sendable, Hashable {
     public static let zero = TokenUsage()
 
     /// At-cost price of these tokens at the model's list prices: uncached input, cache reads, cache writes and
-    /// output are each priced at their own rate (reasoning tokens are already inside output).
+    /// output are each priced at their own rate (reasoning tokens are already inside output, and priced at the
+    /// model's reasoning rate when it has one).
     public func cost(at model: ModelSpec) -> PicoUSD {
         let input = max(inputTokens, 0)
         let cached = min(max(cachedInputTokens, 0), input)
         let written = min(max(cacheWriteTokens, 0), input - cached)
         let uncached = input - cached - written
+        let output = max(outputTokens, 0)
+        let reasoning = model.reasoning == nil ? 0 : min(max(reasoningTokens, 0), output)
         return PicoUSD.cost(tokens: uncached, pricePerMillion: model.input)
             + PicoUSD.cost(tokens: cached, pricePerMillion: model.cachedInput)
             + PicoUSD.cost(tokens: written, pricePerMillion: model.cacheWrite)
-            + PicoUSD.cost(tokens: max(outputTokens, 0), pricePerMillion: model.output)
+            + PicoUSD.cost(tokens: output - reasoning, pricePerMillion: model.output)
+            + PicoUSD.cost(tokens: reasoning, pricePerMillion: model.reasoning ?? model.output)
     }
 }
 

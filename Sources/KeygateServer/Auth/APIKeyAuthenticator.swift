@@ -6,10 +6,11 @@ import KeygateVault
 
 /// Authenticates `/v1` calls by Keygate API key (`Authorization: Bearer kg_…`, or `x-api-key` as the
 /// Anthropic SDK sends it): the stored key by lookup id (cached, `APIKeyCache`), then a constant-time hash
-/// comparison.
+/// comparison; with `suspensions` (the `/v1` routes), a suspended organisation's key is refused with 403.
 struct APIKeyAuthenticator: RouterMiddleware {
     typealias Context = GatewayRequestContext
     let keys: APIKeyCache
+    var suspensions: SuspensionCache? = nil
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let presented = Self.presentedKey(in: request) else { throw GatewayError.missingAPIKey }
@@ -18,6 +19,9 @@ struct APIKeyAuthenticator: RouterMiddleware {
             APIKeyGenerator.matches(presented, storedHash: found.key.hash),
             !found.key.isRevoked
         else { throw GatewayError.invalidAPIKey }
+        if let suspensions, try await suspensions.suspension(organizationID: found.organization.id) != nil {
+            throw GatewayError.organizationSuspended(found.organization.slug)
+        }
         var context = context
         context.caller = found
         context.logger[metadataKey: "org"] = .string(found.organization.slug)

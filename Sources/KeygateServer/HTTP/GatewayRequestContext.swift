@@ -19,6 +19,8 @@ public struct GatewayRequestContext: RequestContext, DashboardRequestContext {
     /// The organisation an `/api/orgs/{slug}` route acts on, set by `OrganizationAccessPolicy` for an admin
     /// key of it or a signed-in member.
     public var organization: Organization?
+    /// The operator, on a route behind `OperatorAuthenticator` (`/api/admin/…`).
+    public var operatorToken: OperatorToken?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)

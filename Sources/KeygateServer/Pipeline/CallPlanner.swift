@@ -54,7 +54,13 @@ struct CallPlanner: Sendable {
 
     /// The credential the route runs on: the organisation's key, else the platform key for the provider.
     func credential(for route: PlannedRoute, requestedModel: String) throws(GatewayError) -> PlannedCall {
-        if let byokKey = route.byokKey { return PlannedCall(route: route, credential: byokKey.secret) }
+        if let byokKey = route.byokKey {
+            // A fee priced from a model the catalog prices nowhere would be 0: refused, never billed at 0.
+            if !route.resolved.hasListPrice && credits.policy.byokFeeBasisPoints > 0 {
+                throw GatewayError.modelNotFound(requestedModel, unpricedOn: route.provider)
+            }
+            return PlannedCall(route: route, credential: byokKey.secret)
+        }
         // An uncatalogued model runs only on the organisation's own key: the platform never pays for it.
         guard route.resolved.isCatalogued else { throw GatewayError.modelNotFound(requestedModel) }
         guard let platformKey = platformKeys[route.provider] else { throw GatewayError.providerNotConfigured(provider: route.provider) }

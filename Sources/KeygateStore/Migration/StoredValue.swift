@@ -25,6 +25,6 @@ public enum StoredTables {
     public static let inCopyOrder = [
         "organizations", "api_keys", "byok_keys", "users", "memberships", "sessions", "login_failures", "credit_accounts",
         "ledger_entries", "reservations", "jobs", "job_calls", "instances", "usage_records", "purchases", "billing_accounts", "stripe_events",
-        "disputes",
+        "disputes", "operator_tokens", "audit_records",
     ]
 }
