@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test: the Swift suite (`swift test`), then the checks against real `keygate serve` processes:
+# Runs every test: the Swift suite (`swift test`), then the checks against real `keygate serve` processes
+# (among them `/metrics` read by the official prometheus_client parser):
 # the official OpenAI and Anthropic Python SDKs (installed into .venv from checks/requirements.txt), the
 # multi-process credit ledger checks (two servers on one database, kill -9 mid-stream), the payment checks
 # (webhooks exactly once on two servers, auto top-up, kill -9 before a grant) and, against the third-party
@@ -23,6 +24,7 @@ fi
 BIN=$(swift build --show-bin-path)
 status=0
 .venv/bin/python checks/sdk_check.py "$BIN" || status=1
+.venv/bin/python checks/metrics_check.py "$BIN" || status=1
 .venv/bin/python checks/credits_check.py "$BIN" || status=1
 .venv/bin/python checks/credits_check.py "$BIN" --postgres || status=1
 .venv/bin/python checks/payments_check.py "$BIN" || status=1

@@ -31,12 +31,18 @@ final class PostgresBatcher<Item: Sendable, Answer: Sendable>: Sendable {
     var batchesWritten: Int { batches.load(ordering: .relaxed) }
     private let maxBatch: Int
     private let key: @Sendable (Item) -> String
+    /// Each batch's time to its answer (the commit) and size, for `/metrics`.
+    private let metrics: LedgerCommitMetrics
 
     /// `maxBatch` caps a transaction, so the first call of a long queue does not wait for the whole queue (and a
     /// batch stays far below PostgreSQL's 65,535 parameters a statement).
-    init(maxBatch: Int = 500, key: @escaping @Sendable (Item) -> String) {
+    init(
+        maxBatch: Int = 500, key: @escaping @Sendable (Item) -> String,
+        metrics: LedgerCommitMetrics = LedgerCommitMetrics(backend: "postgres", factory: nil)
+    ) {
         self.maxBatch = maxBatch
         self.key = key
+        self.metrics = metrics
     }
 
     func submit(_ item: Item, run: @escaping Run) async throws -> Answer {
@@ -47,7 +53,9 @@ final class PostgresBatcher<Item: Sendable, Answer: Sendable>: Sendable {
         }
         if leads {
             batches.add(1, ordering: .relaxed)
+            let start = ContinuousClock.now
             let answer = await run([item]).first ?? .failure(StoreError.unavailable("a batch gave no answer"))
+            metrics.committed(size: 1, since: start)
             handOver(run: run)
             return try answer.get()
         }
@@ -97,7 +105,9 @@ final class PostgresBatcher<Item: Sendable, Answer: Sendable>: Sendable {
             }
             guard !batch.isEmpty else { return }
             batches.add(1, ordering: .relaxed)
+            let start = ContinuousClock.now
             let answers = await run(batch.map(\.item))
+            metrics.committed(size: batch.count, since: start)
             for (index, waiting) in batch.enumerated() {
                 waiting.continuation.resume(with: index < answers.count ? answers[index] : .failure(StoreError.unavailable("a batch gave no answer")))
             }

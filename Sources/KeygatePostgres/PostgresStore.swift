@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import KeygateCore
 import KeygateStore
@@ -19,9 +20,14 @@ public final class PostgresStore: Store {
     /// Whether `reserve` and `settle` are batched per moment (`PostgresStore+LedgerBatches`); off only to measure
     /// what batching gains.
     let batchesLedgerWrites: Bool
-    let ledgerWrites = PostgresBatcher<LedgerWrite, LedgerAnswer>(key: \.requestID)
+    let ledgerWrites: PostgresBatcher<LedgerWrite, LedgerAnswer>
 
-    public init(url: PostgresDatabaseURL, batchesLedgerWrites: Bool = true, logger: Logger = Logger(label: "keygate.postgres")) {
+    /// `metrics`: where the ledger's batcher reports each batch (the serving gateway's registry; nil: `MetricsSystem`).
+    public init(
+        url: PostgresDatabaseURL, batchesLedgerWrites: Bool = true, logger: Logger = Logger(label: "keygate.postgres"),
+        metrics: (any MetricsFactory)? = nil
+    ) {
+        self.ledgerWrites = PostgresBatcher(key: \.requestID, metrics: LedgerCommitMetrics(backend: "postgres", factory: metrics))
         self.url = url
         self.logger = logger
         self.batchesLedgerWrites = batchesLedgerWrites

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import GRDB
 import KeygateCore
@@ -23,7 +24,8 @@ public final class SQLiteStore: Store {
         case full
     }
 
-    public init(path: String, durability: Durability = .normal) throws {
+    /// `metrics`: where the group commit reports each batch (the serving gateway's registry; nil: `MetricsSystem`).
+    public init(path: String, durability: Durability = .normal, metrics: (any MetricsFactory)? = nil) throws {
         self.path = path
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
@@ -39,7 +41,7 @@ public final class SQLiteStore: Store {
         } catch {
             throw StoreError.unavailable("cannot open SQLite database \(path): \(Self.reason(error))")
         }
-        writes = SQLiteWriteBatcher(pool: pool)
+        writes = SQLiteWriteBatcher(pool: pool, metrics: LedgerCommitMetrics(backend: "sqlite", factory: metrics))
         do {
             try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_autocheckpoint = \(SQLiteCheckpointer.backstopPages)") }
             checkpointer = try SQLiteCheckpointer(path: path)

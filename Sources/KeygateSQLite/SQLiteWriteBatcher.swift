@@ -1,4 +1,5 @@
 import GRDB
+import KeygateStore
 import Synchronization
 
 /// Group commit for SQLite writes. Every write waiting at a moment runs in one `BEGIN IMMEDIATE`
@@ -34,10 +35,13 @@ final class SQLiteWriteBatcher: Sendable {
     private let state = Mutex(State())
     /// Caps a transaction's length, so the first write of a long queue does not wait for the whole queue.
     private let maxBatch: Int
+    /// Each batch's commit time and size, for `/metrics`.
+    private let metrics: LedgerCommitMetrics
 
-    init(pool: DatabasePool, maxBatch: Int = 512) {
+    init(pool: DatabasePool, maxBatch: Int = 512, metrics: LedgerCommitMetrics = LedgerCommitMetrics(backend: "sqlite", factory: nil)) {
         self.pool = pool
         self.maxBatch = maxBatch
+        self.metrics = metrics
     }
 
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
@@ -153,6 +157,8 @@ final class SQLiteWriteBatcher: Sendable {
 
     /// One transaction for the batch; nil if it committed.
     private func commit(_ batch: [Write], _ db: Database) -> Error? {
+        let start = ContinuousClock.now
+        defer { metrics.committed(size: batch.count, since: start) }
         do {
             try db.inTransaction(.immediate) {
                 for write in batch {

@@ -33,10 +33,15 @@ public struct Gateway: Sendable {
     var changes: ChangeFollower { ChangeFollower(feed: store, apiKeys: apiKeys, byokKeys: byokKeys, suspensions: suspensions, logger: logger) }
     /// The dashboard's templates and stylesheet, every one checked when the gateway is built.
     let dashboardTemplates: DashboardTemplates
+    /// What `/metrics` serves: this gateway's own registry (the store reports its commits into it too).
+    public let metrics: GatewayMetrics
 
     public init(
-        configuration: GatewayConfiguration, catalog: Catalog, packs: CreditPacks, store: any Store, keyring: MasterKeyring, logger: Logger
+        configuration: GatewayConfiguration, catalog: Catalog, packs: CreditPacks, store: any Store, keyring: MasterKeyring, logger: Logger,
+        metrics: GatewayMetrics? = nil
     ) throws {
+        let metrics = metrics ?? GatewayMetrics(configuration: configuration)
+        self.metrics = metrics
         self.configuration = configuration
         self.catalog = catalog
         self.store = store
@@ -50,7 +55,7 @@ public struct Gateway: Sendable {
         self.instanceID = Identifiers.make("inst")
         self.credits = CreditMeter(
             store: store, jobs: store, policy: configuration.creditPolicy, instanceID: instanceID,
-            leaseSeconds: configuration.reservationLeaseSeconds)
+            leaseSeconds: configuration.reservationLeaseSeconds, metrics: metrics)
         self.sweeper = CreditSweeper(
             store: store, instanceID: instanceID, intervalMs: configuration.sweepIntervalSeconds * 1000,
             deadAfterMs: configuration.instanceDeadAfterSeconds * 1000, logger: logger)
@@ -59,7 +64,7 @@ public struct Gateway: Sendable {
         self.stripe = stripe
         self.dashboardTemplates = try DashboardTemplates()
         self.autoTopUp = AutoTopUp(
-            store: store, packs: packs, charger: stripe.map { TopUpCharger(stripe: $0, store: store, logger: logger) },
+            store: store, packs: packs, charger: stripe.map { TopUpCharger(stripe: $0, store: store, logger: logger, metrics: metrics) },
             retryAfterSeconds: configuration.payments.topUpRetrySeconds, logger: logger)
     }
 

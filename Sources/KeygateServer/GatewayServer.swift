@@ -11,6 +11,8 @@ public enum GatewayServer {
     public static func router(for gateway: Gateway) -> Router<GatewayRequestContext> {
         let router = Router(context: GatewayRequestContext.self)
         router.add(middleware: APIErrorMiddleware(bodyLimit: gateway.configuration.maxBodyBytes))
+        router.add(middleware: MetricsMiddleware(metrics: gateway.metrics))
+        router.get("/metrics", use: MetricsRoute(metrics: gateway.metrics).handle)
 
         let health = HealthRoutes(store: gateway.store)
         router.get("/healthz", use: health.health)

@@ -41,6 +41,7 @@ import KeygateStore
         .organizationAdminRequired(organization: "acme"),
         .csrfRejected,
         .signInRequired,
+        .metricsTokenRequired,
         .apiKeyNotFound("key_123"),
         .insufficientCredits(estimate: estimate, available: MicroCredits(10), provider: "openai", organization: "acme"),
         .insufficientCreditsForJob(amount: MicroCredits(400_000_000), available: MicroCredits(10), organization: "acme"),

@@ -154,6 +154,13 @@ extension GatewayError {
             message: "Your dashboard session has ended. Sign in again at /login and resend.")
     }
 
+    /// A scrape of `/metrics` without the operator's `KEYGATE_METRICS_TOKEN`.
+    public static var metricsTokenRequired: GatewayError {
+        GatewayError(
+            status: 401, type: "authentication_error", code: "metrics_token_required",
+            message: "/metrics needs the operator's metrics token: send 'Authorization: Bearer <KEYGATE_METRICS_TOKEN>'.")
+    }
+
     /// A dashboard write without the session's CSRF token, or from another site.
     public static var csrfRejected: GatewayError {
         GatewayError(

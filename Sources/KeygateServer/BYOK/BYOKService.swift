@@ -31,7 +31,8 @@ public struct BYOKService: Sendable {
     public init(gateway: Gateway) {
         self.init(
             store: gateway.store, keyring: gateway.keyring, catalog: gateway.catalog,
-            validator: ProviderKeyValidator(upstream: gateway.upstream, catalog: gateway.catalog), keyCache: gateway.byokKeys)
+            validator: ProviderKeyValidator(upstream: gateway.upstream, catalog: gateway.catalog, metrics: gateway.metrics),
+            keyCache: gateway.byokKeys)
     }
 
     func organization(_ slug: String) async throws -> Organization {

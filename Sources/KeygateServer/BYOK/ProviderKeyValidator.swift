@@ -10,6 +10,8 @@ import NIOHTTP1
 struct ProviderKeyValidator: Sendable {
     let upstream: UpstreamClients
     let catalog: Catalog
+    /// Counts validations by provider and result (`keygate_byok_validations_total`); nil in the CLI.
+    var metrics: GatewayMetrics? = nil
 
     /// A model the catalog lists for the provider, for calls that need one.
     func catalogModel(for provider: ProviderSpec) -> String? {
@@ -27,6 +29,21 @@ struct ProviderKeyValidator: Sendable {
     }
 
     func validate(_ credential: BYOKCredential, provider: ProviderSpec) async -> Outcome {
+        let outcome = await check(credential, provider: provider)
+        if let metrics {
+            let result: String
+            switch outcome {
+            case .valid: result = "valid"
+            case .rejected: result = "rejected"
+            case .unavailable: result = "unavailable"
+            case .shapeOnly: result = "shape_only"
+            }
+            metrics.byokValidation(provider: provider.id, result: result)
+        }
+        return outcome
+    }
+
+    private func check(_ credential: BYOKCredential, provider: ProviderSpec) async -> Outcome {
         var request: HTTPClientRequest
         switch provider.credential {
         case .apiKey:

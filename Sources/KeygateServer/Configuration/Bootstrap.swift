@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import KeygateCore
 import KeygatePostgres
@@ -33,8 +34,11 @@ public enum Bootstrap {
         }
     }
 
-    /// Opens and migrates the store `KEYGATE_DATABASE_URL` names (the embedded SQLite file by default).
-    public static func openStore(_ config: GatewayConfiguration, logger: Logger = Logger(label: "keygate.store")) async throws -> any Store {
+    /// Opens and migrates the store `KEYGATE_DATABASE_URL` names (the embedded SQLite file by default). `metrics`
+    /// receives the ledger's commit times and sizes (the gateway's registry for `serve`).
+    public static func openStore(
+        _ config: GatewayConfiguration, logger: Logger = Logger(label: "keygate.store"), metrics: (any MetricsFactory)? = nil
+    ) async throws -> any Store {
         try prepareDataDirectory(config)
         switch try config.database() {
         case .sqlite(let path):
@@ -43,14 +47,14 @@ public enum Bootstrap {
                 throw StartupError("cannot create the SQLite database \(path): directory \(directory) is missing or not writable")
             }
             do {
-                let store = try SQLiteStore(path: path, durability: config.sqliteDurability)
+                let store = try SQLiteStore(path: path, durability: config.sqliteDurability, metrics: metrics)
                 try await store.migrate()
                 return store
             } catch let error as StoreError {
                 throw StartupError(error.description)
             }
         case .postgres(let url):
-            let store = PostgresStore(url: url, logger: logger)
+            let store = PostgresStore(url: url, logger: logger, metrics: metrics)
             do {
                 try await store.migrate()
                 return store
@@ -101,11 +105,13 @@ public enum Bootstrap {
     /// Everything `keygate serve` needs, opened in the order that gives the most useful first error. Starts
     /// no background work: that runs as the services of `GatewayServer.application`.
     public static func gateway(_ baseConfig: GatewayConfiguration, logger: Logger) async throws -> Gateway {
-        let (config, catalog, keyring, store) = try await openStoreAndKeys(baseConfig, logger: logger)
+        let metrics = GatewayMetrics(configuration: baseConfig)
+        let (config, catalog, keyring, store) = try await openStoreAndKeys(baseConfig, logger: logger, metrics: metrics.factory)
         let gateway: Gateway
         do {
             let packs = try loadPacks(config)
-            gateway = try Gateway(configuration: config, catalog: catalog, packs: packs, store: store, keyring: keyring, logger: logger)
+            gateway = try Gateway(
+                configuration: config, catalog: catalog, packs: packs, store: store, keyring: keyring, logger: logger, metrics: metrics)
         } catch {
             try? await store.close()
             throw error
@@ -160,7 +166,7 @@ public enum Bootstrap {
     /// The catalog (with the provider settings read into the configuration), the keyring and the migrated
     /// store, refusing stored BYOK keys this keyring cannot open; logs where the master key came from.
     private static func openStoreAndKeys(
-        _ baseConfig: GatewayConfiguration, logger: Logger
+        _ baseConfig: GatewayConfiguration, logger: Logger, metrics: (any MetricsFactory)? = nil
     ) async throws
         -> (GatewayConfiguration, Catalog, MasterKeyring, any Store)
     {
@@ -169,7 +175,7 @@ public enum Bootstrap {
         try config.readProviderSettings(for: catalog)
         let keyring = try loadKeyring(config)
         let masterKey = keyring.current
-        let store = try await openStore(config)
+        let store = try await openStore(config, metrics: metrics)
         do {
             try await checkStoredKeysDecrypt(store: store, keyring: keyring)
         } catch {

@@ -14,6 +14,8 @@ struct TopUpCharger: Sendable {
     let stripe: StripeClient
     let store: any PurchaseStore
     let logger: Logger
+    /// Counts the charges by outcome (`keygate_topups_total`).
+    var metrics: GatewayMetrics? = nil
 
     enum Result: Sendable, Equatable {
         /// Paid and granted (by this answer or an earlier webhook).
@@ -26,6 +28,16 @@ struct TopUpCharger: Sendable {
     }
 
     func charge(_ purchase: PurchaseRecord, customerID: String, paymentMethodID: String) async -> Result {
+        let result = await attempt(purchase, customerID: customerID, paymentMethodID: paymentMethodID)
+        switch result {
+        case .succeeded: metrics?.topUp(outcome: "succeeded")
+        case .failed: metrics?.topUp(outcome: "failed")
+        case .unknown: metrics?.topUp(outcome: "unknown")
+        }
+        return result
+    }
+
+    private func attempt(_ purchase: PurchaseRecord, customerID: String, paymentMethodID: String) async -> Result {
         let request = StripeRequests.createTopUpPaymentIntent(
             purchaseID: purchase.id, organizationID: purchase.organizationID, customerID: customerID,
             paymentMethodID: paymentMethodID, amount: purchase.amount, currency: purchase.currency)

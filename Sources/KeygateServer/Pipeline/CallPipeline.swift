@@ -9,14 +9,16 @@ struct CallPipeline: Sendable {
     let planner: CallPlanner
     let exchange: UpstreamExchange
     let recorder: UsageRecorder
+    let metrics: GatewayMetrics
 
     init(gateway: Gateway) {
         let settlement = CallSettlement(credits: gateway.credits, topUps: gateway.autoTopUp)
         self.planner = CallPlanner(gateway: gateway)
         self.exchange = UpstreamExchange(
             configuration: gateway.configuration, upstream: gateway.upstream, settlement: settlement,
-            byokService: BYOKService(gateway: gateway))
+            byokService: BYOKService(gateway: gateway), metrics: gateway.metrics)
         self.recorder = gateway.usage
+        self.metrics = gateway.metrics
     }
 
     /// Notes what the caller asked for on the usage record (kept even if the model is unknown), then finds the
@@ -54,7 +56,7 @@ struct CallPipeline: Sendable {
         let call = try planner.credential(for: route, requestedModel: body.model)
         try await planner.reserve(call, for: body, requestID: usage.requestID, organization: usage.caller.organization, jobID: usage.jobID)
         do {
-            return try await exchange.run(body, call: call, context: context, usage: usage)
+            return try await exchange.run(body, call: call, context: context, usage: &usage)
         } catch {
             await planner.releaseReservation(of: call, requestID: usage.requestID, jobID: usage.jobID, after: error, logger: context.logger)
             throw error
@@ -67,7 +69,7 @@ struct CallPipeline: Sendable {
         context: GatewayRequestContext, jobID: String? = nil, _ body: (inout UsageDraft) async throws -> Response
     ) async throws -> Response {
         let caller = try context.requireCaller()
-        var usage = UsageDraft(recorder: recorder, caller: caller, context: context)
+        var usage = UsageDraft(recorder: recorder, caller: caller, context: context, metrics: metrics)
         usage.jobID = jobID
         do {
             return try await body(&usage)

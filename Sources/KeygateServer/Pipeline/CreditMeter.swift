@@ -11,6 +11,8 @@ struct CreditMeter: Sendable {
     let policy: CreditPolicy
     let instanceID: String
     let leaseSeconds: Int64
+    /// Counts the holds this process has open (a reservation or job-call hold from `reserve` to its settlement).
+    var metrics: GatewayMetrics? = nil
 
     /// Holds the estimate, or throws 402 saying which number did not fit and what to do.
     func reserve(requestID: String, organization: Organization, estimate: CreditEstimate, provider: String, jobID: String?) async throws {
@@ -24,6 +26,7 @@ struct CreditMeter: Sendable {
             throw GatewayError.insufficientCredits(
                 estimate: estimate, available: balance.available, provider: provider, organization: organization.slug)
         }
+        metrics?.reservationsOpen.increment()
     }
 
     /// Holds the estimate out of the job's hold: 404 for a job not the organisation's, 409 for a closed one,
@@ -33,7 +36,9 @@ struct CreditMeter: Sendable {
             jobID: jobID, organizationID: organization.id, requestID: requestID, amount: estimate.reservation,
             instanceID: instanceID, leaseExpiresAt: WallClock.nowMs() + leaseSeconds * 1000)
         switch outcome {
-        case .reserved: return
+        case .reserved:
+            metrics?.jobHoldsOpen.increment()
+            return
         case .notFound: throw GatewayError.jobNotFound(jobID)
         case .closed(let job): throw GatewayError.jobClosed(jobID, status: Self.closedStatus(job))
         case .exhausted(let job):
@@ -81,6 +86,7 @@ struct CreditMeter: Sendable {
         requestID: String, organizationID: String, cost: MicroCredits, fee: MicroCredits, billing: BillingPath,
         record: UsageRecord, logger: Logger
     ) async -> SettlementOutcome {
+        if billing == .credits { holdEnded(jobID: record.jobID) }
         do {
             switch (billing, record.jobID) {
             case (.credits, nil): _ = try await store.settle(requestID: requestID, cost: cost, fee: fee, record: record)
@@ -106,6 +112,7 @@ struct CreditMeter: Sendable {
     /// Returns the whole reservation, writing the usage record (if any) with it. False if that failed.
     @discardableResult
     func release(requestID: String, jobID: String?, reason: String, record: UsageRecord? = nil, logger: Logger) async -> Bool {
+        holdEnded(jobID: jobID)
         do {
             if jobID != nil {
                 try await jobs.releaseJobCall(requestID: requestID, reason: reason, record: record)
@@ -117,5 +124,10 @@ struct CreditMeter: Sendable {
             logger.error("Could not release the request's reservation", metadata: ["error": "\(error)"])
             return false
         }
+    }
+
+    /// A hold of this process ends (settled or released, or left to the sweeper when that failed).
+    private func holdEnded(jobID: String?) {
+        if jobID != nil { metrics?.jobHoldsOpen.decrement() } else { metrics?.reservationsOpen.decrement() }
     }
 }

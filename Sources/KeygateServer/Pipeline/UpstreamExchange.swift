@@ -14,18 +14,28 @@ struct UpstreamExchange: Sendable {
     let settlement: CallSettlement
     /// Marks an organisation's key invalid when the provider refuses it.
     let byokService: BYOKService
+    /// Upstream calls in flight per provider, pool waits, and keys refused during a request.
+    let metrics: GatewayMetrics
 
     /// Sends the call and answers the client: a stream is relayed as it arrives (settled when it ends), a
     /// whole answer settled before it is returned, a provider error mapped (an org key the provider refused
     /// is marked invalid).
-    func run(_ body: CallBody, call: PlannedCall, context: GatewayRequestContext, usage: UsageDraft) async throws -> Response {
+    func run(_ body: CallBody, call: PlannedCall, context: GatewayRequestContext, usage: inout UsageDraft) async throws -> Response {
         let route = call.route
         let outgoing = try body.upstreamRequest(for: call)
         let timeouts = configuration.timeouts(for: route.provider)
         let watchdog = UpstreamWatchdog(channel: context.channel, idleTimeout: timeouts.idle)
-        let answer = try await fetch(
-            outgoing, client: upstream.client(for: route.provider), firstByte: timeouts.firstByte,
-            stream: body.stream, watchdog: watchdog, provider: route.provider)
+        let sentAt = ContinuousClock.now
+        let answer: UpstreamAnswer
+        do {
+            answer = try await fetch(
+                outgoing, client: upstream.client(for: route.provider), firstByte: timeouts.firstByte,
+                stream: body.stream, watchdog: watchdog, provider: route.provider)
+        } catch {
+            usage.upstreamTime = ContinuousClock.now - sentAt
+            throw error
+        }
+        usage.upstreamTime = ContinuousClock.now - sentAt
 
         var headers: HTTPFields = [.keygateBilling: route.billing.rawValue, .keygateProvider: route.provider]
         if let byokKey = route.byokKey { headers[.keygateBYOKKey] = byokKey.preview }
@@ -33,6 +43,7 @@ struct UpstreamExchange: Sendable {
         case .stream(let response):
             headers[.contentType] = "text/event-stream"
             headers[.cacheControl] = "no-cache"
+            let streamUsage = usage
             let relay: any StreamRelay
             let errorEvents: StreamErrorEvents
             switch body {
@@ -48,12 +59,13 @@ struct UpstreamExchange: Sendable {
                 body: ResponseBody { writer in
                     await relayStream(
                         response, relay: relay, errorEvents: errorEvents, watchdog: watchdog, provider: route.provider,
-                        usage: usage, writer: &writer)
+                        usage: streamUsage, sentAt: sentAt, writer: &writer)
                 })
 
         case .complete(let status, let upstreamHeaders, let body) where !(200..<300).contains(status):
             let failure = UpstreamFailure(status: status, body: Array(body.readableBytesView), retryAfter: Self.retryAfter(upstreamHeaders))
             if let byokKey = route.byokKey, route.adapter.isCredentialRejection(failure) {
+                metrics.byokRejectedDuringRequest(provider: route.provider)
                 await byokService.markRejected(organizationID: usage.caller.organization.id, key: byokKey, status: status)
                 throw GatewayError.byokKeyRejected(provider: route.provider, preview: byokKey.preview, status: status)
             }
@@ -90,16 +102,21 @@ struct UpstreamExchange: Sendable {
         _ outgoing: HTTPClientRequest, client: HTTPClient, firstByte: Duration, stream: Bool,
         watchdog: UpstreamWatchdog, provider: String
     ) async throws -> UpstreamAnswer {
+        metrics.upstreamStarted(provider: provider)
         do {
-            return try await watchdog.run {
+            let answer: UpstreamAnswer = try await watchdog.run {
                 let response = try await client.execute(outgoing, deadline: .now() + TimeAmount(firstByte))
                 let success = (200..<300).contains(response.status.code)
-                if stream && success { return .stream(response) }
+                if stream && success { return UpstreamAnswer.stream(response) }
                 watchdog.activity.touch()
                 let body = try await Self.collect(response.body, limit: success ? 256 << 20 : 1 << 20, activity: watchdog.activity)
                 return .complete(status: Int(response.status.code), headers: response.headers, body: body)
             }
+            // A stream holds its connection until `relayStream` has read it to the end.
+            if case .complete = answer { metrics.upstreamFinished(provider: provider) }
+            return answer
         } catch {
+            metrics.upstreamFinished(provider: provider)
             let phase = watchdog.activity.idleFor == nil ? "waiting for the first byte" : "reading the response"
             throw Self.transportError(error, provider: provider, phase: phase)
         }
@@ -123,8 +140,9 @@ struct UpstreamExchange: Sendable {
     /// into an error event, so a truncated answer is never mistaken for a complete one.
     func relayStream(
         _ response: HTTPClientResponse, relay: any StreamRelay, errorEvents: StreamErrorEvents, watchdog: UpstreamWatchdog,
-        provider: String, usage: UsageDraft, writer: inout any ResponseBodyWriter
+        provider: String, usage: UsageDraft, sentAt: ContinuousClock.Instant, writer: inout any ResponseBodyWriter
     ) async {
+        var usage = usage
         var relay = relay
         var firstChunkAt: ContinuousClock.Instant?
         var failure: GatewayError?
@@ -160,6 +178,8 @@ struct UpstreamExchange: Sendable {
         if let failure, !clientGone {
             do { try await writer.write(ByteBuffer(bytes: errorEvents.bytes(for: failure))) } catch { clientGone = true }
         }
+        metrics.upstreamFinished(provider: provider)
+        usage.upstreamTime = ContinuousClock.now - sentAt
         let tokens =
             relay.usage
             ?? TokenUsage(

@@ -22,13 +22,21 @@ struct UsageDraft: Sendable {
     var byokKeyID: String?
     /// The job the request is billed to (`x-keygate-job`), if any: on its record and in its settlement.
     var jobID: String?
+    /// Where the ending is counted (`keygate_requests_total` and the rest); nil counts nothing.
+    let metrics: GatewayMetrics?
+    /// The route pattern (`/v1/chat/completions`), the `route` label.
+    let route: String
+    /// The provider's part of the latency (request sent → answer or stream done), once a provider was called.
+    var upstreamTime: Duration?
 
-    init(recorder: UsageRecorder, caller: AuthenticatedKey, context: GatewayRequestContext) {
+    init(recorder: UsageRecorder, caller: AuthenticatedKey, context: GatewayRequestContext, metrics: GatewayMetrics? = nil) {
         self.recorder = recorder
         self.caller = caller
         self.requestID = context.requestID
         self.startedAt = context.startedAt
         self.logger = context.logger
+        self.metrics = metrics
+        self.route = context.endpointPath ?? "unmatched"
     }
 
     mutating func route(_ decision: RouteDecision, byokKeyID: String?) {
@@ -48,6 +56,9 @@ struct UsageDraft: Sendable {
     func finish(_ usage: UsageRecord, alreadyStored: Bool) {
         if !alreadyStored { recorder.record(usage) }
         log(usage)
+        metrics?.callFinished(
+            route: route, record: usage, organizationSlug: caller.organization.slug, total: ContinuousClock.now - startedAt,
+            upstream: upstreamTime)
     }
 
     func makeRecord(
