@@ -319,5 +319,6 @@ enum PostgresMigrations {
                 "ALTER TABLE usage_records ADD COLUMN job_id TEXT",
                 "CREATE INDEX usage_by_job ON usage_records(job_id) WHERE job_id IS NOT NULL",
             ]),
+        byokHealth,
     ]
 }

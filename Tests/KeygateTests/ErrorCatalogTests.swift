@@ -54,6 +54,7 @@ import KeygateStore
         .byokKeyUnreadable(.undecryptable(provider: "anthropic", preview: "sk-a…xyz")),
         .byokKeyUnreadable(.azureNotExpectedJSON(needsDeployment: true)),
         .awsCredentialUnreadable,
+        .serverShuttingDown,
         .upstreamStreamCut(provider: "openai"),
         .upstreamRateLimited(provider: "openai", retryAfter: "3"),
         .upstreamOverloaded(provider: "anthropic", retryAfter: nil),

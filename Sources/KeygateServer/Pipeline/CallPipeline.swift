@@ -15,7 +15,7 @@ struct CallPipeline: Sendable {
         self.planner = CallPlanner(gateway: gateway)
         self.exchange = UpstreamExchange(
             configuration: gateway.configuration, upstream: gateway.upstream, settlement: settlement,
-            byokService: BYOKService(gateway: gateway))
+            byokService: BYOKService(gateway: gateway), shutdown: gateway.shutdownDeadline)
         self.recorder = gateway.usage
     }
 

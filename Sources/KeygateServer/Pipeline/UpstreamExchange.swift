@@ -14,6 +14,8 @@ struct UpstreamExchange: Sendable {
     let settlement: CallSettlement
     /// Marks an organisation's key invalid when the provider refuses it.
     let byokService: BYOKService
+    /// Cuts the exchange when a graceful stop's grace period is over.
+    let shutdown: ShutdownDeadline
 
     /// Sends the call and answers the client: a stream is relayed as it arrives (settled when it ends), a
     /// whole answer settled before it is returned, a provider error mapped (an org key the provider refused
@@ -22,7 +24,7 @@ struct UpstreamExchange: Sendable {
         let route = call.route
         let outgoing = try body.upstreamRequest(for: call)
         let timeouts = configuration.timeouts(for: route.provider)
-        let watchdog = UpstreamWatchdog(channel: context.channel, idleTimeout: timeouts.idle)
+        let watchdog = UpstreamWatchdog(channel: context.channel, idleTimeout: timeouts.idle, shutdown: shutdown)
         let answer = try await fetch(
             outgoing, client: upstream.client(for: route.provider), firstByte: timeouts.firstByte,
             stream: body.stream, watchdog: watchdog, provider: route.provider)
@@ -151,11 +153,12 @@ struct UpstreamExchange: Sendable {
         } catch WatchdogStop.clientDisconnected {
             clientGone = true
         } catch {
-            // Once the stream has begun, any upstream failure other than silence is a cut stream.
-            failure =
-                (error as? WatchdogStop) == .idleTimeout
-                ? .upstreamTimeout(provider: provider, phase: "no data between stream chunks")
-                : .upstreamStreamCut(provider: provider)
+            // Once the stream has begun, any upstream failure other than silence (or our own stop) is a cut stream.
+            switch error as? WatchdogStop {
+            case .idleTimeout: failure = .upstreamTimeout(provider: provider, phase: "no data between stream chunks")
+            case .shuttingDown: failure = .serverShuttingDown
+            default: failure = .upstreamStreamCut(provider: provider)
+            }
         }
         if let failure, !clientGone {
             do { try await writer.write(ByteBuffer(bytes: errorEvents.bytes(for: failure))) } catch { clientGone = true }
@@ -201,7 +204,11 @@ struct UpstreamExchange: Sendable {
     static func transportError(_ error: Error, provider: String, phase: String) -> Error {
         switch error {
         case let stop as WatchdogStop:
-            return stop == .idleTimeout ? GatewayError.upstreamTimeout(provider: provider, phase: "no data \(phase)") : stop
+            switch stop {
+            case .idleTimeout: return GatewayError.upstreamTimeout(provider: provider, phase: "no data \(phase)")
+            case .shuttingDown: return GatewayError.serverShuttingDown
+            case .clientDisconnected: return stop
+            }
         case let error as HTTPClientError:
             switch error {
             case .deadlineExceeded: return GatewayError.upstreamTimeout(provider: provider, phase: phase)
