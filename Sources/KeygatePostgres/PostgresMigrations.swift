@@ -342,5 +342,6 @@ enum PostgresMigrations {
                 "CREATE INDEX audit_records_by_time ON audit_records(at)",
                 "CREATE INDEX audit_records_by_target ON audit_records(target, at)",
             ]),
+        byokHealth,
     ]
 }

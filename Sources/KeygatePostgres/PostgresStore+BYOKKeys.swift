@@ -134,23 +134,26 @@ extension PostgresStore {
         ).collect()
     }
 
-    private static let byokColumns = """
+    static let byokColumns = """
         id, organization_id, provider, ciphertext, master_key_id, preview, status, created_at, last_used_at, last_validated_at,
         last_validation_result
         """
 
     private func byokKeys(_ query: PostgresQuery) async throws -> [BYOKKeyRecord] {
         try await read { connection in
-            try await connection.query(query, logger: logger).collect().map { row in
-                let r = row.makeRandomAccess()
-                let ciphertext = try r[3].decode(ByteBuffer.self)
-                return BYOKKeyRecord(
-                    id: try r[0].decode(String.self), organizationID: try r[1].decode(String.self), provider: try r[2].decode(String.self),
-                    ciphertext: Array(ciphertext.readableBytesView), masterKeyID: try r[4].decode(String.self),
-                    preview: try r[5].decode(String.self), status: BYOKKeyStatus(rawValue: try r[6].decode(String.self)) ?? .inactive,
-                    createdAt: try r[7].decode(Int64.self), lastUsedAt: try r[8].decode(Int64?.self),
-                    lastValidatedAt: try r[9].decode(Int64?.self), lastValidationResult: try r[10].decode(String?.self))
-            }
+            try await connection.query(query, logger: logger).collect().map { try Self.byokKey(from: $0) }
         }
+    }
+
+    /// A key from a row of `byokColumns`.
+    static func byokKey(from row: PostgresRow) throws -> BYOKKeyRecord {
+        let r = row.makeRandomAccess()
+        let ciphertext = try r[3].decode(ByteBuffer.self)
+        return BYOKKeyRecord(
+            id: try r[0].decode(String.self), organizationID: try r[1].decode(String.self), provider: try r[2].decode(String.self),
+            ciphertext: Array(ciphertext.readableBytesView), masterKeyID: try r[4].decode(String.self),
+            preview: try r[5].decode(String.self), status: BYOKKeyStatus(rawValue: try r[6].decode(String.self)) ?? .inactive,
+            createdAt: try r[7].decode(Int64.self), lastUsedAt: try r[8].decode(Int64?.self),
+            lastValidatedAt: try r[9].decode(Int64?.self), lastValidationResult: try r[10].decode(String?.self))
     }
 }

@@ -346,6 +346,15 @@ enum SQLiteMigrations {
                     CREATE INDEX audit_records_by_target ON audit_records(target, at);
                     """)
         }
+        migrator.registerMigration("010_byok_health") { db in
+            // When the scheduled health check last claimed each key (`SQLiteStore+BYOKHealth`).
+            try db.execute(
+                sql: """
+                    ALTER TABLE byok_keys ADD COLUMN health_checked_at INTEGER;
+                    CREATE INDEX byok_keys_health_due ON byok_keys(COALESCE(health_checked_at, last_validated_at, created_at))
+                      WHERE status = 'active';
+                    """)
+        }
         return migrator
     }
 }

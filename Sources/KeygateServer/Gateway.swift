@@ -29,6 +29,8 @@ public struct Gateway: Sendable {
     /// Nil without `KEYGATE_STRIPE_SECRET_KEY`.
     let stripe: StripeClient?
     let autoTopUp: AutoTopUp
+    /// Cuts the exchanges still running when a graceful stop's grace period is over (`GracefulShutdown`).
+    public let shutdownDeadline = ShutdownDeadline()
     /// Drops cache entries changed by other processes as soon as the store announces them.
     var changes: ChangeFollower { ChangeFollower(feed: store, apiKeys: apiKeys, byokKeys: byokKeys, suspensions: suspensions, logger: logger) }
     /// The dashboard's templates and stylesheet, every one checked when the gateway is built.
@@ -66,6 +68,20 @@ public struct Gateway: Sendable {
         self.autoTopUp = AutoTopUp(
             store: store, packs: packs, charger: stripe.map { TopUpCharger(stripe: $0, store: store, logger: logger, metrics: metrics) },
             retryAfterSeconds: configuration.payments.topUpRetrySeconds, logger: logger)
+    }
+
+    /// The scheduled BYOK key checks (`KEYGATE_BYOK_HEALTH_INTERVAL`), nil when turned off; with the operator
+    /// webhook when `KEYGATE_OPERATOR_WEBHOOK_URL` is set.
+    var byokHealth: BYOKHealthChecker? {
+        guard let interval = configuration.byokHealthInterval else { return nil }
+        let webhook = configuration.operatorWebhookURL.flatMap { url in
+            configuration.operatorWebhookSecret.map {
+                OperatorWebhook(url: url, secret: $0, client: upstream.client(for: "operator-webhook"), logger: logger)
+            }
+        }
+        return BYOKHealthChecker(
+            store: store, keyring: keyring, catalog: catalog, validator: ProviderKeyValidator(upstream: upstream, catalog: catalog),
+            keyCache: byokKeys, interval: interval, webhook: webhook, logger: logger)
     }
 
     /// Buying credits, as the routes use it: changes reach this process's auto top-up at once.

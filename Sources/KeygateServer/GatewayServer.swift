@@ -82,13 +82,16 @@ public enum GatewayServer {
     /// 3. the usage recorder writes everything queued, then returns;
     /// 4. the credit sweeper stops (after the recorder: a sweep never competes with the last writes, and the
     ///    heartbeat holds until the last request has settled);
+    /// (before all these, the scheduled BYOK key checks stop: a check cut short is made again next interval;)
     /// then, after `run` returns, `Gateway.shutdown()` closes the upstream clients and the store. A service
     /// that must outlive every writer (a database checkpointer) goes first in the list.
     public static func application(
         gateway: Gateway, host: String, port: Int,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
-        let services: [any Service] = gateway.store.backgroundServices + [gateway.changes, gateway.sweeper, gateway.usage, gateway.autoTopUp]
+        var services: [any Service] = gateway.store.backgroundServices + [gateway.changes, gateway.sweeper, gateway.usage, gateway.autoTopUp]
+        // Last, so it stops first: a check cut short is simply made again next interval.
+        if let byokHealth = gateway.byokHealth { services.append(byokHealth) }
         return Application(
             router: router(for: gateway),
             server: .http1(configuration: .init(additionalChannelHandlers: [ClientHangupHandler()])),

@@ -7,6 +7,6 @@
 /// - no secret is stored in plaintext (API keys arrive here already hashed, BYOK keys sealed);
 /// - each method is one transaction: it happens entirely or not at all;
 /// - times are Unix epoch milliseconds.
-public protocol Store: StoreLifecycle, OrganizationStore, APIKeyStore, BYOKKeyStore, LedgerStore, LedgerMaintenanceStore, UsageStore,
-    PurchaseStore, BillingAccountStore, UserStore, ChangeFeed, JobStore, OperatorStore, AuditStore
+public protocol Store: StoreLifecycle, OrganizationStore, APIKeyStore, BYOKKeyStore, BYOKHealthStore, LedgerStore, LedgerMaintenanceStore,
+    UsageStore, PurchaseStore, BillingAccountStore, UserStore, ChangeFeed, JobStore, OperatorStore, AuditStore
 {}

@@ -20,16 +20,20 @@ struct Serve: AsyncParsableCommand {
                 logger.info("Keygate listening on http://\(host):\(boundPort)")
             }
             // SIGTERM/SIGINT stop the application's services gracefully, in the order `GatewayServer.application`
-            // declares (in-flight requests finish, then queued usage records are written); then the gateway
-            // closes its upstream clients and the store.
+            // declares (no new connections, in-flight requests finish, then queued usage records are written);
+            // what still runs after KEYGATE_SHUTDOWN_GRACE_SECONDS is cut with an error event and settled. Then
+            // the gateway closes its upstream clients and the store, and the logs are flushed.
+            let shutdown = GracefulShutdown(
+                grace: .seconds(config.shutdownGraceSeconds), deadline: gateway.shutdownDeadline, logger: logger)
             do {
-                try await app.runService()
+                try await shutdown.run(app)
             } catch {
                 await gateway.shutdown()
+                LogSink.flushAll()
                 throw StartupError("server stopped: \(error)")
             }
             await gateway.shutdown()
-            logger.info("Keygate stopped: in-flight requests finished, usage records written")
+            logger.info("Keygate stopped: in-flight requests settled, usage records written")
             LogSink.flushAll()
         }
     }

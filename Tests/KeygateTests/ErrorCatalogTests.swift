@@ -60,6 +60,7 @@ import KeygateStore
         .byokKeyUnreadable(.undecryptable(provider: "anthropic", preview: "sk-a…xyz")),
         .byokKeyUnreadable(.azureNotExpectedJSON(needsDeployment: true)),
         .awsCredentialUnreadable,
+        .serverShuttingDown,
         .upstreamStreamCut(provider: "openai"),
         .upstreamRateLimited(provider: "openai", retryAfter: "3"),
         .upstreamOverloaded(provider: "anthropic", retryAfter: nil),

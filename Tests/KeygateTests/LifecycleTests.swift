@@ -98,6 +98,72 @@ import Testing
         }
     }
 
+    /// At the end of the shutdown grace (`ShutdownDeadline.cut()`, what `GracefulShutdown` does when
+    /// KEYGATE_SHUTDOWN_GRACE_SECONDS is over), a chat stream and a Messages stream still running end with an
+    /// error event in their own format, are charged for what they produced, and the stop returns with nothing
+    /// left reserved.
+    @Test func theShutdownDeadlineCutsStreamsWithAnErrorEventAndSettlesThem() async throws {
+        try await withHarness { h in
+            async let chat = h.chat("hello #fake chunks=400 delay_ms=25", stream: true)
+            async let messages = h.request(
+                .POST, "/v1/messages",
+                body:
+                    #"{"model":"claude-haiku-4-5","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"hi #fake chunks=400 delay_ms=25"}]}"#
+            )
+            while h.fake.requests.count < 2 { try await Task.sleep(for: .milliseconds(5)) }
+            try await Task.sleep(for: .milliseconds(300))
+            async let stopped: Void = h.stopServing()
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(try await h.gateway.store.balance(organizationID: h.organization.id).reserved > .zero, "the stop waits for both")
+            h.gateway.shutdownDeadline.cut()
+            await stopped
+
+            let chatReply = try await chat
+            let chatEvents = ssePayloads(chatReply.text)
+            #expect(chatReply.status == 200 && chatEvents.count > 2 && !chatReply.text.contains("[DONE]"), "\(chatReply.text.suffix(300))")
+            let chatError = try #require(chatEvents.last.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) } as? [String: Any])
+            #expect((chatError["error"] as? [String: Any])?["code"] as? String == "server_shutting_down", "\(chatError)")
+
+            let messagesReply = try await messages
+            #expect(messagesReply.status == 200 && messagesReply.text.contains("event: content_block_delta"))
+            #expect(!messagesReply.text.contains("event: message_stop"), "\(messagesReply.text.suffix(300))")
+            let last = try #require(messagesReply.text.components(separatedBy: "\n\n").last { !$0.isEmpty })
+            #expect(last.hasPrefix("event: error\ndata: "), "\(last)")
+            let anthropicError = try #require(
+                try? JSONSerialization.jsonObject(with: Data(last.dropFirst("event: error\ndata: ".count).utf8)) as? [String: Any])
+            #expect(anthropicError["type"] as? String == "error", "\(anthropicError)")
+            #expect((anthropicError["error"] as? [String: Any])?["type"] as? String != nil)
+
+            let records = try await h.usageRecords(atLeast: 2)
+            #expect(records.count == 2)
+            for record in records {
+                #expect(record.errorCode == "server_shutting_down" && record.creditsCharged > .zero, "\(record)")
+            }
+            let balance = try await h.gateway.store.balance(organizationID: h.organization.id)
+            #expect(balance.reserved == .zero)
+            #expect(try await h.gateway.store.verifyLedger(organizationID: nil).isEmpty)
+        }
+    }
+
+    /// A call that has not started answering when the grace ends gets a 503 `server_shutting_down` and its
+    /// whole reservation back.
+    @Test func theShutdownDeadlineReturnsAWaitingCallsReservation() async throws {
+        try await withHarness { h in
+            async let reply = h.chat("hello #fake first_byte_delay_ms=10000")
+            while h.fake.requests.isEmpty { try await Task.sleep(for: .milliseconds(5)) }
+            async let stopped: Void = h.stopServing()
+            try await Task.sleep(for: .milliseconds(200))
+            h.gateway.shutdownDeadline.cut()
+            await stopped
+            let answer = try await reply
+            #expect(answer.status == 503 && answer.error?["code"] as? String == "server_shutting_down", "\(answer.text)")
+            let records = try await h.usageRecords()
+            #expect(records.first?.status == 503 && records.first?.creditsCharged == .zero)
+            let balance = try await h.gateway.store.balance(organizationID: h.organization.id)
+            #expect(balance.reserved == .zero && balance.available == .credits(1000))
+        }
+    }
+
     // MARK: Support
 
     /// The tables a heartbeat or a sweep writes, as text rows.

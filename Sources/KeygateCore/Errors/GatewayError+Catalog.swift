@@ -361,6 +361,14 @@ extension GatewayError {
             "Provider '\(provider)' ended the stream before it was complete. The answer above is partial; retry the request.")
     }
 
+    /// This process is stopping and its grace period ran out before the request finished (a stream gets it as
+    /// its last event, after the partial answer it was charged for).
+    public static let serverShuttingDown = apiError(
+        status: 503, code: "server_shutting_down",
+        "Keygate is restarting and cut this request at the end of its shutdown grace period. Any answer above is partial "
+            + "and was charged only for what was produced; retry the request.",
+        retryAfter: "1")
+
     public static func upstreamRateLimited(provider: String, retryAfter: String?) -> GatewayError {
         GatewayError(
             status: 429, type: "rate_limit_error", code: "rate_limit_exceeded",

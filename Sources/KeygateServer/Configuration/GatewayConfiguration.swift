@@ -46,6 +46,16 @@ public struct GatewayConfiguration: Sendable, CustomStringConvertible {
     public var jobTiers: [JobTier] = []
     /// What a failed job costs (`KEYGATE_FAILED_JOB_POLICY`: `refund`, the default, or `charge`).
     public var failedJobPolicy: FailedJobPolicy = .refund
+    /// How long a graceful stop (SIGTERM, SIGINT) waits for requests and streams in flight before it cuts them
+    /// (`KEYGATE_SHUTDOWN_GRACE_SECONDS`, default 30; 0 cuts at once).
+    public var shutdownGraceSeconds: Int64 = 30
+    /// How often every active BYOK key is re-validated with its provider's cheap call
+    /// (`KEYGATE_BYOK_HEALTH_INTERVAL`: `6h` by default, `90m`, `30s`, plain seconds, or `off`); nil when off.
+    public var byokHealthInterval: Duration? = .seconds(6 * 3600)
+    /// Where operator events (a BYOK key the provider now refuses) are posted, signed with
+    /// `operatorWebhookSecret` (`KEYGATE_OPERATOR_WEBHOOK_URL`, `KEYGATE_OPERATOR_WEBHOOK_SECRET`; optional).
+    public var operatorWebhookURL: String?
+    public var operatorWebhookSecret: String?
     /// `KEYGATE_LOG_LEVEL`: trace, debug, info, notice, warning, error, critical.
     public var logLevel: String = "info"
     /// The raw environment, for the master key loader.
@@ -106,11 +116,50 @@ public struct GatewayConfiguration: Sendable, CustomStringConvertible {
             guard let value = Int64(text), value > 0 else { throw StartupError("\(name) must be a positive number of seconds, got '\(text)'") }
             setter(&config, value)
         }
+        if let text = env["KEYGATE_SHUTDOWN_GRACE_SECONDS"] {
+            guard let value = Int64(text), value >= 0 else {
+                throw StartupError("KEYGATE_SHUTDOWN_GRACE_SECONDS must be a whole number of seconds (0 or more), got '\(text)'")
+            }
+            config.shutdownGraceSeconds = value
+        }
+        if let text = env["KEYGATE_BYOK_HEALTH_INTERVAL"], !text.isEmpty {
+            guard let interval = parseInterval(text) else {
+                throw StartupError("KEYGATE_BYOK_HEALTH_INTERVAL must be a duration like 6h, 90m or 30s (at least 1s), or off; got '\(text)'")
+            }
+            config.byokHealthInterval = interval
+        }
+        if let url = env["KEYGATE_OPERATOR_WEBHOOK_URL"], !url.isEmpty {
+            guard url.hasPrefix("https://") || url.hasPrefix("http://") else {
+                throw StartupError("KEYGATE_OPERATOR_WEBHOOK_URL must be an http:// or https:// URL")
+            }
+            guard let secret = env["KEYGATE_OPERATOR_WEBHOOK_SECRET"], secret.count >= 16 else {
+                throw StartupError(
+                    "KEYGATE_OPERATOR_WEBHOOK_URL needs KEYGATE_OPERATOR_WEBHOOK_SECRET (at least 16 characters) to sign its events")
+            }
+            config.operatorWebhookURL = url
+            config.operatorWebhookSecret = secret
+        }
         guard config.instanceDeadAfterSeconds > config.sweepIntervalSeconds else {
             throw StartupError(
                 "KEYGATE_INSTANCE_DEAD_AFTER_SECONDS must be longer than KEYGATE_SWEEP_INTERVAL_SECONDS, or live processes would be taken for dead")
         }
         return config
+    }
+
+    /// `6h`, `90m`, `30s` or plain seconds; nil for `off` and for anything unreadable or under a second
+    /// (the caller tells which).
+    static func parseInterval(_ text: String) -> Duration?? {
+        let text = text.trimmingCharacters(in: .whitespaces).lowercased()
+        if text == "off" { return .some(nil) }
+        let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
+        var digits = Substring(text)
+        var unit: Int64 = 1
+        if let last = text.last, let multiplier = units[last] {
+            digits = text.dropLast()
+            unit = multiplier
+        }
+        guard let value = Int64(digits), value > 0, value <= Int64.max / unit / 1000 else { return nil }
+        return .some(.seconds(value * unit))
     }
 
     static func readCreditPolicy(_ env: [String: String]) throws -> CreditPolicy {

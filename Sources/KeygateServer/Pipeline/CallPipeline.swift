@@ -16,7 +16,7 @@ struct CallPipeline: Sendable {
         self.planner = CallPlanner(gateway: gateway)
         self.exchange = UpstreamExchange(
             configuration: gateway.configuration, upstream: gateway.upstream, settlement: settlement,
-            byokService: BYOKService(gateway: gateway), metrics: gateway.metrics)
+            byokService: BYOKService(gateway: gateway), metrics: gateway.metrics, shutdown: gateway.shutdownDeadline)
         self.recorder = gateway.usage
         self.metrics = gateway.metrics
     }

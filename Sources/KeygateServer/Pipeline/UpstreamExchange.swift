@@ -16,6 +16,8 @@ struct UpstreamExchange: Sendable {
     let byokService: BYOKService
     /// Upstream calls in flight per provider, pool waits, and keys refused during a request.
     let metrics: GatewayMetrics
+    /// Cuts the exchange when a graceful stop's grace period is over.
+    let shutdown: ShutdownDeadline
 
     /// Sends the call and answers the client: a stream is relayed as it arrives (settled when it ends), a
     /// whole answer settled before it is returned, a provider error mapped (an org key the provider refused
@@ -24,7 +26,7 @@ struct UpstreamExchange: Sendable {
         let route = call.route
         let outgoing = try body.upstreamRequest(for: call)
         let timeouts = configuration.timeouts(for: route.provider)
-        let watchdog = UpstreamWatchdog(channel: context.channel, idleTimeout: timeouts.idle)
+        let watchdog = UpstreamWatchdog(channel: context.channel, idleTimeout: timeouts.idle, shutdown: shutdown)
         let sentAt = ContinuousClock.now
         let answer: UpstreamAnswer
         do {
@@ -169,11 +171,12 @@ struct UpstreamExchange: Sendable {
         } catch WatchdogStop.clientDisconnected {
             clientGone = true
         } catch {
-            // Once the stream has begun, any upstream failure other than silence is a cut stream.
-            failure =
-                (error as? WatchdogStop) == .idleTimeout
-                ? .upstreamTimeout(provider: provider, phase: "no data between stream chunks")
-                : .upstreamStreamCut(provider: provider)
+            // Once the stream has begun, any upstream failure other than silence (or our own stop) is a cut stream.
+            switch error as? WatchdogStop {
+            case .idleTimeout: failure = .upstreamTimeout(provider: provider, phase: "no data between stream chunks")
+            case .shuttingDown: failure = .serverShuttingDown
+            default: failure = .upstreamStreamCut(provider: provider)
+            }
         }
         if let failure, !clientGone {
             do { try await writer.write(ByteBuffer(bytes: errorEvents.bytes(for: failure))) } catch { clientGone = true }
@@ -221,7 +224,11 @@ struct UpstreamExchange: Sendable {
     static func transportError(_ error: Error, provider: String, phase: String) -> Error {
         switch error {
         case let stop as WatchdogStop:
-            return stop == .idleTimeout ? GatewayError.upstreamTimeout(provider: provider, phase: "no data \(phase)") : stop
+            switch stop {
+            case .idleTimeout: return GatewayError.upstreamTimeout(provider: provider, phase: "no data \(phase)")
+            case .shuttingDown: return GatewayError.serverShuttingDown
+            case .clientDisconnected: return stop
+            }
         case let error as HTTPClientError:
             switch error {
             case .deadlineExceeded: return GatewayError.upstreamTimeout(provider: provider, phase: phase)

@@ -8,6 +8,8 @@ enum WatchdogStop: Error {
     case clientDisconnected
     /// The upstream sent nothing for longer than the idle timeout.
     case idleTimeout
+    /// The process is stopping and its grace period is over (`ShutdownDeadline`).
+    case shuttingDown
 }
 
 /// When a response last made progress. Armed by the first `touch()`; before that the first-byte deadline
@@ -40,15 +42,20 @@ final class ActivityClock: Sendable {
 struct UpstreamWatchdog: Sendable {
     let channel: any Channel
     let idleTimeout: Duration
+    /// Stops the exchange when a graceful stop's grace period is over.
+    let shutdown: ShutdownDeadline
     let activity = ActivityClock()
 
     func run<T: Sendable>(_ operation: () async throws -> T) async throws -> T {
         try await withoutActuallyEscaping(operation) { operation in
             let work = UnsafeTransfer(operation)
             let exchange = Task { try await work.value() }
-            let watched = WatchedExchange(channel: channel, idleTimeout: idleTimeout, activity: activity, cancel: { exchange.cancel() })
+            let watched = WatchedExchange(
+                channel: channel, idleTimeout: idleTimeout, activity: activity, shutdown: shutdown, cancel: { exchange.cancel() })
             let sweep = WatchdogSweep.shared
             sweep.add(watched)
+            // Started after the cut (a request that was still being planned): stopped now, not a tick later.
+            if shutdown.isCut { watched.check() }
             defer { sweep.remove(watched) }
             do {
                 return try await withTaskCancellationHandler {
@@ -70,23 +77,30 @@ final class WatchedExchange: Sendable {
     let channel: any Channel
     let idleTimeout: Duration
     let activity: ActivityClock
+    let shutdown: ShutdownDeadline
     private let cancel: @Sendable () -> Void
     private let stopped = Mutex<WatchdogStop?>(nil)
 
-    init(channel: any Channel, idleTimeout: Duration, activity: ActivityClock, cancel: @escaping @Sendable () -> Void) {
+    init(
+        channel: any Channel, idleTimeout: Duration, activity: ActivityClock, shutdown: ShutdownDeadline,
+        cancel: @escaping @Sendable () -> Void
+    ) {
         self.channel = channel
         self.idleTimeout = idleTimeout
         self.activity = activity
+        self.shutdown = shutdown
         self.cancel = cancel
     }
 
     var stopReason: WatchdogStop? { stopped.withLock { $0 } }
 
-    /// Stops the exchange if its client left or its upstream went quiet. `Channel.isActive` is safe to read
-    /// from any thread.
+    /// Stops the exchange if its client left, its upstream went quiet or the shutdown grace is over.
+    /// `Channel.isActive` is safe to read from any thread.
     func check() {
         let reason: WatchdogStop
-        if !channel.isActive {
+        if shutdown.isCut {
+            reason = .shuttingDown
+        } else if !channel.isActive {
             reason = .clientDisconnected
         } else if let idle = activity.idleFor, idle > idleTimeout {
             reason = .idleTimeout
@@ -133,6 +147,11 @@ final class WatchdogSweep: Sendable {
         timer.setEventHandler { [weak self] in self?.sweep() }
         timer.resume()
         return timer
+    }
+
+    /// Checks every running exchange now, off the caller's thread (a shutdown cut wants no wait for the tick).
+    func sweepNow() {
+        queue.async { [self] in sweep() }
     }
 
     /// Checks outside the lock: stopping an exchange cancels its task, which may run code that removes it.
