@@ -65,7 +65,7 @@ public enum GatewayServer {
         router.post("webhooks/stripe", use: StripeWebhookRoute(handler: gateway.stripeWebhook).handle)
         router.post(
             DashboardRoutes<GatewayRequestContext>.labChatPath,
-            use: LabChatRoute(dashboard: dashboard, chat: chat, admin: AdminService(store: gateway.store)).handle)
+            use: LabChatRoute(dashboard: dashboard, chat: chat, admin: AdminService(store: gateway.store), suspensions: gateway.suspensions).handle)
         dashboard.register(on: router)
         return router
     }

@@ -13,6 +13,8 @@ struct LabChatRoute: Sendable {
     let dashboard: DashboardRoutes<GatewayRequestContext>
     let chat: ChatCompletionsRoute
     let admin: AdminService
+    /// A suspended organisation's lab is refused as its `/v1` calls are.
+    let suspensions: SuspensionCache
 
     func handle(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let slug = context.parameters.get("slug") ?? ""
@@ -20,6 +22,9 @@ struct LabChatRoute: Sendable {
         guard let membership = user.membership(slug: slug) else { throw GatewayError.organizationNotFound(slug, in: .member) }
         guard membership.role == .admin else { throw GatewayError.organizationAdminRequired(organization: slug) }
         guard dashboard.writeAllowed(request, by: user) else { throw GatewayError.csrfRejected }
+        if try await suspensions.suspension(organizationID: membership.organization.id) != nil {
+            throw GatewayError.organizationSuspended(slug)
+        }
         var context = context
         context.caller = AuthenticatedKey(key: try await labKey(for: user, in: membership.organization), organization: membership.organization)
         context.logger[metadataKey: "org"] = .string(slug)

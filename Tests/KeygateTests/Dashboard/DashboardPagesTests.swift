@@ -150,6 +150,13 @@ import Testing
             #expect(billing.text.contains(#"data-requests="1""#))
             #expect(billing.text.contains("openai/gpt-5.6-luna"))
             #expect(billing.text.contains("Request charged"), "the ledger lists the settlement")
+
+            // A suspended organisation's lab is refused like its `/v1` calls (once the 1 s suspension cache turns over).
+            try await h.gateway.store.setSuspension(
+                OrganizationSuspension(reason: "unpaid", suspendedAt: WallClock.nowMs()), organizationID: h.organization.id)
+            try await Task.sleep(for: .milliseconds(1_200))
+            let suspended = try await ada.send(.POST, "/acme/lab/chat", body: body, headers: json + [("x-csrf-token", csrf)])
+            #expect(suspended.status == 403 && suspended.text.contains("organization_suspended"), "\(suspended.text)")
         }
     }
 
