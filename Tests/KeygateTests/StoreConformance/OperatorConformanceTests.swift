@@ -7,17 +7,9 @@ import Testing
 /// What every `Store` backend must do for the operator: tokens stored as hashes, suspension, usage across
 /// organisations by day, and the append-only audit trail. Each test runs once per backend in `StoreBackend.all`.
 @Suite struct OperatorConformanceTests {
-    func withStore(_ backend: StoreBackend, _ body: (StoreUnderTest) async throws -> Void) async throws {
-        try await backend.open().use { database in
-            try await database.store.migrate()
-            try await body(database)
-            try await database.store.close()
-        }
-    }
-
     @Test(arguments: StoreBackend.all)
     func operatorTokensAreFoundByLookupIDAndRevokedOnce(backend: StoreBackend) async throws {
-        try await withStore(backend) { database in
+        try await backend.withMigratedStore { database in
             let store = database.store
             let hash = [UInt8](repeating: 7, count: 32) + [0, 255]
             let token = OperatorToken(
@@ -43,7 +35,7 @@ import Testing
 
     @Test(arguments: StoreBackend.all)
     func suspensionIsSetSeenAndLifted(backend: StoreBackend) async throws {
-        try await withStore(backend) { database in
+        try await backend.withMigratedStore { database in
             let store = database.store
             let acme = try await store.createOrganization(slug: "acme", name: "Acme")
             let beta = try await store.createOrganization(slug: "beta", name: "Beta")
@@ -63,7 +55,7 @@ import Testing
 
     @Test(arguments: StoreBackend.all)
     func usageIsSummedPerOrganisationPerDay(backend: StoreBackend) async throws {
-        try await withStore(backend) { database in
+        try await backend.withMigratedStore { database in
             let store = database.store
             let admin = AdminService(store: store)
             let acme = try await admin.createOrganization(slug: "acme", name: nil)
@@ -106,7 +98,7 @@ import Testing
 
     @Test(arguments: StoreBackend.all)
     func auditRecordsAreKeptAndReadNewestFirst(backend: StoreBackend) async throws {
-        try await withStore(backend) { database in
+        try await backend.withMigratedStore { database in
             let store = database.store
             func record(_ id: String, at: Int64, target: String?, detail: String? = nil) -> AuditRecord {
                 AuditRecord(

@@ -44,6 +44,15 @@ struct StoreBackend: Sendable, CustomTestStringConvertible {
         }
     }()
 
+    /// A fresh database of this backend, migrated, for `body`; closed and removed afterwards.
+    func withMigratedStore(_ body: (StoreUnderTest) async throws -> Void) async throws {
+        try await open().use { database in
+            try await database.store.migrate()
+            try await body(database)
+            try await database.store.close()
+        }
+    }
+
     static let sqlite = StoreBackend(name: "SQLite") {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("keygate-store-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)

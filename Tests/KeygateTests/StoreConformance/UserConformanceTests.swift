@@ -6,17 +6,9 @@ import Testing
 /// What every `Store` backend must do for dashboard users, memberships, sessions and login failures. Each
 /// test runs once per backend in `StoreBackend.all`.
 @Suite struct UserConformanceTests {
-    func withStore(_ backend: StoreBackend, _ body: (StoreUnderTest) async throws -> Void) async throws {
-        try await backend.open().use { database in
-            try await database.store.migrate()
-            try await body(database)
-            try await database.store.close()
-        }
-    }
-
     @Test(arguments: StoreBackend.all)
     func emailsAreUniqueWhateverTheirCase(backend: StoreBackend) async throws {
-        try await withStore(backend) { database in
+        try await backend.withMigratedStore { database in
             let store = database.store
             let user = try await store.createUser(email: "Ada@Example.com", passwordHash: "$2b$hash")
             #expect(user.id.hasPrefix("usr_"))
@@ -28,7 +20,7 @@ import Testing
 
     @Test(arguments: StoreBackend.all)
     func membershipsAreSetChangedAndRemoved(backend: StoreBackend) async throws {
-        try await withStore(backend) { database in
+        try await backend.withMigratedStore { database in
             let store = database.store
             let acme = try await store.createOrganization(slug: "acme", name: "Acme")
             let beta = try await store.createOrganization(slug: "beta", name: "Beta")
@@ -53,7 +45,7 @@ import Testing
 
     @Test(arguments: StoreBackend.all)
     func sessionsExpireAreSeenFromAnotherProcessAndEnd(backend: StoreBackend) async throws {
-        try await withStore(backend) { database in
+        try await backend.withMigratedStore { database in
             let store = database.store
             let ada = try await store.createUser(email: "ada@example.com", passwordHash: "h")
             let session = DashboardSession(idHash: "aa11", userID: ada.id, csrfToken: "csrf", createdAt: 1000, expiresAt: 500_000, lastSeenAt: 1000)
@@ -75,7 +67,7 @@ import Testing
 
     @Test(arguments: StoreBackend.all)
     func loginFailuresAreCountedInTheirWindowAndCleared(backend: StoreBackend) async throws {
-        try await withStore(backend) { database in
+        try await backend.withMigratedStore { database in
             let store = database.store
             let now = WallClock.nowMs()
             try await store.recordLoginFailure(keys: ["account:ada", "address:10.0.0.1"], at: now - 20 * 60_000)
