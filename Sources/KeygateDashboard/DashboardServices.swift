@@ -4,16 +4,17 @@ public struct DashboardServices: Sendable {
     public var billing: (any BillingActions)?
     public var keys: (any BYOKKeyActions)?
     public var settings: (any SettingsActions)?
-    /// The models the lab offers, in the catalog's order.
-    public var labModels: [LabModel]
+    /// The models the lab offers, in the catalog's order: asked for each page, since a SIGHUP may change the catalog.
+    public var labModels: [LabModel] { labModelSource() }
+    let labModelSource: @Sendable () -> [LabModel]
 
     public init(
         billing: (any BillingActions)? = nil, keys: (any BYOKKeyActions)? = nil, settings: (any SettingsActions)? = nil,
-        labModels: [LabModel] = []
+        labModels: @escaping @Sendable () -> [LabModel] = { [] }
     ) {
         self.billing = billing
         self.keys = keys
         self.settings = settings
-        self.labModels = labModels
+        self.labModelSource = labModels
     }
 }

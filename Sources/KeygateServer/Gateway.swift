@@ -10,8 +10,11 @@ import Logging
 /// only as services of the application `GatewayServer.application` builds, so a process that builds a
 /// `Gateway` without serving (a test, a tool) neither beats a heartbeat nor sweeps.
 public struct Gateway: Sendable {
+    /// The configuration the process started with. What a SIGHUP may change is read from `live` instead.
     public let configuration: GatewayConfiguration
-    public let catalog: Catalog
+    /// Fees, trial policy, packs, tiers and prices in force (`ConfigurationReloader` replaces them on SIGHUP).
+    public let live: LiveSettings
+    public var catalog: Catalog { live.catalog.value }
     public let store: any Store
     public let keyring: MasterKeyring
     let byokKeys: BYOKKeyCache
@@ -25,7 +28,7 @@ public struct Gateway: Sendable {
     let instanceID: String
     let sweeper: CreditSweeper
     /// The credit packs in force (`KEYGATE_PACKS` or the built-in set).
-    public let packs: CreditPacks
+    public var packs: CreditPacks { live.packs.value }
     /// Nil without `KEYGATE_STRIPE_SECRET_KEY`.
     let stripe: StripeClient?
     let autoTopUp: AutoTopUp
@@ -45,7 +48,8 @@ public struct Gateway: Sendable {
         let metrics = metrics ?? GatewayMetrics(configuration: configuration)
         self.metrics = metrics
         self.configuration = configuration
-        self.catalog = catalog
+        let live = LiveSettings(configuration: configuration, catalog: catalog, packs: packs)
+        self.live = live
         self.store = store
         self.keyring = keyring
         self.byokKeys = BYOKKeyCache(store: store, keyring: keyring)
@@ -56,17 +60,16 @@ public struct Gateway: Sendable {
         self.usage = UsageRecorder(store: store, logger: logger)
         self.instanceID = Identifiers.make("inst")
         self.credits = CreditMeter(
-            store: store, jobs: store, policy: configuration.creditPolicy, instanceID: instanceID,
+            store: store, jobs: store, policySource: live.creditPolicy, instanceID: instanceID,
             leaseSeconds: configuration.reservationLeaseSeconds, metrics: metrics)
         self.sweeper = CreditSweeper(
             store: store, instanceID: instanceID, intervalMs: configuration.sweepIntervalSeconds * 1000,
             deadAfterMs: configuration.instanceDeadAfterSeconds * 1000, logger: logger)
-        self.packs = packs
         let stripe = configuration.payments.secretKey.map { StripeClient(settings: configuration.payments, secretKey: $0, logger: logger) }
         self.stripe = stripe
         self.dashboardTemplates = try DashboardTemplates()
         self.autoTopUp = AutoTopUp(
-            store: store, packs: packs, charger: stripe.map { TopUpCharger(stripe: $0, store: store, logger: logger, metrics: metrics) },
+            store: store, packs: live.packs, charger: stripe.map { TopUpCharger(stripe: $0, store: store, logger: logger, metrics: metrics) },
             retryAfterSeconds: configuration.payments.topUpRetrySeconds, logger: logger)
     }
 
@@ -80,20 +83,20 @@ public struct Gateway: Sendable {
             }
         }
         return BYOKHealthChecker(
-            store: store, keyring: keyring, catalog: catalog, validator: ProviderKeyValidator(upstream: upstream, catalog: catalog),
+            store: store, keyring: keyring, catalog: live.catalog, validator: ProviderKeyValidator(upstream: upstream, catalog: live.catalog),
             keyCache: byokKeys, interval: interval, webhook: webhook, logger: logger)
     }
 
     /// Buying credits, as the routes use it: changes reach this process's auto top-up at once.
     var payments: PaymentService {
         PaymentService(
-            store: store, packs: packs, settings: configuration.payments, stripe: stripe, logger: logger,
+            store: store, packs: live.packs, settings: configuration.payments, stripe: stripe, logger: logger,
             onAccountChange: { [autoTopUp] in autoTopUp.accountChanged(organizationID: $0) })
     }
 
     /// Jobs (SPEC §5): one credit hold for many calls, with the operator's tiers and failed-job policy.
     var jobs: JobService {
-        JobService(store: store, tiers: configuration.jobTiers, failedJobPolicy: configuration.failedJobPolicy)
+        JobService(store: store, tierSource: live.jobTiers, failedJobPolicySource: live.failedJobPolicy)
     }
 
     /// Dashboard users and sessions (login, back-off), as the routes and `keygate user` use them.
@@ -105,9 +108,12 @@ public struct Gateway: Sendable {
             publicURL: configuration.payments.publicURL,
             services: DashboardServices(
                 billing: payments, keys: BYOKService(gateway: self), settings: AdminService(store: store),
-                labModels: catalog.models.compactMap { model in
-                    catalog.resolve(model: model.provider + "/" + model.id).map {
-                        LabModel(id: $0.publicID, provider: $0.provider.id, isFree: $0.isFree)
+                labModels: { [catalog = live.catalog] in
+                    let catalog = catalog.value
+                    return catalog.models.compactMap { model in
+                        catalog.resolve(model: model.provider + "/" + model.id).map {
+                            LabModel(id: $0.publicID, provider: $0.provider.id, isFree: $0.isFree)
+                        }
                     }
                 }))
     }

@@ -84,14 +84,16 @@ public enum GatewayServer {
     ///    heartbeat holds until the last request has settled);
     /// (before all these, the scheduled BYOK key checks stop: a check cut short is made again next interval;)
     /// then, after `run` returns, `Gateway.shutdown()` closes the upstream clients and the store. A service
-    /// that must outlive every writer (a database checkpointer) goes first in the list.
+    /// that must outlive every writer (a database checkpointer) goes first in the list. `reloadsOnSIGHUP` adds
+    /// the `ConfigurationReloader` (`keygate serve`; a test process leaves its signals alone).
     public static func application(
-        gateway: Gateway, host: String, port: Int,
+        gateway: Gateway, host: String, port: Int, reloadsOnSIGHUP: Bool = false,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         var services: [any Service] = gateway.store.backgroundServices + [gateway.changes, gateway.sweeper, gateway.usage, gateway.autoTopUp]
         // Last, so it stops first: a check cut short is simply made again next interval.
         if let byokHealth = gateway.byokHealth { services.append(byokHealth) }
+        if reloadsOnSIGHUP { services.append(ConfigurationReloader(gateway: gateway)) }
         return Application(
             router: router(for: gateway),
             server: .http1(configuration: .init(additionalChannelHandlers: [ClientHangupHandler()])),

@@ -11,7 +11,7 @@ extension CatalogCommand {
 
         func run() async throws {
             try await runReportingFailure {
-                let (current, _) = try CatalogCommand.load(path: file.catalog)
+                let (current, _) = try await CatalogCommand.load(path: file.catalog)
                 let candidate: Catalog
                 do {
                     candidate = try CatalogLoader.load(path: other)

@@ -19,7 +19,7 @@ extension CatalogCommand {
 
         func run() async throws {
             try await runReportingFailure {
-                let (current, path) = try CatalogCommand.load(path: file.catalog)
+                let (current, path) = try await CatalogCommand.load(path: file.catalog)
                 guard let target = output ?? path else {
                     fail("the catalog in force is the built-in one: name the file to write with --output")
                 }

@@ -10,7 +10,7 @@ extension CatalogCommand {
 
         func run() async throws {
             try await runReportingFailure {
-                let (catalog, _) = try CatalogCommand.load(path: file.catalog)
+                let (catalog, _) = try await CatalogCommand.load(path: file.catalog)
                 if let provider, catalog.provider(named: provider) == nil {
                     fail("unknown provider '\(provider)'; the catalog has \(catalog.providers.map(\.id).joined(separator: ", "))")
                 }

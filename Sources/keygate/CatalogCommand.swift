@@ -11,8 +11,8 @@ struct CatalogCommand: AsyncParsableCommand {
 
     /// The catalog file named, else `KEYGATE_CATALOG`'s, else the built-in one: as written, without the
     /// environment's base-URL overrides (an import must not bake them into the file).
-    static func load(path: String?) throws -> (Catalog, path: String?) {
-        let config = try GatewayConfiguration.fromEnvironment()
+    static func load(path: String?) async throws -> (Catalog, path: String?) {
+        let config = try await GatewayConfiguration.load()
         let path = path ?? config.catalogPath
         do {
             return (try path.map { try CatalogLoader.load(path: $0) } ?? CatalogLoader.builtIn(), path)

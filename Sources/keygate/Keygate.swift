@@ -14,6 +14,7 @@ struct Keygate: AsyncParsableCommand {
         subcommands: [
             Serve.self, OrgCommand.self, APIKeyCommand.self, BYOKCommand.self, MasterKeyCommand.self, CreditsCommand.self, LedgerCommand.self,
             PacksCommand.self, TopUpCommand.self, UserCommand.self, MigrateDataCommand.self, CatalogCommand.self, OperatorTokenCommand.self,
+            ConfigCommand.self,
         ])
 }
 
@@ -38,7 +39,7 @@ func runReportingFailure(_ body: () async throws -> Void) async throws {
 /// and closes it afterwards; failures are reported as by `runReportingFailure`.
 func withAdminService(_ body: (AdminService, GatewayConfiguration) async throws -> Void) async throws {
     try await runReportingFailure {
-        let config = try GatewayConfiguration.fromEnvironment()
+        let config = try await GatewayConfiguration.load()
         let store = try await Bootstrap.openStore(config)
         do {
             try await body(AdminService(store: store), config)
@@ -53,7 +54,7 @@ func withAdminService(_ body: (AdminService, GatewayConfiguration) async throws 
 /// Runs `body` with the BYOK service on the server's database and master key: no server, heartbeat or sweep.
 func withBYOKService(_ body: (BYOKService) async throws -> Void) async throws {
     try await runReportingFailure {
-        let config = try GatewayConfiguration.fromEnvironment()
+        let config = try await GatewayConfiguration.load()
         try await Bootstrap.withBYOKService(config, logger: makeLogger(config, level: .warning), body)
     }
 }
@@ -65,7 +66,7 @@ func fail(_ reason: String) -> Never {
 
 /// Logs go to stderr as JSON lines, so stdout carries only command output (a new API key alone on its last line).
 func makeLogger(_ config: GatewayConfiguration, level minimum: Logger.Level? = nil) -> Logger {
-    let level = max(Logger.Level(rawValue: config.logLevel) ?? .info, minimum ?? .trace)
-    LoggingSystem.bootstrap { label in JSONLinesLogHandler(label: label, level: level) }
+    LogLevelControl.process.level = max(Logger.Level(rawValue: config.logLevel) ?? .info, minimum ?? .trace)
+    LoggingSystem.bootstrap { label in JSONLinesLogHandler(label: label, control: LogLevelControl.process) }
     return Logger(label: "keygate")
 }

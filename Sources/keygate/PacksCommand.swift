@@ -11,7 +11,7 @@ struct PacksCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the packs in force, with their discount against 1 credit = 1 cent.")
         func run() async throws {
             try await runReportingFailure {
-                let packs = try Bootstrap.loadPacks(try GatewayConfiguration.fromEnvironment())
+                let packs = try Bootstrap.loadPacks(try await GatewayConfiguration.load())
                 print("id\tcredits\tprice\tdiscount\tlabel")
                 for pack in packs.packs {
                     print("\(pack.id)\t\(pack.credits)\t\(pack.priceText) \(pack.currency)\t\(pack.discountText)%\t\(pack.label)")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Hummingbird
 import KeygateServer
 
@@ -7,16 +8,19 @@ struct Serve: AsyncParsableCommand {
 
     @Option(help: "Address to listen on.") var host: String = "127.0.0.1"
     @Option(help: "Port to listen on (0 picks a free one).") var port: Int = 8080
+    @Option(help: "A YAML config file (default: KEYGATE_CONFIG, if set). Environment variables win over it.") var config: String?
 
     func run() async throws {
         MemoryAllocator.keepFreedMemory()
         try await runReportingFailure {
-            var config = try GatewayConfiguration.fromEnvironment()
+            // Until the reloader traps it, a SIGHUP would end the process (its default action).
+            signal(SIGHUP, SIG_IGN)
+            var config = try await GatewayConfiguration.load(configFile: self.config)
             config.host = host
             config.port = port
             let logger = makeLogger(config)
             let gateway = try await Bootstrap.gateway(config, logger: logger)
-            let app = GatewayServer.application(gateway: gateway, host: host, port: port) { boundPort in
+            let app = GatewayServer.application(gateway: gateway, host: host, port: port, reloadsOnSIGHUP: true) { boundPort in
                 logger.info("Keygate listening on http://\(host):\(boundPort)")
             }
             // SIGTERM/SIGINT stop the application's services gracefully, in the order `GatewayServer.application`

@@ -78,7 +78,7 @@ struct TopUpCommand: AsyncParsableCommand {
 /// Runs `body` with the payment service on the server's database (configured by the environment).
 func withPaymentService(_ body: (PaymentService) async throws -> Void) async throws {
     try await runReportingFailure {
-        let config = try GatewayConfiguration.fromEnvironment()
+        let config = try await GatewayConfiguration.load()
         try await Bootstrap.withPaymentService(config, logger: makeLogger(config, level: .warning), body)
     }
 }

@@ -12,7 +12,7 @@ struct UserCommand: AsyncParsableCommand {
 /// Runs `body` with the dashboard accounts on the server's database, closed afterwards.
 func withDashboardAccounts(_ body: (DashboardAccounts) async throws -> Void) async throws {
     try await runReportingFailure {
-        let config = try GatewayConfiguration.fromEnvironment()
+        let config = try await GatewayConfiguration.load()
         let store = try await Bootstrap.openStore(config)
         do {
             try await body(DashboardAccounts(store: store, hasher: PasswordHasher(cost: config.passwordHashCost)))

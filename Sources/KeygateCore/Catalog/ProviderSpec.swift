@@ -37,7 +37,9 @@ public struct ProviderSpec: Sendable, Hashable, Codable {
     }
 
     /// The `<ID>` part of `KEYGATE_PROVIDER_<ID>_…`: upper-cased, `-` → `_`.
-    public var environmentName: String {
+    public var environmentName: String { Self.environmentName(of: id) }
+
+    public static func environmentName(of id: String) -> String {
         id.uppercased().replacingOccurrences(of: "-", with: "_")
     }
 }

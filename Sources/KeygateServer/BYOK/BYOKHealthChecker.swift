@@ -22,7 +22,8 @@ import ServiceLifecycle
 final class BYOKHealthChecker: Service {
     let store: any Store
     let keyring: MasterKeyring
-    let catalog: Catalog
+    let catalogSource: Reloadable<Catalog>
+    var catalog: Catalog { catalogSource.value }
     let validator: ProviderKeyValidator
     let keyCache: BYOKKeyCache
     let interval: Duration
@@ -32,12 +33,12 @@ final class BYOKHealthChecker: Service {
     static let batch = 20
 
     init(
-        store: any Store, keyring: MasterKeyring, catalog: Catalog, validator: ProviderKeyValidator, keyCache: BYOKKeyCache,
+        store: any Store, keyring: MasterKeyring, catalog: Reloadable<Catalog>, validator: ProviderKeyValidator, keyCache: BYOKKeyCache,
         interval: Duration, webhook: OperatorWebhook?, logger: Logger
     ) {
         self.store = store
         self.keyring = keyring
-        self.catalog = catalog
+        self.catalogSource = catalog
         self.validator = validator
         self.keyCache = keyCache
         self.interval = interval

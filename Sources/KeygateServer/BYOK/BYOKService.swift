@@ -13,16 +13,22 @@ import KeygateVault
 public struct BYOKService: Sendable {
     let store: any Store
     let keyring: MasterKeyring
-    let catalog: Catalog
+    /// The catalog in force (a SIGHUP may replace it).
+    let catalogSource: Reloadable<Catalog>
+    var catalog: Catalog { catalogSource.value }
     let validator: ProviderKeyValidator
     /// The serving process's cache, dropped at once on every change; nil in a process that serves no
     /// requests (the CLI): servers sharing the database see the change within the cache's TTL.
     let keyCache: BYOKKeyCache?
 
     init(store: any Store, keyring: MasterKeyring, catalog: Catalog, validator: ProviderKeyValidator, keyCache: BYOKKeyCache?) {
+        self.init(store: store, keyring: keyring, catalog: Reloadable(catalog), validator: validator, keyCache: keyCache)
+    }
+
+    init(store: any Store, keyring: MasterKeyring, catalog: Reloadable<Catalog>, validator: ProviderKeyValidator, keyCache: BYOKKeyCache?) {
         self.store = store
         self.keyring = keyring
-        self.catalog = catalog
+        self.catalogSource = catalog
         self.validator = validator
         self.keyCache = keyCache
     }
@@ -30,8 +36,8 @@ public struct BYOKService: Sendable {
     /// The server's service: the gateway's store, keyring, catalog, upstream clients and key cache.
     public init(gateway: Gateway) {
         self.init(
-            store: gateway.store, keyring: gateway.keyring, catalog: gateway.catalog,
-            validator: ProviderKeyValidator(upstream: gateway.upstream, catalog: gateway.catalog, metrics: gateway.metrics),
+            store: gateway.store, keyring: gateway.keyring, catalog: gateway.live.catalog,
+            validator: ProviderKeyValidator(upstream: gateway.upstream, catalog: gateway.live.catalog, metrics: gateway.metrics),
             keyCache: gateway.byokKeys)
     }
 

@@ -9,9 +9,20 @@ import NIOHTTP1
 /// usually listing models), before it is stored.
 struct ProviderKeyValidator: Sendable {
     let upstream: UpstreamClients
-    let catalog: Catalog
+    let catalogSource: Reloadable<Catalog>
+    var catalog: Catalog { catalogSource.value }
     /// Counts validations by provider and result (`keygate_byok_validations_total`); nil in the CLI.
     var metrics: GatewayMetrics? = nil
+
+    init(upstream: UpstreamClients, catalog: Reloadable<Catalog>, metrics: GatewayMetrics? = nil) {
+        self.upstream = upstream
+        self.catalogSource = catalog
+        self.metrics = metrics
+    }
+
+    init(upstream: UpstreamClients, catalog: Catalog, metrics: GatewayMetrics? = nil) {
+        self.init(upstream: upstream, catalog: Reloadable(catalog), metrics: metrics)
+    }
 
     /// A model the catalog lists for the provider, for calls that need one.
     func catalogModel(for provider: ProviderSpec) -> String? {

@@ -90,7 +90,8 @@ public enum Bootstrap {
             let catalog = try config.catalogPath.map { try CatalogLoader.load(path: $0) } ?? CatalogLoader.builtIn()
             return try CatalogLoader.applyingBaseURLOverrides(catalog, environment: config.environment)
         } catch let error as CatalogError {
-            throw StartupError(error.description)
+            let error = StartupError(error.description)
+            throw config.sources?.naming(error) ?? error
         }
     }
 

@@ -3,10 +3,11 @@ import KeygatePostgres
 import KeygateCore
 import KeygateSQLite
 import KeygateStore
+import Logging
 
 public typealias SQLiteDurability = SQLiteStore.Durability
 
-/// Everything `keygate serve` and the admin CLI read from the environment (SPEC §11).
+/// Everything `keygate serve` and the admin CLI read from the environment and the config file (SPEC §11).
 ///
 /// Invariant: platform provider keys live only here, in memory; `description` never prints them.
 public struct GatewayConfiguration: Sendable, CustomStringConvertible {
@@ -44,6 +45,7 @@ public struct GatewayConfiguration: Sendable, CustomStringConvertible {
     public var payments = PaymentSettings()
     /// Job tiers (`KEYGATE_TIERS`, a JSON file; none by default).
     public var jobTiers: [JobTier] = []
+    public var jobTiersPath: String?
     /// What a failed job costs (`KEYGATE_FAILED_JOB_POLICY`: `refund`, the default, or `charge`).
     public var failedJobPolicy: FailedJobPolicy = .refund
     /// How long a graceful stop (SIGTERM, SIGINT) waits for requests and streams in flight before it cuts them
@@ -58,10 +60,32 @@ public struct GatewayConfiguration: Sendable, CustomStringConvertible {
     public var operatorWebhookSecret: String?
     /// `KEYGATE_LOG_LEVEL`: trace, debug, info, notice, warning, error, critical.
     public var logLevel: String = "info"
-    /// The raw environment, for the master key loader.
+    /// The settings in force by environment name (the environment over the config file), for the master key
+    /// loader and the per-provider settings.
     public var environment: [String: String] = [:]
+    /// Where the settings came from (nil when built by `fromEnvironment` alone, as tests do).
+    public var sources: EffectiveSettings?
 
     public init() {}
+
+    /// Reads the environment and the config file (`configFile`, else `KEYGATE_CONFIG`; none if neither), the
+    /// environment winning. Throws `StartupError` naming the setting that is wrong: its file key and the file
+    /// when the value came from the file, else its environment variable.
+    public static func load(
+        environment: [String: String] = ProcessInfo.processInfo.environment, configFile: String? = nil
+    ) async throws -> GatewayConfiguration {
+        let path = configFile ?? environment["KEYGATE_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
+        var file: ConfigurationFile?
+        if let path { file = try await ConfigurationFile.load(path: path) }
+        let sources = EffectiveSettings.resolve(environment: environment, file: file)
+        do {
+            var config = try fromEnvironment(sources.values)
+            config.sources = sources
+            return config
+        } catch let error as StartupError {
+            throw sources.naming(error)
+        }
+    }
 
     /// Reads the configuration. Throws `StartupError` naming the variable that is wrong.
     public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws -> GatewayConfiguration {
@@ -76,7 +100,13 @@ public struct GatewayConfiguration: Sendable, CustomStringConvertible {
             config.sqliteDurability = value
         }
         if let path = env["KEYGATE_CATALOG"], !path.isEmpty { config.catalogPath = path }
-        if let level = env["KEYGATE_LOG_LEVEL"], !level.isEmpty { config.logLevel = level }
+        if let level = env["KEYGATE_LOG_LEVEL"], !level.isEmpty {
+            guard Logger.Level(rawValue: level) != nil else {
+                throw StartupError(
+                    "KEYGATE_LOG_LEVEL must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")), got '\(level)'")
+            }
+            config.logLevel = level
+        }
         if let text = env["KEYGATE_MAX_BODY_BYTES"] {
             guard let value = Int(text), value > 0 else {
                 throw StartupError("KEYGATE_MAX_BODY_BYTES must be a positive number of bytes, got '\(text)'")
@@ -97,6 +127,7 @@ public struct GatewayConfiguration: Sendable, CustomStringConvertible {
         }
         if let path = env["KEYGATE_TIERS"], !path.isEmpty {
             do { config.jobTiers = try JobTierLoader.load(path: path) } catch let error as JobTierError { throw StartupError(error.description) }
+            config.jobTiersPath = path
         }
         if let text = env["KEYGATE_FAILED_JOB_POLICY"], !text.isEmpty {
             guard let policy = FailedJobPolicy(rawValue: text) else {
@@ -198,12 +229,29 @@ public struct GatewayConfiguration: Sendable, CustomStringConvertible {
 
     /// Reads the per-provider settings once the catalog (and so the provider ids) is known.
     public mutating func readProviderSettings(for catalog: Catalog) throws {
+        // A provider the file names must be one the catalog has: a misspelt id would leave its key unused.
+        if let file = sources?.file {
+            let known = Set(catalog.providers.map(\.environmentName))
+            for setting in file.settings where setting.fileKey.hasPrefix("providers.") {
+                let id = setting.fileKey.split(separator: ".")[1]
+                guard known.contains(ProviderSpec.environmentName(of: String(id))) else {
+                    throw StartupError(
+                        "config file \(file.path): '\(setting.fileKey)' names provider '\(id)', which the catalog does not have (keygate catalog list shows the providers)"
+                    )
+                }
+            }
+        }
         for provider in catalog.providers {
             let prefix = "KEYGATE_PROVIDER_\(provider.environmentName)_"
             if let key = environment[prefix + "API_KEY"], !key.isEmpty {
                 platformKeys[provider.id] = key.trimmingCharacters(in: .whitespacesAndNewlines)
             }
-            let timeouts = try UpstreamTimeouts.read(environment, prefix: prefix, base: defaultTimeouts)
+            let timeouts: UpstreamTimeouts
+            do {
+                timeouts = try UpstreamTimeouts.read(environment, prefix: prefix, base: defaultTimeouts)
+            } catch let error as StartupError {
+                throw sources?.naming(error) ?? error
+            }
             if timeouts != defaultTimeouts { providerTimeouts[provider.id] = timeouts }
         }
     }

@@ -7,8 +7,11 @@ import Logging
 /// (`JobStore`, `JobMoney`); this turns requests into them and outcomes into `GatewayError`s.
 struct JobService: Sendable {
     let store: any JobStore
-    let tiers: [JobTier]
-    let failedJobPolicy: FailedJobPolicy
+    /// The operator's tiers and failed-job policy in force (a SIGHUP may replace them).
+    let tierSource: Reloadable<[JobTier]>
+    let failedJobPolicySource: Reloadable<FailedJobPolicy>
+    var tiers: [JobTier] { tierSource.value }
+    var failedJobPolicy: FailedJobPolicy { failedJobPolicySource.value }
 
     /// How long a job stays open when the request does not say (`expires_in`), and the most it may ask.
     static let defaultLifetimeSeconds: Int64 = 3_600

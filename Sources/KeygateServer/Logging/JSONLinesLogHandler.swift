@@ -13,13 +13,24 @@ import Synchronization
 /// message or metadata value (tests scan captured logs for that).
 public struct JSONLinesLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
-    public var logLevel: Logger.Level
+    /// The shared level, unless this handler's logger set its own.
+    public var logLevel: Logger.Level {
+        get { ownLevel ?? control.level }
+        set { ownLevel = newValue }
+    }
+    private var ownLevel: Logger.Level?
+    let control: LogLevelControl
     let label: String
     let sink: LogSink
 
     public init(label: String, level: Logger.Level, fileDescriptor: Int32 = STDERR_FILENO) {
+        self.init(label: label, control: LogLevelControl(level), fileDescriptor: fileDescriptor)
+    }
+
+    /// A handler following `control`'s level, which a reload may change.
+    public init(label: String, control: LogLevelControl, fileDescriptor: Int32 = STDERR_FILENO) {
         self.label = label
-        self.logLevel = level
+        self.control = control
         self.sink = LogSink.forDescriptor(fileDescriptor)
     }
 

@@ -56,6 +56,7 @@ public final class GatewayMetrics: Sendable {
     private let byokValidations: MetricFamily<PairKey, CoreMetrics.Counter>
     private let byokRejections: MetricFamily<PairKey, CoreMetrics.Counter>
     private let topUps: MetricFamily<String, CoreMetrics.Counter>
+    private let configReloads: MetricFamily<String, CoreMetrics.Counter>
     private let pools: MetricFamily<String, UpstreamPoolMetrics>
     /// Reservations of plain credit calls this process holds until their settlement.
     let reservationsOpen: Meter
@@ -118,11 +119,13 @@ public final class GatewayMetrics: Sendable {
         }
         topUps = MetricFamily { CoreMetrics.Counter(label: "keygate_topups_total", dimensions: [("outcome", $0)], factory: factory) }
         pools = MetricFamily { UpstreamPoolMetrics(provider: $0, factory: factory) }
+        configReloads = MetricFamily { CoreMetrics.Counter(label: "keygate_config_reloads_total", dimensions: [("outcome", $0)], factory: factory) }
         reservationsOpen = Meter(label: "keygate_reservations_open", dimensions: [], factory: factory)
         jobHoldsOpen = Meter(label: "keygate_job_holds_open", dimensions: [], factory: factory)
         // Present from the start (at zero), so rates and alerts have a series before the first event.
         for reason in ["insufficient_credits", "job_exhausted"] { _ = paymentReasons[reason] }
         for outcome in ["succeeded", "failed", "unknown"] { _ = topUps[outcome] }
+        for outcome in ["applied", "failed"] { _ = configReloads[outcome] }
     }
 
     /// The text `/metrics` serves.
@@ -186,6 +189,11 @@ public final class GatewayMetrics: Sendable {
     /// An automatic top-up's charge: `succeeded`, `failed` or `unknown` (asked about again later).
     func topUp(outcome: String) {
         topUps[outcome].increment()
+    }
+
+    /// A SIGHUP's reload: `applied`, or `failed` (the running configuration kept).
+    func configReload(outcome: String) {
+        configReloads[outcome].increment()
     }
 
     /// A call going out to `provider`; `upstreamFinished` must follow once its response (or stream) is done.

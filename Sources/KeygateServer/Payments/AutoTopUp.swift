@@ -16,7 +16,8 @@ final class AutoTopUp: Service {
     typealias Stores = PurchaseStore & BillingAccountStore & LedgerStore
 
     private let store: any Stores
-    private let packs: CreditPacks
+    private let packSource: Reloadable<CreditPacks>
+    private var packs: CreditPacks { packSource.value }
     /// Nil without a Stripe secret: nothing is ever claimed.
     private let charger: TopUpCharger?
     private let retryAfterMs: Int64
@@ -26,9 +27,9 @@ final class AutoTopUp: Service {
     private let wakeups: AsyncStream<Void>
     private let wakeupsContinuation: AsyncStream<Void>.Continuation
 
-    init(store: any Stores, packs: CreditPacks, charger: TopUpCharger?, retryAfterSeconds: Int64, logger: Logger) {
+    init(store: any Stores, packs: Reloadable<CreditPacks>, charger: TopUpCharger?, retryAfterSeconds: Int64, logger: Logger) {
         self.store = store
-        self.packs = packs
+        self.packSource = packs
         self.charger = charger
         self.retryAfterMs = retryAfterSeconds * 1000
         self.logger = logger

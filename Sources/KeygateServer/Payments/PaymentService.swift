@@ -9,7 +9,9 @@ import Logging
 public struct PaymentService: Sendable {
     public typealias Stores = OrganizationStore & PurchaseStore & BillingAccountStore & LedgerStore
     let store: any Stores
-    public let packs: CreditPacks
+    /// The packs in force (a SIGHUP may replace them).
+    public var packs: CreditPacks { packSource.value }
+    let packSource: Reloadable<CreditPacks>
     let settings: PaymentSettings
     /// Nil when no Stripe secret is configured: checkout answers 503.
     let stripe: StripeClient?
@@ -21,8 +23,15 @@ public struct PaymentService: Sendable {
         store: any Stores, packs: CreditPacks, settings: PaymentSettings, stripe: StripeClient?, logger: Logger,
         onAccountChange: @escaping @Sendable (String) -> Void = { _ in }
     ) {
+        self.init(store: store, packs: Reloadable(packs), settings: settings, stripe: stripe, logger: logger, onAccountChange: onAccountChange)
+    }
+
+    public init(
+        store: any Stores, packs: Reloadable<CreditPacks>, settings: PaymentSettings, stripe: StripeClient?, logger: Logger,
+        onAccountChange: @escaping @Sendable (String) -> Void = { _ in }
+    ) {
         self.store = store
-        self.packs = packs
+        self.packSource = packs
         self.settings = settings
         self.stripe = stripe
         self.logger = logger

@@ -6,14 +6,16 @@ import Logging
 /// Decides how a call runs (SPEC §4): model → provider → the organisation's key → who pays → credential →
 /// reservation. Every route that calls a provider plans here, so the rules hold on all of them.
 struct CallPlanner: Sendable {
-    let catalog: Catalog
+    /// The catalog in force: read per request, so a SIGHUP's prices apply from the next one.
+    let catalogSource: Reloadable<Catalog>
+    var catalog: Catalog { catalogSource.value }
     let byokKeys: BYOKKeyCache
     let platformKeys: [String: String]
     let settings: any OrganizationStore
     let credits: CreditMeter
 
     init(gateway: Gateway) {
-        catalog = gateway.catalog
+        catalogSource = gateway.live.catalog
         byokKeys = gateway.byokKeys
         platformKeys = gateway.configuration.platformKeys
         settings = gateway.store

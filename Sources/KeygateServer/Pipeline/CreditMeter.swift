@@ -8,7 +8,9 @@ import Logging
 struct CreditMeter: Sendable {
     let store: any LedgerStore
     let jobs: any JobStore
-    let policy: CreditPolicy
+    /// The fees and estimate rules in force (a SIGHUP may replace them; each request reads them once).
+    let policySource: Reloadable<CreditPolicy>
+    var policy: CreditPolicy { policySource.value }
     let instanceID: String
     let leaseSeconds: Int64
     /// Counts the holds this process has open (a reservation or job-call hold from `reserve` to its settlement).

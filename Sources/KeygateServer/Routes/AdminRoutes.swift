@@ -52,7 +52,7 @@ struct AdminRoutes: Sendable {
             let organization: Organization
             do {
                 organization = try await AdminService(store: store).createOrganization(
-                    slug: slug, name: body["name"]?.stringValue, trial: gateway.configuration.creditPolicy)
+                    slug: slug, name: body["name"]?.stringValue, trial: gateway.live.creditPolicy.value)
             } catch StoreError.duplicate {
                 throw GatewayError.organizationExists(slug)
             } catch StoreError.invalid(let reason) {

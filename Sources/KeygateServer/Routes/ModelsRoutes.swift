@@ -2,20 +2,34 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import KeygateCore
+import Synchronization
 
 /// `GET /v1/models` and `GET /v1/models/{id}` in the OpenAI list format. Ids are `provider/model`; a
 /// `keygate` object adds the provider, list prices (USD per million tokens, exact decimals) and whether the
-/// model is free. The catalog is fixed while the server runs, so the list is rendered once.
+/// model is free. The list is rendered once per catalog (again after a SIGHUP replaced it).
 struct ModelsRoutes: Sendable {
     let gateway: Gateway
     var catalog: Catalog { gateway.catalog }
-    let entries: [(resolved: ResolvedModel, json: JSONValue)]
+    private let rendered = Rendered()
+
+    /// The last rendering and the catalog version it is of.
+    private final class Rendered: Sendable {
+        let state = Mutex<(version: Int, entries: [(resolved: ResolvedModel, json: JSONValue)])?>(nil)
+    }
 
     init(gateway: Gateway) {
         self.gateway = gateway
-        entries = gateway.catalog.models.compactMap { model in
-            gateway.catalog.resolve(model: model.provider + "/" + model.id).map { ($0, Self.entry($0)) }
+    }
+
+    /// Every model with its JSON, rendered once for the catalog in force.
+    var entries: [(resolved: ResolvedModel, json: JSONValue)] {
+        let (version, catalog) = gateway.live.catalog.versioned
+        if let cached = rendered.state.withLock({ $0 }), cached.version == version { return cached.entries }
+        let entries = catalog.models.compactMap { model in
+            catalog.resolve(model: model.provider + "/" + model.id).map { ($0, Self.entry($0)) }
         }
+        rendered.state.withLock { $0 = (version, entries) }
+        return entries
     }
 
     /// How the caller's organisation would pay for each model right now: `byok` (it has an active key for
