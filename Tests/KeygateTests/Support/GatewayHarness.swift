@@ -57,9 +57,10 @@ final class GatewayHarness: @unchecked Sendable {
 
     /// Starts everything. `environment` adds to / overrides the defaults (platform key and base URLs of
     /// openai, groq, moonshot and nvidia pointing at the fake).
+    /// `configFile` is read as `keygate serve --config` reads it (the environment winning over it).
     static func start(
         environment extra: [String: String] = [:], fakeKey: String? = platformKey,
-        startingCredits: MicroCredits = .credits(1000)
+        startingCredits: MicroCredits = .credits(1000), configFile: String? = nil
     ) async throws -> GatewayHarness {
         let fake = FakeProvider(expectedKey: fakeKey)
         let (fakePort, fakeTask) = try await startServer { onRunning in try await fake.run(port: 0, onRunning: onRunning) }
@@ -80,7 +81,12 @@ final class GatewayHarness: @unchecked Sendable {
         environment["KEYGATE_PROVIDER_GOOGLE_API_KEY"] = platformKey
         environment["KEYGATE_PROVIDER_AWS_API_KEY"] = awsPlatformCredential
         environment.merge(extra) { $1 }
-        var config = try GatewayConfiguration.fromEnvironment(environment)
+        var config: GatewayConfiguration
+        if let configFile {
+            config = try await GatewayConfiguration.load(environment: environment, configFile: configFile)
+        } else {
+            config = try GatewayConfiguration.fromEnvironment(environment)
+        }
         config.host = "127.0.0.1"
         config.port = 0
         let logs = LogCapture()
@@ -211,9 +217,10 @@ final class GatewayHarness: @unchecked Sendable {
 /// Runs `body` against a fresh harness and always stops it.
 func withHarness(
     environment: [String: String] = [:], fakeKey: String? = GatewayHarness.platformKey,
-    startingCredits: MicroCredits = .credits(1000), _ body: (GatewayHarness) async throws -> Void
+    startingCredits: MicroCredits = .credits(1000), configFile: String? = nil, _ body: (GatewayHarness) async throws -> Void
 ) async throws {
-    let harness = try await GatewayHarness.start(environment: environment, fakeKey: fakeKey, startingCredits: startingCredits)
+    let harness = try await GatewayHarness.start(
+        environment: environment, fakeKey: fakeKey, startingCredits: startingCredits, configFile: configFile)
     do {
         try await body(harness)
     } catch {
