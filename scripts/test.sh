@@ -29,6 +29,7 @@ status=0
 .venv/bin/python checks/credits_check.py "$BIN" || status=1
 .venv/bin/python checks/credits_check.py "$BIN" --postgres || status=1
 .venv/bin/python checks/shutdown_check.py "$BIN" || status=1
+.venv/bin/python checks/config_check.py "$BIN" || status=1
 .venv/bin/python checks/payments_check.py "$BIN" || status=1
 .venv/bin/python checks/stripe_localstripe_check.py "$BIN" || status=1
 .venv/bin/python checks/postgres_replicas_check.py "$BIN" || status=1
