@@ -10,7 +10,7 @@ extension CatalogCommand {
             discussion: """
                 Models for Keygate's providers replace those an earlier import wrote ("source": "litellm"); the \
                 operator's own entries are kept as they are, and markups (markup_basis_points on a provider or \
-                an imported model) are applied to LiteLLM's prices. The new file takes effect at the next start.
+                an imported model) are applied to LiteLLM's prices. The new file takes effect on SIGHUP or at the next start.
                 """)
         @OptionGroup var file: CatalogFileOption
         @Option(help: "LiteLLM's price map (model_prices_and_context_window.json).") var litellm: String
@@ -44,7 +44,7 @@ extension CatalogCommand {
                     fail("cannot write \(target)")
                 }
                 print(report.summary)
-                print("wrote \(catalog.models.count) models to \(target); it takes effect at the next start")
+                print("wrote \(catalog.models.count) models to \(target); it takes effect on SIGHUP (kill -HUP) or at the next start")
             }
         }
     }

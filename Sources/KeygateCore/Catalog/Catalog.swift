@@ -1,7 +1,8 @@
 import Foundation
 
-/// The providers and models Keygate knows, with list prices. Loaded once at start-up from the built-in
-/// `catalog.json` (or `KEYGATE_CATALOG`), then read-only: safe to share between requests without locks.
+/// The providers and models Keygate knows, with list prices. Loaded at start-up from the built-in
+/// `catalog.json` (or `KEYGATE_CATALOG`), and again on SIGHUP as a new value: each value is read-only, safe to
+/// share between requests without locks (the gateway swaps the whole value, see `Reloadable`).
 public struct Catalog: Sendable {
     public let providers: [ProviderSpec]
     public let models: [ModelSpec]

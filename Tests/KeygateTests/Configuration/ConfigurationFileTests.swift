@@ -163,6 +163,22 @@ import Testing
         #expect(try ConfigurationReport.check(try await GatewayConfiguration.load(environment: [:], configFile: privateFile)).warnings.isEmpty)
     }
 
+    /// What `config check` shows as a default can be written back as the value: it is the value in force, in
+    /// the setting's own form, never a stale copy of the default.
+    @Test func everyDefaultShownIsAValueTheSettingTakes() async throws {
+        let defaults = try await GatewayConfiguration.load(environment: [:])
+        let report = try ConfigurationReport.check(defaults)
+        let descriptive = ["unset", "built-in", "none", "sqlite (keygate.db in data_dir)", "unset: the development key in data_dir"]
+        var checked = 0
+        for row in report.rows where row.source == "default" && !descriptive.contains(row.value) {
+            let again = try GatewayConfiguration.fromEnvironment([row.environmentName: row.value])
+            let shown = try ConfigurationReport.check(again).rows.first { $0.environmentName == row.environmentName }?.value
+            #expect(shown == row.value, "\(row.fileKey): \(row.value) read back as \(shown ?? "nothing")")
+            checked += 1
+        }
+        #expect(checked >= 25)
+    }
+
     @Test func environmentNamesAreReplacedOnlyWhole() {
         #expect(
             EffectiveSettings.replacingWord("KEYGATE_MASTER_KEY", with: "master_key", in: "KEYGATE_MASTER_KEY_FILE and KEYGATE_MASTER_KEY.")

@@ -49,7 +49,7 @@ extension ConfigurationSetting {
             MetricsSettings(environment: $0.environment).organizationLabels ? "true" : "false"
         },
         .init("shutdown.grace_seconds", "KEYGATE_SHUTDOWN_GRACE_SECONDS") { "\($0.shutdownGraceSeconds)" },
-        .init("byok.health_interval", "KEYGATE_BYOK_HEALTH_INTERVAL") { $0.byokHealthInterval.map(seconds) ?? "off" },
+        .init("byok.health_interval", "KEYGATE_BYOK_HEALTH_INTERVAL") { $0.byokHealthInterval.map(interval) ?? "off" },
         .init("operator_webhook.url", "KEYGATE_OPERATOR_WEBHOOK_URL") { $0.operatorWebhookURL },
         .init("operator_webhook.secret", "KEYGATE_OPERATOR_WEBHOOK_SECRET", .secret) { $0.operatorWebhookSecret == nil ? nil : "set" },
     ]
@@ -75,10 +75,18 @@ extension ConfigurationSetting {
         }
     }
 
+    /// A timeout as the setting takes it: seconds, with up to 3 decimals (`10`, `0.5`).
     static func seconds(_ duration: Duration) -> String {
         let (whole, attoseconds) = duration.components
-        guard attoseconds != 0 else { return "\(whole)s" }
-        return DecimalFormat.string(whole * 1000 + attoseconds / 1_000_000_000_000_000, scale: 3) + "s"
+        return DecimalFormat.string(whole * 1000 + attoseconds / 1_000_000_000_000_000, scale: 3)
+    }
+
+    /// An interval as `KEYGATE_BYOK_HEALTH_INTERVAL` takes it, in its largest whole unit (`6h`, `90m`, `45s`).
+    static func interval(_ duration: Duration) -> String {
+        let whole = duration.components.seconds
+        if whole % 3600 == 0 { return "\(whole / 3600)h" }
+        if whole % 60 == 0 { return "\(whole / 60)m" }
+        return "\(whole)s"
     }
 
     /// Basis points as the percentage the setting takes (`550` → `5.5`).
