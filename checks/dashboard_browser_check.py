@@ -8,8 +8,9 @@ request count rises and Available stays, deactivates the key (after a confirmati
 answer paid in credits, both counted in the 30-day usage chart; creates an API key in settings (shown once,
 works, revoked after a confirmation: 401), flips the fallback switch, buys a pack through the fake Stripe Checkout
 and its webhook, signs out; a member reads billing, lab and settings without the admin's forms, and both get 404
-for another org. The billing page fits a phone's width. Every page is screenshotted, and no secret reaches a page,
-the server log or the database; `keygate ledger verify` passes. About 15 s.
+for another org. The billing page fits a phone's width. Every page is screenshotted (never while it shows a full
+API key: settings is taken after the reload that hides it), and no secret reaches a page, the server log or the
+database; `keygate ledger verify` passes. About 15 s.
 
 Usage: checks/dashboard_browser_check.py [BIN_DIR] [--screenshots DIR] [--docs]
   BIN_DIR        where `keygate` and `keygate-fake-upstream` are (default .build/debug)
@@ -64,6 +65,9 @@ PACK, PACK_CREDITS = "starter", Decimal(1000)
 API_KEY_NAME = "browser check"
 DOCS_SHOTS = {"login": "login.png", "billing": "billing.png", "settings": "settings.png", "lab": "lab.png",
               "billing-phone": "billing-phone.png"}
+# A whole Keygate key as APIKeyGenerator makes it (kg_ API keys, kgop_ operator tokens): lookup id, then the secret.
+# Its preview (`kg_<id>_…abcd`) does not match.
+FULL_KEY = re.compile(r"kg(?:op)?_[0-9a-f]{12}_[A-Za-z0-9_-]{43}")
 WAIT = 10
 FIND_WAIT = 3
 
@@ -224,7 +228,13 @@ class Dashboard:
         return http("GET", self.base + path, headers={"Cookie": cookies})[0]
 
     def shot(self, name, whole_page=True):
-        """Saves the whole page (or just the first screen) as NAME.png; the main ones also to docs/ with --docs."""
+        """Saves the whole page (or just the first screen) as NAME.png; the main ones also to docs/ with --docs.
+        Refuses to when the page shows a full API key or operator token (its text or a field's value): a
+        screenshot, in docs/ above all, must never hold a secret."""
+        shown = self.driver.execute_script(
+            "return [document.body ? document.body.innerText : '']"
+            ".concat(Array.from(document.querySelectorAll('input, textarea'), e => e.value)).join('\\n')")
+        assert not FULL_KEY.search(shown), f"the page screenshotted as {name}.png shows a full key"
         path = os.path.join(self.shots_dir, f"{name}.png")
         width, height = self.driver.execute_script(
             "return [window.innerWidth, Math.max(document.documentElement.scrollHeight, window.innerHeight)]")
@@ -450,14 +460,16 @@ def run_checks(b, base, fake_url, env, keygate, data_dir, log, log_path):
         key = b.text("code#new-key")
         assert key.startswith("kg_"), "code#new-key holds a kg_ key"
         b.find("button#copy-key")
+        assert FULL_KEY.fullmatch(key), "code#new-key holds a whole key (the screenshots' key pattern matches it)"
         state["api_key"] = key
-        b.shot("settings")
         status, body = http("GET", f"{base}/v1/models", key=key)
         assert status == 200 and b"gpt-5.6-luna" in body, f"/v1/models with the new key: {status}"
         source = b.open(f"/{SLUG}/settings")
         assert not b.has("code#new-key") and key not in source, "the new key is shown again after a reload"
         names = [r.text.strip() for r in driver.find_elements(By.CSS_SELECTOR, "tr.api-key .name")]
         assert API_KEY_NAME in names, f"the key is not listed by name: {names}"
+        # Screenshotted now, with the key listed by its preview only: the page that showed it whole is never taken.
+        b.shot("settings")
 
     check("settings: a new API key is shown once (gone after a reload) and works on /v1/models", create_api_key)
 

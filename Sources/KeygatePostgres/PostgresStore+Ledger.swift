@@ -184,6 +184,12 @@ extension PostgresStore {
                     """, logger: logger
                 ).collect()
                 guard let row = rows.first else {
+                    // Nothing held: a request id that already has a reservation is a duplicate whatever the
+                    // balance, as in `keygate_ledger_batch` (and on SQLite), not a 402.
+                    let held = try await connection.query(
+                        "SELECT 1 FROM reservations WHERE request_id = \(requestID)", logger: logger
+                    ).collect()
+                    guard held.isEmpty else { throw StoreError.duplicate("reservation for request '\(requestID)'") }
                     let balance = try await connection.query(
                         "SELECT \(unescaped: Self.balanceColumns) FROM credit_accounts WHERE organization_id = \(organizationID)",
                         logger: logger

@@ -86,6 +86,8 @@ extension PostgresStore {
                 guard !stored.isEmpty else { return .alreadyApplied }
             }
             let payments = PaymentTransaction(connection: connection, logger: logger, now: now)
+            // A refund or dispute in another currency is no share of the purchase: recorded (above), flagged, nothing moved.
+            if let reason = change.currencyMismatch(with: purchase) { return .flagged(reason: reason) }
             switch change {
             case .paid(_, let amount, let currency, let paymentIntentID, let chargeID, let paymentMethodID):
                 return try await payments.applyPaid(

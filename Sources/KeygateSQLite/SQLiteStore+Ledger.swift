@@ -93,6 +93,10 @@ extension SQLiteStore {
         let x = amount.value
         return try await writes.write { db in
             let now = WallClock.nowMs()
+            // A request id already holding a reservation (open, or released by the sweeper) is refused before the
+            // balance is looked at, as PostgreSQL's `keygate_ledger_batch` does: the same `StoreError` on both backends.
+            let held = try db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM reservations WHERE request_id = ?)")
+            guard try Bool.fetchOne(held, arguments: [requestID]) != true else { throw Self.duplicateReservation(requestID) }
             let before = try Self.balance(db, organizationID: organizationID)
             let fromTrial = min(max(before.trial.value, 0), x)
             let fromRegular = x - fromTrial
@@ -120,6 +124,11 @@ extension SQLiteStore {
                 after: after, requestID: requestID, reason: nil, now: now)
             return .reserved(trial: MicroCredits(fromTrial), regular: MicroCredits(fromRegular))
         }
+    }
+
+    /// What both backends throw for a second reservation under one request id (nothing changes).
+    static func duplicateReservation(_ requestID: String) -> StoreError {
+        .duplicate("reservation for request '\(requestID)'")
     }
 
     public func settle(requestID: String, cost: MicroCredits, fee: MicroCredits, record: UsageRecord?) async throws -> Settlement {

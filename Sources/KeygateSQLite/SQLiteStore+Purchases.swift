@@ -61,6 +61,8 @@ extension SQLiteStore {
                 guard db.changesCount == 1 else { return .alreadyApplied }
             }
             let purchase = Self.purchase(from: row)
+            // A refund or dispute in another currency is no share of the purchase: recorded (above), flagged, nothing moved.
+            if let reason = change.currencyMismatch(with: purchase) { return .flagged(reason: reason) }
             switch change {
             case .paid(_, let amount, let currency, let paymentIntentID, let chargeID, let paymentMethodID):
                 return try Self.applyPaid(

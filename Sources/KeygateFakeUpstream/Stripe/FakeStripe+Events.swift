@@ -36,15 +36,21 @@ extension FakeStripe {
     }
 
     /// Refunds part (or, with nil, the rest) of a succeeded charge: `charge.refunded` with the charge.
+    /// `currencyOverride` reports it in another currency than the charge's (a mismatch Keygate must refuse).
     @discardableResult
-    public func refund(chargeID: String, amount: Int? = nil) throws -> FakeStripeEvent {
-        try state.withLock { state throws(FakeStripeError) in try state.refund(chargeID, amount: amount) }
+    public func refund(chargeID: String, amount: Int? = nil, currencyOverride: String? = nil) throws -> FakeStripeEvent {
+        try state.withLock { state throws(FakeStripeError) in try state.refund(chargeID, amount: amount, currency: currencyOverride) }
     }
 
-    /// The card holder disputes a charge: `charge.dispute.created` with a `needs_response` dispute.
+    /// The card holder disputes a charge: `charge.dispute.created` with a `needs_response` dispute (in
+    /// `currencyOverride` rather than the charge's currency, when given).
     @discardableResult
-    public func openDispute(chargeID: String, amount: Int? = nil, reason: String = "fraudulent") throws -> FakeStripeEvent {
-        try state.withLock { state throws(FakeStripeError) in try state.openDispute(chargeID, amount: amount, reason: reason) }
+    public func openDispute(
+        chargeID: String, amount: Int? = nil, reason: String = "fraudulent", currencyOverride: String? = nil
+    ) throws -> FakeStripeEvent {
+        try state.withLock { state throws(FakeStripeError) in
+            try state.openDispute(chargeID, amount: amount, reason: reason, currency: currencyOverride)
+        }
     }
 
     /// The dispute is decided: `charge.dispute.closed`, status `won` or `lost`.

@@ -88,7 +88,7 @@ extension FakeStripeState {
 
     /// Refunds `amount` (the rest when nil) of a succeeded charge: `amount_refunded` is cumulative, `refunded`
     /// true only once all of it is refunded; the event's `previous_attributes` hold the values before.
-    mutating func refund(_ chargeID: String, amount: Int?) throws(FakeStripeError) -> FakeStripeEvent {
+    mutating func refund(_ chargeID: String, amount: Int?, currency: String? = nil) throws(FakeStripeError) -> FakeStripeEvent {
         let charge = try succeededCharge(chargeID)
         let total = charge["amount"]?.int ?? 0
         let before = charge["amount_refunded"]?.int ?? 0
@@ -105,17 +105,18 @@ extension FakeStripeState {
         ]
         objects[chargeID]!["amount_refunded"] = .int(before + refunded)
         objects[chargeID]!["refunded"] = .bool(before + refunded == total)
-        return emit(
-            "charge.refunded", objects[chargeID]!, previous: ["amount_refunded": .int(before), "refunded": charge["refunded"] ?? false])
+        var reported = objects[chargeID]!
+        if let currency { reported["currency"] = .string(currency) }
+        return emit("charge.refunded", reported, previous: ["amount_refunded": .int(before), "refunded": charge["refunded"] ?? false])
     }
 
-    mutating func openDispute(_ chargeID: String, amount: Int?, reason: String) throws(FakeStripeError) -> FakeStripeEvent {
+    mutating func openDispute(_ chargeID: String, amount: Int?, reason: String, currency: String? = nil) throws(FakeStripeError) -> FakeStripeEvent {
         let charge = try succeededCharge(chargeID)
         let id = Self.newID("du_")
         let now = Self.now()
         objects[id] = [
             "id": .string(id), "object": "dispute", "amount": .int(amount ?? charge["amount"]?.int ?? 0), "balance_transactions": [],
-            "charge": .string(chargeID), "created": .int(now), "currency": charge["currency"] ?? nil,
+            "charge": .string(chargeID), "created": .int(now), "currency": currency.map(StripeJSON.string) ?? charge["currency"] ?? nil,
             "evidence_details": ["due_by": .int(now + 7 * 86_400), "has_evidence": false, "past_due": false, "submission_count": 0],
             "is_charge_refundable": false, "livemode": false, "metadata": [:], "payment_intent": charge["payment_intent"] ?? nil,
             "payment_method_details": ["card": ["brand": "visa", "network_reason_code": "10.4"], "type": "card"],

@@ -59,8 +59,10 @@ struct StripeWebhookHandler: Sendable {
             logger.warning("Stripe event names a purchase Keygate does not have", metadata: ["event": "\(event.id)", "purchase": "\(purchaseID)"])
             return .ignored
         case .flagged(let reason):
+            // A payment of another amount or currency, or a refund or dispute in another currency: acknowledged (a
+            // redelivery would be refused the same way), recorded, and left to a human.
             logger.warning(
-                "Stripe payment does not match its purchase: nothing granted",
+                "Stripe event does not match its purchase: no credits moved",
                 metadata: ["event": "\(event.id)", "type": "\(event.type)", "purchase": "\(purchaseID)", "reason": "\(reason)"])
             return .flagged
         }

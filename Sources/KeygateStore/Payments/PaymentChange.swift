@@ -30,7 +30,8 @@ public enum PaymentChangeOutcome: Sendable, Hashable {
     /// Recorded without moving money (a failure, an expiry, a dispute closed as won before it was seen open, a
     /// refund not larger than the last one).
     case recorded
-    /// The payment did not match the purchase; nothing granted. The reason names both figures.
+    /// The payment did not match the purchase, nothing granted; or a refund or dispute came in another currency
+    /// than the purchase's, nothing taken back or given (`currencyMismatch`). The reason names both figures.
     case flagged(reason: String)
     /// This event id was applied before, or the purchase is no longer in a state the change applies to.
     case alreadyApplied
@@ -57,6 +58,23 @@ extension PaymentChange {
             .disputeOpened(let id, _, _, _), .disputeClosed(let id, _, _, _, _):
             return id
         }
+    }
+
+    /// Why a refund or dispute cannot be applied to `purchase`, or nil. Its credits are taken back in proportion
+    /// to the amount, and an amount in another currency than the purchase's is no proportion of it: such an event
+    /// is flagged and moves nothing, with no rate to convert at (Stripe reports them in the charge's currency, which
+    /// is the purchase's: a human looks at any other). A payment checks its own currency (`paid`).
+    public func currencyMismatch(with purchase: PurchaseRecord) -> String? {
+        let what: String
+        let currency: String
+        switch self {
+        case .refunded(_, let amountRefunded, let reported, _): (what, currency) = ("refunded \(amountRefunded)", reported)
+        case .disputeOpened(_, let disputeID, let amount, let reported), .disputeClosed(_, let disputeID, let amount, let reported, _):
+            (what, currency) = ("dispute \(disputeID) of \(amount)", reported)
+        case .paid, .failed, .expired: return nil
+        }
+        guard currency.lowercased() != purchase.currency.lowercased() else { return nil }
+        return "\(what) \(currency.lowercased()), the purchase is \(purchase.amount) \(purchase.currency.lowercased())"
     }
 
     /// What `stripe_events.type` records for an applied event (every backend writes the same words).

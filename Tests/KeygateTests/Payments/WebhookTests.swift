@@ -122,6 +122,40 @@ import Testing
         }
     }
 
+    /// A refund or dispute reported in another currency than the purchase's would take back a share of its credits
+    /// computed across currencies: it is refused (200 `flagged`, a warning naming the ids and no secret), recorded
+    /// (a redelivery is a `duplicate`), and no credits move, nor does auto top-up pause.
+    @Test func aRefundOrDisputeInAnotherCurrencyThanThePurchaseMovesNoCredits() async throws {
+        try await withPayments { p in
+            let purchaseID = try await p.buy("starter")  // $10.00 → 1000 credits
+            _ = try await p.api(.PUT, "/auto-topup", body: #"{"enabled":true,"threshold_credits":100,"pack":"starter","monthly_limit":50}"#)
+            let topUp = try await p.api(.GET, "/auto-topup").json?["state"] as? String
+            let chargeID = try #require(try await p.purchase(purchaseID)?.chargeID)
+            let before = try await p.balance()
+            let refund = try p.stripe.refund(chargeID: chargeID, amount: 250, currencyOverride: "eur")
+            let opened = try p.stripe.openDispute(chargeID: chargeID, currencyOverride: "eur")
+            let disputeID = try #require(Self.objectID(of: opened))
+            // Closed as lost before it was seen open: applied, it would take the disputed share.
+            let lost = try p.stripe.closeDispute(disputeID: disputeID, won: false)
+            for event in [refund, opened, lost] {
+                #expect(try await Self.post(event, to: p).json?["outcome"] as? String == "flagged", "\(event.type)")
+                #expect(try await Self.post(event, to: p).json?["outcome"] as? String == "duplicate", "\(event.type) was recorded")
+                let warning = p.h.logs.all.first { $0.contains("does not match") && $0.contains(event.id) }
+                #expect(warning?.contains(purchaseID) == true && warning?.contains("eur") == true, "\(event.type): \(warning ?? "no warning")")
+                for secret in [PaymentHarness.webhookSecret, PaymentHarness.stripeSecret] {
+                    #expect(warning?.contains(secret) == false, "no secret in the warning")
+                }
+            }
+            #expect(try await p.balance() == before)
+            #expect(try await p.entries(.refund).isEmpty)
+            #expect(try await p.entries(.dispute).isEmpty)
+            let purchase = try await p.purchase(purchaseID)
+            #expect(purchase?.status == .succeeded && purchase?.refundedAmount == 0)
+            #expect(try await p.api(.GET, "/auto-topup").json?["state"] as? String == topUp)
+            #expect(try await p.h.gateway.store.verifyLedger(organizationID: nil).isEmpty)
+        }
+    }
+
     @Test func unknownEventTypesAreAcknowledgedAndIgnored() async throws {
         try await withPayments { p in
             let body = Array(
@@ -132,6 +166,14 @@ import Testing
             #expect(reply.status == 200)
             #expect(reply.json?["outcome"] as? String == "ignored")
         }
+    }
+
+    /// Delivers `event` signed with the gateway's secret; returns the whole reply (its `outcome`).
+    static func post(_ event: FakeStripeEvent, to p: PaymentHarness) async throws -> GatewayHarness.Reply {
+        let header = p.stripe.signedHeader(for: event.json, secret: PaymentHarness.webhookSecret, timestamp: Int64(Date().timeIntervalSince1970))
+        return try await p.h.request(
+            .POST, "/webhooks/stripe", body: String(decoding: event.json, as: UTF8.self), key: .some(nil),
+            headers: [("content-type", "application/json"), ("stripe-signature", header)])
     }
 
     static func objectID(of event: FakeStripeEvent) -> String? {

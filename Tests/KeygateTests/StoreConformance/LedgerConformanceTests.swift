@@ -82,6 +82,32 @@ import Testing
         }
     }
 
+    /// A request id reserves once: a second reservation under it (open or released, whether or not the balance
+    /// covers it) is `StoreError.duplicate` on every backend, never a database's own error, and moves nothing.
+    @Test(arguments: StoreBackend.all)
+    func aSecondReservationForARequestIsADuplicateAndChangesNothing(backend: StoreBackend) async throws {
+        try await withLedger(backend) { store, org, database in
+            try await store.addCredits(organizationID: org, amount: Self.credits(10), kind: .grant, reason: nil, trialExpiresAt: nil)
+            _ = try await store.reserve(organizationID: org, requestID: "r1", amount: Self.credits(4), instanceID: "i1", leaseExpiresAt: Self.far)
+            _ = try await store.reserve(organizationID: org, requestID: "r2", amount: Self.credits(1), instanceID: "i1", leaseExpiresAt: 0)
+            #expect(try await store.releaseAbandonedReservations(now: WallClock.nowMs(), deadBefore: 0) == 1)
+            let balance = try await store.balance(organizationID: org)
+            let entries = try await store.ledgerEntries(organizationID: org, limit: 100).count
+            // Covered, beyond the balance, and on a reservation the sweeper released.
+            for (requestID, amount) in [("r1", Self.credits(2)), ("r1", Self.credits(50)), ("r2", Self.credits(1))] {
+                await #expect(throws: StoreError.duplicate("reservation for request '\(requestID)'"), "\(requestID) \(amount)") {
+                    try await store.reserve(organizationID: org, requestID: requestID, amount: amount, instanceID: "i1", leaseExpiresAt: Self.far)
+                }
+            }
+            #expect(try await store.balance(organizationID: org) == balance)
+            #expect(try await store.ledgerEntries(organizationID: org, limit: 100).count == entries)
+            #expect(try await database.reservationStates() == ["r1:open", "r2:released"])
+            // The first reservation is untouched: it settles as it would have.
+            #expect(try await store.settle(requestID: "r1", cost: Self.credits(3), fee: .zero).applied)
+            #expect(try await store.balance(organizationID: org).available == Self.credits(7))
+        }
+    }
+
     @Test(arguments: StoreBackend.all)
     func anOverageIsChargedFromAvailableNeverDropped(backend: StoreBackend) async throws {
         try await withLedger(backend) { store, org, _ in

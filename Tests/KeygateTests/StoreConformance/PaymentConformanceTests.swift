@@ -261,6 +261,38 @@ import Testing
         }
     }
 
+    /// A refund or dispute in another currency than the purchase's has no share of it to take: it is flagged with
+    /// both figures, its event recorded (a replay is `alreadyApplied`), and nothing else changes.
+    @Test(arguments: StoreBackend.all)
+    func aRefundOrDisputeInAnotherCurrencyIsFlaggedAndMovesNothing(backend: StoreBackend) async throws {
+        try await withPayments(backend) { store, org, _ in
+            let bought = try await Self.buy(store, org)
+            let refund = PaymentChange.refunded(purchaseID: "pur_paid", amountRefunded: 500, currency: "EUR", chargeID: "ch_pur_paid")
+            let opened = PaymentChange.disputeOpened(purchaseID: "pur_paid", disputeID: "du_1", amount: 500, currency: "eur")
+            let lost = PaymentChange.disputeClosed(purchaseID: "pur_paid", disputeID: "du_2", amount: 1000, currency: "eur", won: false)
+            let cases: [(PaymentChange, String, String)] = [
+                (refund, "evt_r", "refunded 500 eur, the purchase is 1000 usd"),
+                (opened, "evt_o", "dispute du_1 of 500 eur, the purchase is 1000 usd"),
+                (lost, "evt_l", "dispute du_2 of 1000 eur, the purchase is 1000 usd"),
+            ]
+            for (change, eventID, reason) in cases {
+                #expect(try await store.applyPayment(change, eventID: eventID) == .flagged(reason: reason))
+                #expect(try await store.applyPayment(change, eventID: eventID) == .alreadyApplied, "\(eventID) was recorded")
+            }
+            #expect(try await store.balance(organizationID: org) == bought)
+            #expect(try await Self.kinds(store, org) == [.purchase])
+            let purchase = try await store.purchase(id: "pur_paid")
+            #expect(purchase?.status == .succeeded && purchase?.refundedAmount == 0 && purchase?.creditsTakenBack == .zero)
+            #expect(try await store.billingAccount(organizationID: org).state != .paused)
+            // Nothing of them was kept: the same refund and dispute in dollars apply in full.
+            #expect(
+                try await store.applyPayment(Self.refunded("pur_paid", 500), eventID: "evt_r_usd")
+                    == .applied(CreditBalance(regular: Self.credits(5))))
+            let openedInDollars = PaymentChange.disputeOpened(purchaseID: "pur_paid", disputeID: "du_1", amount: 500, currency: "usd")
+            #expect(try await store.applyPayment(openedInDollars, eventID: "evt_o_usd") == .applied(CreditBalance()))
+        }
+    }
+
     @Test(arguments: StoreBackend.all)
     func aDisputeOpenedThenWonTakesTheCreditsAndGivesThemBack(backend: StoreBackend) async throws {
         try await withPayments(backend) { store, org, _ in

@@ -264,6 +264,27 @@ import Testing
         }
     }
 
+    /// The one-request path (no batching, or a refused batch's fallback) answers a duplicate reservation as the
+    /// batch does: `StoreError.duplicate` whether or not the balance covers it, nothing moved.
+    @Test func aDuplicateReservationAloneIsTheBatchsDuplicate() async throws {
+        try await withPostgres { store in
+            let org = try await store.createOrganization(slug: "acme", name: "Acme").id
+            try await store.addCredits(organizationID: org, amount: Self.credits(5), kind: .grant, reason: nil, trialExpiresAt: nil)
+            _ = try await store.reserveAlone(
+                organizationID: org, requestID: "x1", amount: Self.credits(2), instanceID: "i1", leaseExpiresAt: Self.far)
+            for amount in [Self.credits(1), Self.credits(50)] {
+                await #expect(throws: StoreError.duplicate("reservation for request 'x1'"), "\(amount)") {
+                    try await store.reserveAlone(organizationID: org, requestID: "x1", amount: amount, instanceID: "i1", leaseExpiresAt: Self.far)
+                }
+                await #expect(throws: StoreError.duplicate("reservation for request 'x1'"), "\(amount), batched") {
+                    try await store.reserve(organizationID: org, requestID: "x1", amount: amount, instanceID: "i1", leaseExpiresAt: Self.far)
+                }
+            }
+            #expect(try await store.balance(organizationID: org).available == Self.credits(3))
+            #expect(try await store.ledgerEntries(organizationID: org, limit: 10).filter { $0.kind == .reserve }.count == 1)
+        }
+    }
+
     @Test func concurrentRequestsFromTwoProcessesNeverOverspendAndAreBatched() async throws {
         try await withPostgres { store in
             let org = try await store.createOrganization(slug: "busy", name: "Busy").id
