@@ -61,6 +61,14 @@ def sign(payload, secret, timestamp=None):
     return f"t={timestamp},v1={mac}"
 
 
+def funded_org(keygate, env, reason, slug="acme", credits=100):
+    """`keygate org create`, a grant of `credits` and a new API key, through the CLI with `env`: returns the key."""
+    run = lambda *args: subprocess.run([keygate, *args], env=env, check=True, capture_output=True, text=True)
+    run("org", "create", slug)
+    run("credits", "grant", "--org", slug, "--credits", str(credits), "--reason", reason)
+    return run("apikey", "create", "--org", slug).stdout.strip().splitlines()[-1]
+
+
 def stop(*processes):
     """Terminates the processes still running and waits for each."""
     for process in processes:

@@ -18,7 +18,7 @@ import time
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from checklib import check, free_port, http, stop, summary, wait_ready
+from checklib import check, free_port, funded_org, http, stop, summary, wait_ready
 
 ARGS = [a for a in sys.argv[1:] if not a.startswith("--")]
 BIN = os.path.abspath(ARGS[0] if ARGS else ".build/debug")
@@ -68,10 +68,7 @@ def main():
     # No KEYGATE_* variable but the file's name: everything else comes from the file.
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("KEYGATE_")}
     admin_env = dict(base_env, KEYGATE_CONFIG=path)
-    run = lambda *args: subprocess.run([KEYGATE, *args], env=admin_env, check=True, capture_output=True, text=True)
-    run("org", "create", "acme")
-    run("credits", "grant", "--org", "acme", "--credits", "100", "--reason", "config check")
-    key = run("apikey", "create", "--org", "acme").stdout.strip().splitlines()[-1]
+    key = funded_org(KEYGATE, admin_env, "config check")
 
     port = free_port()
     log_path = os.path.join(data_dir, "serve.log")

@@ -20,7 +20,7 @@ import tempfile
 import time
 import urllib.request
 
-from checklib import check, free_port, stop, summary, wait_ready
+from checklib import check, free_port, funded_org, stop, summary, wait_ready
 
 ARGS = [a for a in sys.argv[1:] if not a.startswith("--")]
 BIN = os.path.abspath(ARGS[0] if ARGS else ".build/debug")
@@ -64,10 +64,7 @@ def main():
                    KEYGATE_PROVIDER_ANTHROPIC_BASE_URL=f"http://127.0.0.1:{fake_port}",
                    KEYGATE_PROVIDER_ANTHROPIC_API_KEY="sk-ant-platform-shutdown-check",
                    KEYGATE_SHUTDOWN_GRACE_SECONDS=str(grace), KEYGATE_LOG_LEVEL="info")
-        run = lambda *args: subprocess.run([KEYGATE, *args], env=env, check=True, capture_output=True, text=True)
-        run("org", "create", "acme")
-        run("credits", "grant", "--org", "acme", "--credits", "100", "--reason", "shutdown check")
-        key = run("apikey", "create", "--org", "acme").stdout.strip().splitlines()[-1]
+        key = funded_org(KEYGATE, env, "shutdown check")
         port = free_port()
         log_path = os.path.join(data_dir, "serve.log")
         log = open(log_path, "w")

@@ -19,9 +19,14 @@ import Testing
         try Data(CatalogWriter.text(catalog).utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
     }
 
-    @Test func theNextRequestPaysTheReloadedFeeAndPricesAndRestartOnlySettingsWait() async throws {
+    static func makeDirectory() throws -> String {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("keygate-reload-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        return directory
+    }
+
+    @Test func theNextRequestPaysTheReloadedFeeAndPricesAndRestartOnlySettingsWait() async throws {
+        let directory = try Self.makeDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let catalogPath = directory + "/catalog.json"
         let configPath = directory + "/keygate.yaml"
@@ -75,8 +80,7 @@ import Testing
     }
 
     @Test func packsTiersAndTheTrialPolicyReloadToo() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("keygate-reload-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let directory = try Self.makeDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let configPath = directory + "/keygate.yaml"
         let packsPath = directory + "/packs.json"
