@@ -170,7 +170,11 @@ import Testing
             #expect(!payloads.contains("[DONE]"))
             let record = try #require(try await h.usageRecords().first)
             #expect(record.tokensEstimated, "no usage arrived: the counts are an estimate and say so")
-            #expect(record.inputTokens > 0 && record.outputTokens > 0)
+            // The output estimate counts what was relayed. On a loaded machine the cut can reach the gateway in the
+            // same read as the chunks before it, and the HTTP client then drops them; then nothing was relayed
+            // either, and nothing is counted. What reached the caller is what is billed.
+            let relayed = payloads.contains { $0.contains(#""content":"w"#) }
+            #expect(record.inputTokens > 0 && (record.outputTokens > 0) == relayed, "\(payloads)")
             #expect(record.costUSD > .zero)
             #expect(record.errorCode == "upstream_stream_cut")
         }
