@@ -93,10 +93,10 @@ extension SQLiteStore {
         let x = amount.value
         return try await writes.write { db in
             let now = WallClock.nowMs()
-            // A request id already holding a reservation (open, or released by the sweeper) is refused before the
-            // balance is looked at, as PostgreSQL's `keygate_ledger_batch` does: the same `StoreError` on both backends.
-            let held = try db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM reservations WHERE request_id = ?)")
-            guard try Bool.fetchOne(held, arguments: [requestID]) != true else { throw Self.duplicateReservation(requestID) }
+            // A request id already holding a reservation (open, or released by the sweeper) is a duplicate whatever
+            // the balance, as in PostgreSQL's `keygate_ledger_batch`: the same `StoreError` on both backends. Found
+            // without a lookup on the hot path: by the reservation's primary key when the balance covers the amount
+            // (the write's savepoint undoes the balance move), by a lookup only when it does not.
             let before = try Self.balance(db, organizationID: organizationID)
             let fromTrial = min(max(before.trial.value, 0), x)
             let fromRegular = x - fromTrial
@@ -109,14 +109,20 @@ extension SQLiteStore {
                     RETURNING regular_micros, trial_micros, trial_expires_at, reserved_micros
                     """)
             guard let row = try Row.fetchOne(update, arguments: [fromTrial, fromRegular, x, now, organizationID, x]) else {
+                let held = try db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM reservations WHERE request_id = ?)")
+                guard try Bool.fetchOne(held, arguments: [requestID]) != true else { throw Self.duplicateReservation(requestID) }
                 return .insufficient(before)
             }
-            try db.cachedStatement(
-                sql: """
-                    INSERT INTO reservations (request_id, organization_id, trial_micros, regular_micros, state, instance_id, lease_expires_at, created_at)
-                    VALUES (?, ?, ?, ?, 'open', ?, ?, ?)
-                    """
-            ).execute(arguments: [requestID, organizationID, fromTrial, fromRegular, instanceID, leaseExpiresAt, now])
+            do {
+                try db.cachedStatement(
+                    sql: """
+                        INSERT INTO reservations (request_id, organization_id, trial_micros, regular_micros, state, instance_id, lease_expires_at, created_at)
+                        VALUES (?, ?, ?, ?, 'open', ?, ?, ?)
+                        """
+                ).execute(arguments: [requestID, organizationID, fromTrial, fromRegular, instanceID, leaseExpiresAt, now])
+            } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY {
+                throw Self.duplicateReservation(requestID)
+            }
             let after = CreditBalance(
                 regular: MicroCredits(row[0]), trial: MicroCredits(row[1]), trialExpiresAt: row[2], reserved: MicroCredits(row[3]))
             try Self.appendEntry(
