@@ -131,20 +131,30 @@ extension PostgresStore {
     ) async throws -> CreditBalance {
         try LedgerEntryKind.checkAddedByHand(kind, amount: amount)
         return try await transaction { connection in
-            let now = WallClock.nowMs()
-            var before = try await Self.ensureAndLockAccount(connection, organizationID: organizationID, now: now, logger: logger)
-            var change = LedgerChange(kind: kind, reason: reason)
-            if kind == .trialGrant {
-                _ = try await connection.query(
-                    "UPDATE credit_accounts SET trial_expires_at = \(trialExpiresAt) WHERE organization_id = \(organizationID)", logger: logger
-                ).collect()
-                before.trialExpiresAt = trialExpiresAt
-                change.trial = amount.value
-            } else {
-                change.regular = amount.value
-            }
-            return try await Self.apply([change], organizationID: organizationID, before: before, now: now, on: connection, logger: logger)
+            try await Self.grant(
+                on: connection, organizationID: organizationID, amount: amount, kind: kind, reason: reason, trialExpiresAt: trialExpiresAt,
+                now: WallClock.nowMs(), logger: logger)
         }
+    }
+
+    /// Credits added by hand (a grant, purchase, adjustment, trial grant or refund) inside the caller's transaction.
+    static func grant(
+        on connection: PostgresConnection, organizationID: String, amount: MicroCredits, kind: LedgerEntryKind, reason: String?,
+        trialExpiresAt: Int64?, now: Int64, logger: Logger
+    ) async throws -> CreditBalance {
+        try LedgerEntryKind.checkAddedByHand(kind, amount: amount)
+        var before = try await ensureAndLockAccount(connection, organizationID: organizationID, now: now, logger: logger)
+        var change = LedgerChange(kind: kind, reason: reason)
+        if kind == .trialGrant {
+            _ = try await connection.query(
+                "UPDATE credit_accounts SET trial_expires_at = \(trialExpiresAt) WHERE organization_id = \(organizationID)", logger: logger
+            ).collect()
+            before.trialExpiresAt = trialExpiresAt
+            change.trial = amount.value
+        } else {
+            change.regular = amount.value
+        }
+        return try await apply([change], organizationID: organizationID, before: before, now: now, on: connection, logger: logger)
     }
 
     /// One reservation in a transaction of its own: the path without batching, and the answer for each request

@@ -6,21 +6,26 @@ import PostgresNIO
 /// NOTHING RETURNING`: no row back means the slug is taken, with no failed statement to report or roll back.
 /// Text orderings use `COLLATE "C"` so that lists come out in SQLite's byte order whatever the database's locale.
 extension PostgresStore {
-    public func createOrganization(slug: String, name: String) async throws -> Organization {
+    public func createOrganization(slug: String, name: String, trial: TrialGrant?) async throws -> Organization {
         guard Organization.isValidSlug(slug) else {
             throw StoreError.invalid(
                 "invalid organisation slug '\(slug)': use 2–63 characters of a-z, 0-9 and '-', starting and ending with a letter or digit")
         }
         let org = Organization(id: Identifiers.make("org"), slug: slug, name: name, createdAt: WallClock.nowMs())
-        let inserted = try await read { connection in
-            try await connection.query(
+        try await transaction { connection in
+            let inserted = try await connection.query(
                 """
                 INSERT INTO organizations (id, slug, name, created_at) VALUES (\(org.id), \(org.slug), \(org.name), \(org.createdAt))
                 ON CONFLICT (slug) DO NOTHING RETURNING id
                 """, logger: logger
             ).collect().count
+            guard inserted == 1 else { throw StoreError.duplicate("organisation '\(slug)'") }
+            if let trial {
+                _ = try await Self.grant(
+                    on: connection, organizationID: org.id, amount: trial.credits, kind: .trialGrant, reason: "trial credits",
+                    trialExpiresAt: trial.expiresAt, now: org.createdAt, logger: logger)
+            }
         }
-        guard inserted == 1 else { throw StoreError.duplicate("organisation '\(slug)'") }
         return org
     }
 

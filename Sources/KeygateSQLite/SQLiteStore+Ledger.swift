@@ -76,15 +76,25 @@ extension SQLiteStore {
     ) async throws -> CreditBalance {
         try LedgerEntryKind.checkAddedByHand(kind, amount: amount)
         return try await writes.write { db in
-            let now = WallClock.nowMs()
-            try Self.ensureAccount(db, organizationID: organizationID, now: now)
-            if kind == .trialGrant {
-                try db.execute(
-                    sql: "UPDATE credit_accounts SET trial_expires_at = ? WHERE organization_id = ?", arguments: [trialExpiresAt, organizationID])
-                return try Self.apply(db, organizationID: organizationID, kind: kind, trial: amount.value, requestID: nil, reason: reason, now: now)
-            }
-            return try Self.apply(db, organizationID: organizationID, kind: kind, regular: amount.value, requestID: nil, reason: reason, now: now)
+            try Self.grant(
+                db, organizationID: organizationID, amount: amount, kind: kind, reason: reason, trialExpiresAt: trialExpiresAt,
+                now: WallClock.nowMs())
         }
+    }
+
+    /// Credits added by hand (a grant, purchase, adjustment, trial grant or refund) inside the caller's write.
+    static func grant(
+        _ db: Database, organizationID: String, amount: MicroCredits, kind: LedgerEntryKind, reason: String?, trialExpiresAt: Int64?,
+        now: Int64
+    ) throws -> CreditBalance {
+        try LedgerEntryKind.checkAddedByHand(kind, amount: amount)
+        try ensureAccount(db, organizationID: organizationID, now: now)
+        if kind == .trialGrant {
+            try db.execute(
+                sql: "UPDATE credit_accounts SET trial_expires_at = ? WHERE organization_id = ?", arguments: [trialExpiresAt, organizationID])
+            return try apply(db, organizationID: organizationID, kind: kind, trial: amount.value, requestID: nil, reason: reason, now: now)
+        }
+        return try apply(db, organizationID: organizationID, kind: kind, regular: amount.value, requestID: nil, reason: reason, now: now)
     }
 
     public func reserve(

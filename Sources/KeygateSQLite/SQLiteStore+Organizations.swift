@@ -5,17 +5,22 @@ import KeygateStore
 
 /// Organisations and their settings on SQLite.
 extension SQLiteStore {
-    public func createOrganization(slug: String, name: String) async throws -> Organization {
+    public func createOrganization(slug: String, name: String, trial: TrialGrant?) async throws -> Organization {
         guard Organization.isValidSlug(slug) else {
             throw StoreError.invalid(
                 "invalid organisation slug '\(slug)': use 2–63 characters of a-z, 0-9 and '-', starting and ending with a letter or digit")
         }
         let org = Organization(id: Identifiers.make("org"), slug: slug, name: name, createdAt: WallClock.nowMs())
         do {
-            try await pool.write { db in
+            try await writes.write { db in
                 try db.execute(
                     sql: "INSERT INTO organizations (id, slug, name, created_at) VALUES (?, ?, ?, ?)",
                     arguments: [org.id, org.slug, org.name, org.createdAt])
+                if let trial {
+                    _ = try Self.grant(
+                        db, organizationID: org.id, amount: trial.credits, kind: .trialGrant, reason: "trial credits",
+                        trialExpiresAt: trial.expiresAt, now: org.createdAt)
+                }
             }
         } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
             throw StoreError.duplicate("organisation '\(slug)'")

@@ -11,17 +11,13 @@ public struct AdminService: Sendable {
 
     // MARK: Organisations
 
-    /// Creates an organisation and grants the trial credits of the trial policy (if any), expiring after its days.
-    /// Two transactions (the organisation, then its trial grant): a failure between them leaves an organisation
-    /// without its trial credits.
+    /// Creates an organisation with the trial credits of the trial policy (if any), expiring after its days, in
+    /// one transaction: no organisation without its trial credits.
     public func createOrganization(slug: String, name: String?, trial policy: CreditPolicy = CreditPolicy()) async throws -> Organization {
-        let org = try await store.createOrganization(slug: slug, name: name ?? slug)
-        if policy.trialCredits.value > 0 {
-            try await store.addCredits(
-                organizationID: org.id, amount: policy.trialCredits, kind: .trialGrant, reason: "trial credits",
-                trialExpiresAt: WallClock.nowMs() + policy.trialDays * 86_400_000)
-        }
-        return org
+        let trial =
+            policy.trialCredits.value > 0
+            ? TrialGrant(credits: policy.trialCredits, expiresAt: WallClock.nowMs() + policy.trialDays * 86_400_000) : nil
+        return try await store.createOrganization(slug: slug, name: name ?? slug, trial: trial)
     }
 
     public func organizations() async throws -> [Organization] {

@@ -24,6 +24,32 @@ import Testing
     static func credits(_ n: Int64) -> MicroCredits { .credits(n) }
     static let far = Int64.max / 2
 
+    /// The organisation and its trial credits are one transaction: a grant that fails leaves no organisation.
+    @Test(arguments: StoreBackend.all)
+    func anOrganizationIsCreatedWithItsTrialCreditsOrNotAtAll(backend: StoreBackend) async throws {
+        try await withLedger(backend) { store, _, _ in
+            let expires = WallClock.nowMs() + 14 * 86_400_000
+            let org = try await store.createOrganization(
+                slug: "trial-co", name: "Trial", trial: TrialGrant(credits: Self.credits(25), expiresAt: expires))
+            let balance = try await store.balance(organizationID: org.id)
+            #expect(balance.trial == Self.credits(25) && balance.regular == .zero && balance.trialExpiresAt == expires)
+            let entries = try await store.ledgerEntries(organizationID: org.id, limit: 10)
+            #expect(entries.map(\.kind) == [.trialGrant] && entries.first?.reason == "trial credits")
+
+            // A grant the ledger refuses (no credits) fails the whole creation: no organisation, no entry.
+            await #expect(throws: StoreError.self) {
+                try await store.createOrganization(slug: "half-made", name: "Half", trial: TrialGrant(credits: .zero, expiresAt: expires))
+            }
+            #expect(try await store.organization(slug: "half-made") == nil)
+            // A taken slug with a trial grants nothing to anyone.
+            await #expect(throws: StoreError.self) {
+                try await store.createOrganization(slug: "trial-co", name: "Again", trial: TrialGrant(credits: Self.credits(25), expiresAt: expires))
+            }
+            #expect(try await store.ledgerEntries(organizationID: org.id, limit: 10).count == 1)
+            #expect(try await store.organizations().map(\.slug).sorted() == ["acme", "trial-co"])
+        }
+    }
+
     @Test(arguments: StoreBackend.all)
     func reserveSettleReleasesTheExcessAndChargesOnce(backend: StoreBackend) async throws {
         try await withLedger(backend) { store, org, _ in
