@@ -53,8 +53,11 @@ struct CallPipeline: Sendable {
     /// One call on one route: its credential, its reservation (returned whole if nothing was produced), the exchange.
     private func attempt(_ body: CallBody, route: PlannedRoute, context: GatewayRequestContext, usage: inout UsageDraft) async throws -> Response {
         usage.route(route.decision, byokKeyID: route.byokKey?.id)
-        let call = try planner.credential(for: route, requestedModel: body.model)
-        try await planner.reserve(call, for: body, requestID: usage.requestID, organization: usage.caller.organization, jobID: usage.jobID)
+        let policy = planner.credits.policy
+        usage.policy = policy
+        let call = try planner.credential(for: route, requestedModel: body.model, policy: policy)
+        try await planner.reserve(
+            call, for: body, requestID: usage.requestID, organization: usage.caller.organization, jobID: usage.jobID, policy: policy)
         do {
             return try await exchange.run(body, call: call, context: context, usage: &usage)
         } catch {

@@ -55,10 +55,10 @@ struct CallPlanner: Sendable {
     }
 
     /// The credential the route runs on: the organisation's key, else the platform key for the provider.
-    func credential(for route: PlannedRoute, requestedModel: String) throws(GatewayError) -> PlannedCall {
+    func credential(for route: PlannedRoute, requestedModel: String, policy: CreditPolicy) throws(GatewayError) -> PlannedCall {
         if let byokKey = route.byokKey {
             // A fee priced from a model the catalog prices nowhere would be 0: refused, never billed at 0.
-            if !route.resolved.hasListPrice && credits.policy.byokFeeBasisPoints > 0 {
+            if !route.resolved.hasListPrice && policy.byokFeeBasisPoints > 0 {
                 throw GatewayError.modelNotFound(requestedModel, unpricedOn: route.provider)
             }
             return PlannedCall(route: route, credential: byokKey.secret)
@@ -71,14 +71,16 @@ struct CallPlanner: Sendable {
 
     /// Holds the call's estimate when credits pay for it (402 when it does not fit), from the job's hold when
     /// it names one; otherwise holds nothing, but a named job must still be the organisation's and open.
-    func reserve(_ call: PlannedCall, for body: CallBody, requestID: String, organization: Organization, jobID: String?) async throws {
+    func reserve(
+        _ call: PlannedCall, for body: CallBody, requestID: String, organization: Organization, jobID: String?, policy: CreditPolicy
+    ) async throws {
         guard call.route.billing == .credits else {
             if let jobID { try await credits.checkJob(jobID, organization: organization) }
             return
         }
         try await credits.reserve(
             requestID: requestID, organization: organization,
-            estimate: body.estimate(model: call.route.resolved.model, policy: credits.policy), provider: call.route.provider, jobID: jobID)
+            estimate: body.estimate(model: call.route.resolved.model, policy: policy), provider: call.route.provider, jobID: jobID)
     }
 
     /// Returns a reservation whose call produced nothing.

@@ -25,7 +25,7 @@ struct CallSettlement: Sendable {
             usage.finish(record, alreadyStored: stored)
             return .zero
         }
-        let (cost, fee) = credits.price(of: tokens, model: resolved.model, billing: billing)
+        let (cost, fee) = credits.price(of: tokens, model: resolved.model, billing: billing, policy: usage.policy)
         let record = usage.makeRecord(
             status: status, errorCode: errorCode, tokens: tokens, timeToFirstToken: timeToFirstToken,
             credits: cost, fee: fee)

@@ -58,8 +58,12 @@ struct CreditMeter: Sendable {
         job.status == .open ? "expired" : job.status.rawValue
     }
 
-    /// The cost of `tokens` at the model's list price, in credits rounded up, and the platform fee on it.
-    func price(of tokens: TokenUsage, model: ModelSpec, billing: BillingPath) -> (cost: MicroCredits, fee: MicroCredits) {
+    /// The cost of `tokens` at the model's list price, in credits rounded up, and the platform fee on it, under
+    /// `policy` (the one the request was planned under) or, without one, the policy in force.
+    func price(
+        of tokens: TokenUsage, model: ModelSpec, billing: BillingPath, policy: CreditPolicy? = nil
+    ) -> (cost: MicroCredits, fee: MicroCredits) {
+        let policy = policy ?? self.policy
         let cost = tokens.cost(at: model).microCreditsRoundedUp
         switch billing {
         case .credits: return (cost, CreditPolicy.fee(on: cost, basisPoints: policy.platformFeeBasisPoints))

@@ -17,6 +17,9 @@ struct UsageDraft: Sendable {
     /// Nil until routing decided who pays.
     var billing: BillingPath?
     var resolved: ResolvedModel?
+    /// The fees and estimate rules the call was planned under: its settlement charges by them even if a SIGHUP
+    /// replaced them meanwhile (as its model's prices are those of `resolved`).
+    var policy: CreditPolicy?
     var stream = false
     var promptBytes = 0
     var byokKeyID: String?

@@ -79,6 +79,30 @@ import Testing
         }
     }
 
+    @Test func aRequestInFlightDuringAReloadSettlesAtTheFeeItWasPlannedUnder() async throws {
+        let directory = try Self.makeDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let configPath = directory + "/keygate.yaml"
+        try Data("credits:\n  platform_fee_percent: 0\n".utf8).write(to: URL(fileURLWithPath: configPath))
+        try await withHarness(configFile: configPath) { h in
+            // About a second of stream: the reload lands after its reservation, before its settlement.
+            async let slow = h.chat("hi #fake chunks=10 delay_ms=100", stream: true)
+            for _ in 0..<200 where h.fake.requests.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(!h.fake.requests.isEmpty, "the stream reached the provider")
+            try Data("credits:\n  platform_fee_percent: 10\n".utf8).write(to: URL(fileURLWithPath: configPath), options: .atomic)
+            #expect(await ConfigurationReloader(gateway: h.gateway, logLevel: LogLevelControl(.info)).reload().failure == nil)
+            #expect(try await slow.status == 200)
+            let planned = try #require(try await h.usageRecords().first)
+            #expect(planned.creditsCharged.value > 0 && planned.feeCredits == .zero, "charged at the fee it started with")
+
+            _ = try await h.chat("hi #fake chunks=10", stream: true)
+            let next = try #require(try await h.usageRecords(atLeast: 2).first)
+            #expect(next.creditsCharged == planned.creditsCharged)
+            #expect(next.feeCredits == CreditPolicy.fee(on: next.creditsCharged, basisPoints: 1000) && next.feeCredits.value > 0)
+            #expect(try await h.gateway.store.verifyLedger(organizationID: nil).isEmpty)
+        }
+    }
+
     @Test func packsTiersAndTheTrialPolicyReloadToo() async throws {
         let directory = try Self.makeDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }

@@ -9,8 +9,8 @@ import UnixSignals
 /// A changed setting that needs a restart is named in a warning and left as it is. A reload that fails (a bad
 /// value, a missing file) changes nothing and says why, naming the setting.
 ///
-/// Requests read the new values from their next read on; one already running keeps the model prices it
-/// started with (its plan holds them) and settles at the fees in force when it settles.
+/// Requests read the new values when they are planned; one already running is charged by the model prices and
+/// fees it was planned under (`UsageDraft.resolved` and `.policy`), even when it settles after the reload.
 public struct ConfigurationReloader: Service {
     let gateway: Gateway
     let logLevel: LogLevelControl
