@@ -26,7 +26,7 @@ public struct ConfigurationFile: Sendable {
         let leaves = try Self.leaves(of: data, path: path)
         var settings: [ConfigurationSetting] = []
         for key in leaves {
-            guard let setting = Self.setting(named: key) else {
+            guard let setting = ConfigurationSetting.named(fileKey: key) else {
                 throw StartupError(
                     "config file \(path): unknown setting '\(key)' (keygate config check lists them; docs/OPERATIONS.md has a sample file)")
             }
@@ -42,14 +42,6 @@ public struct ConfigurationFile: Sendable {
             throw StartupError("config file \(path): cannot be read as YAML")
         }
         return ConfigurationFile(path: path, settings: settings, provider: provider)
-    }
-
-    /// The setting a dotted file key names: one of `ConfigurationSetting.known`, or `providers.<id>.<field>`.
-    static func setting(named key: String) -> ConfigurationSetting? {
-        if let known = ConfigurationSetting.known.first(where: { $0.fileKey == key }) { return known }
-        let parts = key.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0] == "providers", !parts[1].isEmpty else { return nil }
-        return ConfigurationSetting.provider(String(parts[1]), field: String(parts[2]))
     }
 
     /// The dotted paths of the file's values. An empty file (or one of comments) has none; a key with no value
@@ -85,7 +77,7 @@ public struct ConfigurationFile: Sendable {
                 }
                 leaves.append(dotted)
             case .sequence:
-                guard setting(named: dotted) != nil else {
+                guard ConfigurationSetting.named(fileKey: dotted) != nil else {
                     throw StartupError("config file \(path): unknown setting '\(dotted)' (keygate config check lists them)")
                 }
                 throw StartupError("config file \(path): '\(dotted)' takes one value, not a list")

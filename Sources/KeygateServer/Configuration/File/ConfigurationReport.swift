@@ -42,7 +42,7 @@ public struct ConfigurationReport: Sendable {
         let providerNames = values.keys.filter { $0.hasPrefix("KEYGATE_PROVIDER_") && !(values[$0] ?? "").isEmpty }.sorted()
         settings += providerNames.compactMap { name in
             let fromFile = sources?.file?.settings.first { $0.environmentName == name }
-            return fromFile ?? ConfigurationReloader.setting(environmentName: name)
+            return fromFile ?? ConfigurationSetting.named(environmentName: name)
         }
         let rows = settings.map { setting -> Row in
             let raw = values[setting.environmentName].flatMap { $0.isEmpty ? nil : $0 }

@@ -75,6 +75,26 @@ extension ConfigurationSetting {
         }
     }
 
+    /// The setting a dotted file key names: one of `known`, or `providers.<id>.<field>`.
+    static func named(fileKey key: String) -> ConfigurationSetting? {
+        if let setting = known.first(where: { $0.fileKey == key }) { return setting }
+        let parts = key.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0] == "providers", !parts[1].isEmpty else { return nil }
+        return provider(String(parts[1]), field: String(parts[2]))
+    }
+
+    /// The setting an environment name belongs to, per-provider ones included; nil for a name Keygate does not read.
+    static func named(environmentName name: String) -> ConfigurationSetting? {
+        if let setting = known.first(where: { $0.environmentName == name }) { return setting }
+        guard name.hasPrefix("KEYGATE_PROVIDER_") else { return nil }
+        for field in providerFields where name.hasSuffix("_" + field.field.uppercased()) {
+            let id = name.dropFirst("KEYGATE_PROVIDER_".count).dropLast(field.field.count + 1)
+            guard !id.isEmpty else { continue }
+            return provider(String(id).lowercased(), field: field.field)
+        }
+        return nil
+    }
+
     /// A timeout as the setting takes it: seconds, with up to 3 decimals (`10`, `0.5`).
     static func seconds(_ duration: Duration) -> String {
         let (whole, attoseconds) = duration.components

@@ -58,7 +58,8 @@ public struct ConfigurationReloader: Service {
             return outcome
         }
         for name in Set(running.environment.keys).union(next.environment.keys).sorted() where name.hasPrefix("KEYGATE_") {
-            guard (running.environment[name] ?? "") != (next.environment[name] ?? ""), let setting = Self.setting(environmentName: name) else {
+            guard (running.environment[name] ?? "") != (next.environment[name] ?? ""), let setting = ConfigurationSetting.named(environmentName: name)
+            else {
                 continue
             }
             let shownName = next.sources?.file?.settings.contains { $0.environmentName == name } == true ? setting.fileKey : name
@@ -85,17 +86,5 @@ public struct ConfigurationReloader: Service {
                 metadata: ["needs_restart": .array(outcome.needsRestart.map { .string($0) })])
         }
         return outcome
-    }
-
-    /// The setting an environment name belongs to, per-provider ones included; nil for a name Keygate does not read.
-    static func setting(environmentName name: String) -> ConfigurationSetting? {
-        if let known = ConfigurationSetting.known.first(where: { $0.environmentName == name }) { return known }
-        guard name.hasPrefix("KEYGATE_PROVIDER_") else { return nil }
-        for field in ConfigurationSetting.providerFields where name.hasSuffix("_" + field.field.uppercased()) {
-            let id = name.dropFirst("KEYGATE_PROVIDER_".count).dropLast(field.field.count + 1)
-            guard !id.isEmpty else { continue }
-            return ConfigurationSetting.provider(String(id).lowercased(), field: field.field)
-        }
-        return nil
     }
 }
